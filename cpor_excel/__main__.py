@@ -1,0 +1,3 @@
+from cpor_excel.cli import main
+
+main(prog_name="cpor-excel")

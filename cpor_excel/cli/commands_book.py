@@ -1,0 +1,1 @@
+"""Commands on one workbook: check and run."""

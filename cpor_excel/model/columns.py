@@ -1,0 +1,172 @@
+"""The workbook's sheets and columns (SPEC "The workbook"), and the tool's own columns and sheets.
+
+Frames everywhere in the package use the *canonical* column names below ("Tenant ID", "Paid Units") as
+their column labels and the Excel row number as their index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Kind(str, Enum):
+    TEXT = "text"
+    GUID = "guid"
+    EMAIL = "email"
+    DOMAIN = "domain"
+    DIGITS = "digits"
+    DATE = "date"
+    MONTH = "month"
+    COUNT = "count"  # whole number >= 0
+    NUMBER = "number"
+    PERCENT = "percent"  # fraction; a number > 1 is read as a percent
+    YESNO = "yesno"
+    WORKLOAD = "workload"
+    STATUS = "status"
+    LANGUAGE = "language"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: Kind = Kind.TEXT
+    required: bool = True  # the header must be present; cells may still be conditionally optional
+    aliases: tuple[str, ...] = ()
+    nullable: bool = False  # may a cell be empty (ignoring conditional rules)
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    name: str
+    columns: tuple[Column, ...]
+    required: bool = True
+    key: tuple[str, ...] = ()  # unique together
+    aliases: tuple[str, ...] = ()
+    tool_columns: tuple[str, ...] = ("Check Result", "Check Notes")
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+
+C = Column
+CUSTOMERS = SheetSpec(
+    "Customers",
+    (
+        C("Tenant ID", Kind.GUID, aliases=("CustomerTenantId", "Directory ID", "Customer Tenant ID")),
+        C("Customer Name", aliases=("CustomerName",)),
+        C("Domain", Kind.DOMAIN, aliases=("Primary Domain", "Customer Domain")),
+        C("Contact Name", aliases=("Customer Contact Name",)),
+        C("Contact Title", aliases=("Customer Contact Title",)),
+        C("Contact Email", Kind.EMAIL, aliases=("Customer Contact Email",)),
+        C("Country", required=False, nullable=True, aliases=("CustomerMarket", "Market")),
+        C("Public Sector", Kind.YESNO, required=False, nullable=True),
+        C("Language", Kind.LANGUAGE, required=False, nullable=True),
+    ),
+    key=("Tenant ID",),
+)
+
+ASSOCIATIONS = SheetSpec(
+    "Associations",
+    (
+        C("Claim ID"),
+        C("Tenant ID", Kind.GUID, aliases=("CustomerTenantId", "Directory ID", "Customer Tenant ID")),
+        C("Workload", Kind.WORKLOAD, aliases=("WorkloadName",)),
+        C("Partner ID", Kind.DIGITS, aliases=("MPN ID", "PartnerID", "MPNId")),
+        C("Partner Name", aliases=("PartnerName",)),
+        C("Partner Contact Name"),
+        C("Partner Contact Email", Kind.EMAIL),
+        C("Status", Kind.STATUS),
+        C("Created", Kind.DATE),
+        C("POE Signed", Kind.DATE, nullable=True),
+        C("POE Reference", required=False, nullable=True),
+        C("Submitted", Kind.DATE, nullable=True),
+        C("Approved", Kind.DATE, nullable=True),
+        C("Ended", Kind.DATE, required=False, nullable=True),
+    ),
+    key=("Claim ID", "Workload"),
+    tool_columns=(
+        "Check Result",
+        "Check Notes",
+        "Conflicts With",
+        "Consent Window Ends",
+        "Milestones Reached",
+        "Next Milestone",
+        "Consent Draft",
+    ),
+)
+
+USAGE = SheetSpec(
+    "Usage",
+    (
+        C("Tenant ID", Kind.GUID, aliases=("CustomerTenantId", "Customer Tenant ID")),
+        C("Workload", Kind.WORKLOAD, aliases=("WorkloadName",)),
+        C("Month", Kind.MONTH),
+        C("Active Users", Kind.COUNT, aliases=("MonthlyActiveUsers", "MAU")),
+        C("Paid Units", Kind.COUNT, aliases=("PaidAvailableUnits", "PAU")),
+    ),
+    key=("Tenant ID", "Workload", "Month"),
+)
+
+MILESTONES = SheetSpec(
+    "Milestones",
+    (
+        C("Workload"),  # a catalogue workload or "*"
+        C("Bucket"),
+        C("Min Paid Units", Kind.COUNT),
+        C("Max Paid Units", Kind.COUNT, nullable=True),
+        C("Milestone"),
+        C("Active Usage %", Kind.PERCENT, aliases=("Active Usage", "Usage %", "Threshold")),
+        C("Payment", Kind.NUMBER, required=False, nullable=True),
+        C("Currency", required=False, nullable=True),
+        C(
+            "Max Usage % At Claim",
+            Kind.PERCENT,
+            required=False,
+            nullable=True,
+            aliases=("Max Usage At Claim",),
+        ),
+    ),
+    required=False,
+    key=("Workload", "Bucket", "Milestone"),
+    tool_columns=(),
+)
+
+SETTINGS = SheetSpec(
+    "Settings",
+    (C("Setting"), C("Value", Kind.TEXT, nullable=True)),
+    required=False,
+    key=("Setting",),
+    tool_columns=(),
+)
+
+#: the data sheets, in the order they are read and reported
+DATA_SHEETS: tuple[SheetSpec, ...] = (CUSTOMERS, ASSOCIATIONS, USAGE, MILESTONES, SETTINGS)
+SHEETS: dict[str, SheetSpec] = {s.name: s for s in DATA_SHEETS}
+
+# The tool's own sheets (SPEC "What a run writes back"): name -> header.
+REPORT_SHEET = "CPOR Report"
+REPORT_HEADER = ("Severity", "Code", "Sheet", "Cell", "Claim ID", "Message")
+LEDGER_SHEET = "Milestone Ledger"
+LEDGER_HEADER = (
+    "Claim ID", "Tenant ID", "Customer", "Workload", "Partner ID", "Bucket", "Milestone", "Month Reached",
+    "Active Users", "Paid Units", "Active Usage %", "Payment", "Currency", "Recorded On",
+)  # fmt: skip
+DRAFTS_SHEET = "Consent Drafts"
+DRAFTS_HEADER = ("Claim ID", "Tenant ID", "To", "Subject", "File", "Created On", "Sent On")
+RUN_LOG_SHEET = "Run Log"
+RUN_LOG_HEADER = (
+    "Run At", "As Of", "Version", "Errors", "Warnings", "Conflicts", "New Milestones", "Drafts",
+)  # fmt: skip
+TOOL_SHEETS: dict[str, tuple[str, ...]] = {
+    REPORT_SHEET: REPORT_HEADER,
+    LEDGER_SHEET: LEDGER_HEADER,
+    DRAFTS_SHEET: DRAFTS_HEADER,
+    RUN_LOG_SHEET: RUN_LOG_HEADER,
+}
+
+CHECK_RESULT_VALUES = ("OK", "WARNING", "ERROR", "CONFLICT")

@@ -1,0 +1,137 @@
+"""Findings are data: every problem the tool reports is one of these, with a stable code."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import Enum
+from typing import Any
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+#: code -> (severity, what it means). The README's table of codes is checked against this by a test.
+CODES: dict[str, tuple[Severity, str]] = {
+    # can the workbook be read at all
+    "missing-sheet": (E, "A required sheet (Customers, Associations, Usage) is missing."),
+    "missing-column": (E, "A required column is missing from a sheet's header row."),
+    "example-program": (W, "No Milestones sheet: the built-in *example* milestone table was used."),
+    "bad-setting": (E, "A Settings value is not a number of the right kind; the default was used."),
+    "unknown-setting": (W, "A Settings row names a setting the tool does not know."),
+    # cells
+    "missing-value": (E, "A required cell is empty."),
+    "bad-type": (E, "A cell holds the wrong kind of value (text in a number or date column, ...)."),
+    "ambiguous-date": (
+        E,
+        "A text date such as 03/04/2025; write dates as real dates, YYYY-MM-DD or YYYY-MM.",
+    ),
+    "formula-error": (E, "A formula cell shows an error such as #N/A or #REF!."),
+    "bad-number": (E, "A count that is negative or not a whole number."),
+    "bad-tenant-id": (E, "A Tenant ID that is not a GUID."),
+    "bad-email": (E, "An email address that is not valid."),
+    "bad-domain": (E, "A customer domain that is not a domain name."),
+    "bad-partner-id": (E, "A Partner ID (MPN ID) that is not all digits."),
+    "unknown-workload": (E, "A workload name not in the catalogue (the message suggests the nearest)."),
+    "unknown-status": (E, "A claim status the program does not have."),
+    "unknown-language": (I, "A Language with no email template; English is used."),
+    # keys
+    "duplicate-key": (E, "Two rows share a key that must be unique in the sheet."),
+    "unknown-tenant": (E, "A Tenant ID that is not in the Customers sheet."),
+    "claim-mismatch": (E, "Rows of one Claim ID disagree on Tenant ID or Partner ID."),
+    # dates and POE
+    "date-order": (E, "Dates out of order: Created <= Submitted <= Approved <= Ended."),
+    "status-date-mismatch": (E, "A status without its date (Submitted, Approved or Ended)."),
+    "future-date": (W, "A date after the as-of date."),
+    "poe-missing": (E, "A claim past Draft with no POE Signed date."),
+    "poe-too-old": (E, "The POE was signed more than POE Max Age Months before submission."),
+    "poe-after-submission": (E, "The POE was signed after the claim was submitted."),
+    # associations
+    "association-conflict": (
+        E,
+        "Another partner's claim on the same customer workload is live on the as-of date.",
+    ),
+    "duplicate-association": (W, "The same partner claims the same customer workload under another claim."),
+    "consent-window-open": (I, "The customer's window to decline is still open."),
+    # usage and milestones
+    "usage-above-licences": (W, "Active users exceed paid units in a month."),
+    "below-minimum-seats": (I, "Paid units below Minimum Paid Units: the month does not count."),
+    "milestone-reached": (I, "A milestone was reached and added to the Milestone Ledger."),
+    "usage-gate-exceeded": (
+        W,
+        "Usage at claim time was above the bucket's gate: the claim earns no milestones.",
+    ),
+    "ledger-unsupported": (W, "A Milestone Ledger row the usage no longer supports (the row is kept)."),
+    # email drafts
+    "draft-not-written": (W, "A consent email could not be drafted for a claim (the message says why)."),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem, addressed as the spreadsheet shows it (row 1 is the header row)."""
+
+    code: str
+    sheet: str
+    message: str
+    row: int | None = None  # Excel row number
+    column: str | None = None  # canonical column name, e.g. "Tenant ID"
+    cell: str | None = None  # A1 address, e.g. "B7"
+    claim_id: str | None = None
+    workbook: str | None = None  # set by batch runs
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"unknown finding code {self.code!r}")
+
+    @property
+    def severity(self) -> Severity:
+        return CODES[self.code][0]
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"severity": self.severity.value, **asdict(self)}
+        out.pop("workbook")
+        if self.workbook is not None:
+            out["workbook"] = self.workbook
+        return out
+
+
+def column_letter(index: int) -> str:
+    """0-based column index -> Excel letters (0 -> A, 26 -> AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def column_index(letters: str) -> int:
+    """Excel letters -> 0-based column index (A -> 0)."""
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + (ord(ch) - 64)
+    return n - 1
+
+
+def findings_for_rows(
+    code: str,
+    sheet: str,
+    rows: Any,
+    messages: Any,
+    column: str | None = None,
+    claim_ids: Any = None,
+) -> list[Finding]:
+    """Many findings of one code at once: ``rows`` (Excel row numbers) with a message each (or one for all)
+    and optionally a claim id each. Cells are filled in later from the sheet layout (engine.locate)."""
+    rows = [int(r) for r in rows]
+    msgs = [messages] * len(rows) if isinstance(messages, str) else [str(m) for m in messages]
+    ids = [None] * len(rows) if claim_ids is None else [None if c is None else str(c) for c in claim_ids]
+    return [
+        Finding(code, sheet, msg, row=row, column=column, claim_id=cid)
+        for row, msg, cid in zip(rows, msgs, ids, strict=True)
+    ]

@@ -1,0 +1,54 @@
+"""Program settings and the milestone table. No program figure is invented here: the real ones come
+from the workbook's Settings and Milestones sheets (DOMAIN.md "Usage and milestones")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Settings:
+    minimum_paid_units: int = 150  # FY21-22, FastTrack ideas board (DOMAIN.md)
+    consent_window_business_days: int = 5  # FY20-21 submit page (DOMAIN.md)
+    poe_max_age_months: int = 12  # Microsoft POE template (DOMAIN.md)
+    milestone_window_months: int | None = None  # not public: none unless the workbook sets one
+
+
+#: Settings sheet row name -> Settings field
+SETTING_NAMES: dict[str, str] = {
+    "Minimum Paid Units": "minimum_paid_units",
+    "Consent Window Business Days": "consent_window_business_days",
+    "POE Max Age Months": "poe_max_age_months",
+    "Milestone Window Months": "milestone_window_months",
+}
+
+#: Column order of a milestone table frame (the Milestones sheet, canonical names).
+MILESTONE_COLUMNS = (
+    "Workload", "Bucket", "Min Paid Units", "Max Paid Units", "Milestone", "Active Usage %", "Payment",
+    "Currency", "Max Usage % At Claim",
+)  # fmt: skip
+
+
+def example_milestones() -> pd.DataFrame:
+    """An EXAMPLE table, used only when the workbook has no Milestones sheet (finding `example-program`).
+
+    The bucket names XXS/Small/Medium and the 20% XXS gate are public (DOMAIN.md); the seat ranges and
+    thresholds below are illustrative, not Microsoft's, and carry no payment amounts.
+    """
+    nan = float("nan")
+    rows = [
+        ("*", "XXS", 150, 299, "M1", 0.20, nan, "", 0.20),
+        ("*", "XXS", 150, 299, "M2", 0.50, nan, "", 0.20),
+        ("*", "Small", 300, 999, "M1", 0.15, nan, "", nan),
+        ("*", "Small", 300, 999, "M2", 0.35, nan, "", nan),
+        ("*", "Small", 300, 999, "M3", 0.50, nan, "", nan),
+        ("*", "Medium", 1000, nan, "M1", 0.10, nan, "", nan),
+        ("*", "Medium", 1000, nan, "M2", 0.25, nan, "", nan),
+        ("*", "Medium", 1000, nan, "M3", 0.40, nan, "", nan),
+        ("*", "Medium", 1000, nan, "M4", 0.60, nan, "", nan),
+    ]
+    frame = pd.DataFrame(rows, columns=list(MILESTONE_COLUMNS))
+    frame.index = pd.RangeIndex(2, 2 + len(frame))
+    return frame

@@ -1,0 +1,83 @@
+"""The workbook as data: what the reader produces and what the rules consume.
+
+Two stages, so the rules never see raw cells:
+- ``SheetTable``/``WorkbookData``: raw cell values under canonical headers (reader output).
+- ``Prepared``: typed, validated frames (validation output); a cell that failed validation is NA here and
+  its finding is already in ``Prepared.findings``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from cpor_excel.model.findings import Finding
+from cpor_excel.model.program import Settings
+
+
+@dataclass
+class SheetTable:
+    """One sheet's data rows.
+
+    ``frame``: object-dtype raw values; columns are the canonical names of the recognised columns followed
+    by any extra user columns under their own header text; index = Excel row number (header is row 1, so
+    data starts at 2). Trailing empty rows are dropped. Empty cells are None.
+    ``positions``: column label -> 0-based column index in the sheet (for A1 addresses and writing).
+    ``width``: number of columns in the header row's used range.
+    """
+
+    name: str  # the sheet's name as it is in the workbook
+    frame: pd.DataFrame
+    positions: dict[str, int]
+    width: int
+
+    def cell(self, row: int, column: str) -> str | None:
+        """A1 address of a data cell, or None when the column is not in the sheet."""
+        from cpor_excel.model.findings import column_letter
+
+        pos = self.positions.get(column)
+        return None if pos is None else f"{column_letter(pos)}{row}"
+
+
+@dataclass
+class WorkbookData:
+    """Every sheet the tool reads, keyed by canonical sheet name (data sheets and tool sheets)."""
+
+    source: str  # file name (or the live book's name) for messages and batch reports
+    sheets: dict[str, SheetTable]
+    findings: list[Finding] = field(default_factory=list)  # missing-sheet, missing-column, ...
+
+
+@dataclass
+class Prepared:
+    """Typed frames the rules work on. Index = Excel row number; columns = canonical names.
+
+    customers:    Tenant ID (str, lower-case GUID), Customer Name, Domain, Contact Name, Contact Title,
+                  Contact Email, Country (str), Public Sector (bool), Language (str code, default "en")
+    associations: Claim ID (str), Tenant ID (str), Workload (str, canonical), Partner ID (str of digits),
+                  Partner Name, Partner Contact Name, Partner Contact Email, Status (str, canonical),
+                  Created, POE Signed, Submitted, Approved, Ended (datetime64[ns], NaT when empty),
+                  POE Reference (str)
+    usage:        Tenant ID (str), Workload (str, canonical), Month (datetime64[ns], first of month),
+                  Active Users, Paid Units (Int64)
+    milestones:   Workload ("*" or canonical), Bucket, Min Paid Units (Int64), Max Paid Units (Int64, NA = no
+                  bound), Milestone (str), Active Usage % (float fraction), Payment (float), Currency (str),
+                  Max Usage % At Claim (float fraction, NaN = no gate)
+    ledger:       existing Milestone Ledger rows, LEDGER_HEADER columns (Month Reached as datetime64, first
+                  of month; Tenant ID lower case; Workload canonical); empty frame when the sheet is absent
+    drafts:       existing Consent Drafts rows, DRAFTS_HEADER columns (str; Sent On str or None)
+    Text columns hold str with surrounding spaces stripped, or None (pd.NA-free object columns).
+    A cell that failed validation is None/NaT/NA, and its row is in ``bad_rows[sheet]``.
+    """
+
+    customers: pd.DataFrame
+    associations: pd.DataFrame
+    usage: pd.DataFrame
+    milestones: pd.DataFrame
+    settings: Settings
+    ledger: pd.DataFrame
+    drafts: pd.DataFrame
+    example_program: bool  # the built-in example milestone table is in use
+    findings: list[Finding] = field(default_factory=list)
+    bad_rows: dict[str, set[int]] = field(default_factory=dict)
