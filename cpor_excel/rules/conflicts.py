@@ -1,0 +1,198 @@
+"""Association conflicts: each workload of a customer has at most one partner at a time (DOMAIN "Claims").
+
+Two live rows for one (Tenant ID, Workload) with different Partner IDs are a conflict Microsoft will
+arbitrate on the most recent POE; the same partner under two Claim IDs is a duplicate to tidy up. In a batch
+the frame carries a "Workbook" column and rows of different partners' workbooks meet here. Pure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cpor_excel.model.catalogue import LIVE_STATUSES
+from cpor_excel.model.findings import Finding
+from cpor_excel.rules.poe_dates import day_array
+
+SHEET = "Associations"
+KEY = ["Tenant ID", "Workload"]
+#: one row of the pair table, as a record
+Pair = dict[Any, Any]
+
+
+@dataclass
+class ConflictResult:
+    findings: list[Finding]
+    #: per association row, in the input's order and index: the conflicting claims ("C-1002",
+    #: "C-1002 (partner-b.xlsx)" across workbooks), joined by "; "; "" when none
+    conflicts_with: pd.Series
+    #: one JSON-ready dict per conflicting pair (see ``find_conflicts``)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def live_mask(associations: pd.DataFrame, as_of: dt.date) -> np.ndarray:
+    """Which rows hold their customer workload on ``as_of``: a live status, from Submitted (else Created)
+    until Ended (exclusive) or open. A row whose start is unknown is not live."""
+    if "Status" not in associations:
+        return np.zeros(len(associations), dtype=bool)
+    today = np.datetime64(as_of, "D")
+    submitted = day_array(associations, "Submitted")
+    start = np.where(np.isnat(submitted), day_array(associations, "Created"), submitted)
+    ended = day_array(associations, "Ended")
+    live_status = associations["Status"].astype(object).isin(list(LIVE_STATUSES)).to_numpy(dtype=bool)
+    return live_status & (start <= today) & (np.isnat(ended) | (today < ended))
+
+
+def find_conflicts(associations: pd.DataFrame, as_of: dt.date) -> ConflictResult:
+    """`association-conflict` (error) on both rows of every live pair of one customer workload with
+    different partners; `duplicate-association` (warning) on both rows when one partner holds it under two
+    Claim IDs. Rows with an empty or invalid key cell are skipped (their error is reported already).
+
+    ``conflicts`` has one dict per conflicting pair: tenant_id, workload, claim_id, partner_id, row,
+    other_claim_id, other_partner_id, other_row, other_workbook (None within one workbook) and
+    newer_poe_claim_id (None when the POEs are equally old or a date is unknown); with a "Workbook" column
+    also workbook, the first row's workbook. The first row of a pair is the one earlier in the frame.
+    """
+    n = len(associations)
+    batch = "Workbook" in associations
+    empty = pd.Series("", index=associations.index, dtype=object)
+    needed = ["Claim ID", "Partner ID", *KEY]
+    if n == 0 or any(c not in associations for c in needed):
+        return ConflictResult([], empty, [])
+
+    rows = pd.DataFrame(
+        {
+            "_pos": np.arange(n),
+            "_row": associations.index.to_numpy(),
+            "_claim": associations["Claim ID"].astype(object).to_numpy(),
+            "_partner": associations["Partner ID"].astype(object).to_numpy(),
+            "_tenant": associations["Tenant ID"].astype(object).to_numpy(),
+            "_workload": associations["Workload"].astype(object).to_numpy(),
+            "_poe": day_array(associations, "POE Signed"),
+            "_workbook": associations["Workbook"].astype(object).to_numpy() if batch else "",
+        }
+    )
+    keep = live_mask(associations, as_of) & rows[["_claim", "_partner", "_tenant", "_workload"]].notna().all(
+        axis=1
+    ).to_numpy(dtype=bool)
+    live = rows[keep]
+    shared = live[live.groupby(["_tenant", "_workload"], sort=False)["_pos"].transform("size") > 1]
+    if shared.empty:
+        return ConflictResult([], empty, [])
+
+    pairs = shared.merge(shared, on=["_tenant", "_workload"], suffixes=("", "_o"))
+    pairs = pairs[pairs["_pos"] != pairs["_pos_o"]]
+    # one claim recorded in two workbooks (a distributor and its reseller) is not a second claim
+    pairs = pairs[(pairs["_claim"] != pairs["_claim_o"]) | (pairs["_partner"] != pairs["_partner_o"])]
+    pairs = pairs.sort_values(["_pos", "_pos_o"], kind="stable").reset_index(drop=True)
+    cross = pairs["_workbook"] != pairs["_workbook_o"]
+    pairs["_other"] = (
+        pairs["_claim_o"]
+        .astype(str)
+        .where(~cross, pairs["_claim_o"].astype(str) + " (" + pairs["_workbook_o"].astype(str) + ")")
+    )
+    conflict = (pairs["_partner"] != pairs["_partner_o"]).to_numpy(dtype=bool)
+
+    findings = [_conflict_finding(p, as_of) for p in pairs[conflict].to_dict("records")] + [
+        _duplicate_finding(p) for p in pairs[~conflict].to_dict("records")
+    ]
+    findings.sort(key=lambda f: (f.workbook or "", f.row or 0, f.code, f.message))
+
+    others = (
+        pairs.loc[conflict, ["_pos", "_other"]]
+        .drop_duplicates()
+        .sort_values(["_pos", "_other"], kind="stable")
+        .groupby("_pos", sort=False)["_other"]
+        .agg("; ".join)
+    )
+    text = np.full(n, "", dtype=object)
+    text[others.index.to_numpy(dtype=np.int64)] = others.to_numpy(dtype=object)
+    conflicts_with = pd.Series(text, index=associations.index, dtype=object)
+
+    listed = pairs[conflict & (pairs["_pos"] < pairs["_pos_o"]).to_numpy(dtype=bool)]
+    return ConflictResult(
+        findings, conflicts_with, [_conflict_dict(p, batch) for p in listed.to_dict("records")]
+    )
+
+
+def _newer_poe(p: Pair) -> str | None:
+    mine, theirs = p["_poe"], p["_poe_o"]
+    if pd.isna(mine) or pd.isna(theirs) or mine == theirs:
+        return None
+    return str(p["_claim"]) if mine > theirs else str(p["_claim_o"])
+
+
+def _day(value: Any) -> str:
+    return "" if pd.isna(value) else pd.Timestamp(value).date().isoformat()
+
+
+def _other_ref(p: Pair) -> str:
+    where = (
+        f"{p['_workbook_o']} row {p['_row_o']}"
+        if p["_workbook"] != p["_workbook_o"]
+        else f"row {p['_row_o']}"
+    )
+    return f"claim {p['_claim_o']} ({where})"
+
+
+def _poe_note(p: Pair) -> str:
+    mine, theirs, other = p["_poe"], p["_poe_o"], p["_claim_o"]
+    if pd.isna(mine) and pd.isna(theirs):
+        return "neither claim has a POE Signed date, so which POE is newer is unknown"
+    if pd.isna(mine) or pd.isna(theirs):
+        lacking = "this claim" if pd.isna(mine) else f"claim {other}"
+        return f"{lacking} has no POE Signed date, so which POE is newer is unknown"
+    if mine == theirs:
+        return f"both POEs are dated {_day(mine)}, so neither is newer"
+    if mine > theirs:
+        return f"this claim's POE ({_day(mine)}) is newer than that of {other} ({_day(theirs)})"
+    return f"the POE of {other} ({_day(theirs)}) is newer than this claim's ({_day(mine)})"
+
+
+def _conflict_finding(p: Pair, as_of: dt.date) -> Finding:
+    return Finding(
+        "association-conflict",
+        SHEET,
+        f"Partner {p['_partner_o']} also holds {p['_workload']} for this customer on {as_of.isoformat()} "
+        f"under {_other_ref(p)}; a customer workload has one partner at a time and Microsoft reviews the "
+        f"most recent POE: {_poe_note(p)}. Agree with the customer which partner keeps it and end the "
+        "other claim.",
+        row=int(p["_row"]),
+        column="Workload",
+        claim_id=str(p["_claim"]),
+        workbook=p["_workbook"] or None,
+    )
+
+
+def _duplicate_finding(p: Pair) -> Finding:
+    return Finding(
+        "duplicate-association",
+        SHEET,
+        f"This partner also claims {p['_workload']} for this customer under {_other_ref(p)}; keep one "
+        "claim per customer workload and withdraw the other.",
+        row=int(p["_row"]),
+        column="Workload",
+        claim_id=str(p["_claim"]),
+        workbook=p["_workbook"] or None,
+    )
+
+
+def _conflict_dict(p: Pair, batch: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"workbook": str(p["_workbook"])} if batch else {}
+    out.update(
+        tenant_id=str(p["_tenant"]),
+        workload=str(p["_workload"]),
+        claim_id=str(p["_claim"]),
+        partner_id=str(p["_partner"]),
+        row=int(p["_row"]),
+        other_claim_id=str(p["_claim_o"]),
+        other_partner_id=str(p["_partner_o"]),
+        other_row=int(p["_row_o"]),
+        other_workbook=str(p["_workbook_o"]) if p["_workbook"] != p["_workbook_o"] else None,
+        newer_poe_claim_id=_newer_poe(p),
+    )
+    return out

@@ -1,0 +1,178 @@
+"""The Milestone Ledger: append-only, one row per paid (Tenant ID, Workload, Milestone).
+
+A milestone is paid once per customer workload, whichever partner claims it and however often the tool
+runs (SPEC "Milestone Ledger"), so the ledger is both the record of payments and the memory that stops a
+second one. This module reads it (what is paid, what each claim has reached) and writes its new rows as
+cell values; deciding what is reached is ``milestones.py``. Pure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from cpor_excel.model.columns import LEDGER_HEADER, LEDGER_SHEET
+from cpor_excel.model.findings import Finding
+
+#: a milestone is paid once per this key
+PAID_KEY = ["Tenant ID", "Workload", "Milestone"]
+
+
+def month_numbers(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Dates or months as months since 1970-01 (float; NaN where empty), so month arithmetic is integer."""
+    series = values if isinstance(values, pd.Series) else pd.Series(values)
+    if series.dtype.kind != "M":
+        series = pd.to_datetime(series.astype(object), errors="coerce")
+    days = series.to_numpy(dtype="datetime64[ns]")
+    months = days.astype("datetime64[M]")
+    out = months.astype(np.int64).astype(float)
+    out[np.isnat(months)] = np.nan
+    return out
+
+
+def month_texts(numbers: np.ndarray) -> np.ndarray:
+    """Month numbers as "YYYY-MM" text (object array; "" where NaN)."""
+    out = np.full(len(numbers), "", dtype=object)
+    ok = ~np.isnan(numbers)
+    out[ok] = np.datetime_as_string(numbers[ok].astype(np.int64).astype("datetime64[M]"), unit="M")
+    return out
+
+
+def empty_ledger() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in LEDGER_HEADER})
+
+
+def paid_keys(ledger: pd.DataFrame) -> pd.DataFrame:
+    """(Tenant ID, Workload, Milestone) of every existing ledger row that names all three."""
+    if ledger.empty or any(c not in ledger for c in PAID_KEY):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in PAID_KEY})
+    keys = ledger[PAID_KEY].astype(object)
+    return keys[keys.notna().all(axis=1)].astype(str).drop_duplicates().reset_index(drop=True)
+
+
+def reached_text(associations: pd.DataFrame, ledger: pd.DataFrame, new_rows: pd.DataFrame) -> pd.Series:
+    """Per association row, the milestones its claim and workload hold in the ledger, existing and new:
+    "M1 2025-04; M2 2025-09" by month, "" when none."""
+    out = np.full(len(associations), "", dtype=object)
+    parts = []
+    for frame in (ledger, new_rows):
+        if not frame.empty and all(c in frame for c in ("Claim ID", "Workload", "Milestone")):
+            month = frame["Month Reached"] if "Month Reached" in frame else pd.Series(None, index=frame.index)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "_claim": frame["Claim ID"].astype(object).to_numpy(),
+                        "_workload": frame["Workload"].astype(object).to_numpy(),
+                        "_milestone": frame["Milestone"].astype(object).to_numpy(),
+                        "_month": month_numbers(month),
+                    }
+                )
+            )
+    if parts and len(associations):
+        held = pd.concat(parts, ignore_index=True).dropna(subset=["_claim", "_workload", "_milestone"])
+        held = held.astype({"_claim": str, "_workload": str, "_milestone": str})
+        held["_text"] = held["_milestone"] + np.where(
+            np.isnan(held["_month"].to_numpy()), "", " " + month_texts(held["_month"].to_numpy())
+        )
+        held = held.drop_duplicates(["_claim", "_workload", "_milestone", "_month"]).sort_values(
+            ["_claim", "_workload", "_month", "_milestone"], kind="stable", na_position="last"
+        )
+        joined = _join_texts(held, ["_claim", "_workload"], "_text").rename("_reached").reset_index()
+        rows = pd.DataFrame(
+            {
+                "_pos": np.arange(len(associations)),
+                "_claim": associations["Claim ID"].astype(object).to_numpy(),
+                "_workload": associations["Workload"].astype(object).to_numpy(),
+            }
+        ).dropna()
+        hits = rows.astype({"_claim": str, "_workload": str}).merge(joined, on=["_claim", "_workload"])
+        out[hits["_pos"].to_numpy(dtype=np.int64)] = hits["_reached"].to_numpy(dtype=object)
+    return pd.Series(out, index=associations.index, dtype=object, name="Milestones Reached")
+
+
+def _join_texts(frame: pd.DataFrame, by: list[str], column: str) -> pd.Series:
+    """``"; ".join`` of ``column`` per group, in frame order: one vector step per position in a group
+    (a claim holds a handful of milestones), not one Python call per group."""
+    groups = frame.groupby(by, sort=False)
+    group = groups.ngroup().to_numpy()
+    position = groups.cumcount().to_numpy()
+    texts = frame[column].to_numpy(dtype=object)
+    first = position == 0
+    out = np.empty(int(first.sum()), dtype=object)
+    out[group[first]] = texts[first]
+    for step in range(1, int(position.max(initial=0)) + 1):
+        at = position == step
+        out[group[at]] = out[group[at]] + "; " + texts[at]
+    keys = frame.loc[first, by].set_axis(group[first]).sort_index()
+    return pd.Series(out, index=pd.MultiIndex.from_frame(keys), dtype=object, name=column)
+
+
+def unsupported(ledger: pd.DataFrame, reach: pd.DataFrame) -> list[Finding]:
+    """`ledger-unsupported` on each existing ledger row whose claim, recomputed without any ledger, does not
+    reach its milestone. ``reach``: Claim ID, Tenant ID, Workload, Milestone of every milestone reached."""
+    key = ["Claim ID", *PAID_KEY]
+    if ledger.empty or any(c not in ledger for c in key):
+        return []
+    rows = ledger[key].astype(object)
+    rows = rows[rows.notna().all(axis=1)].astype(str)
+    known = reach[key].astype(str).drop_duplicates().assign(_reached=True)
+    checked = rows.reset_index(names="_row").merge(known, on=key, how="left")
+    lost = checked[checked["_reached"].isna()].sort_values("_row", kind="stable")
+    return [
+        Finding(
+            "ledger-unsupported",
+            LEDGER_SHEET,
+            f"{m} of {w} for claim {c} is in the ledger but the claim's current dates, status and usage no "
+            "longer reach it; the row is kept: check the Usage and Associations rows behind it.",
+            row=int(r),
+            column="Milestone",
+            claim_id=c,
+        )
+        for r, c, w, m in zip(
+            lost["_row"], lost["Claim ID"], lost["Workload"], lost["Milestone"], strict=True
+        )
+    ]
+
+
+def ledger_rows(won: pd.DataFrame, customers: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """New ledger rows as cell values (LEDGER_HEADER columns, object dtype, Python scalars): Month Reached
+    "YYYY-MM", Recorded On the as-of date "YYYY-MM-DD", Active Usage % a fraction, Payment a float or None.
+
+    ``won``: one row per new milestone with _claim, _tenant, _workload, _partner, _bucket, _milestone,
+    _month (month number), _mau, _pau, _payment, _currency.
+    """
+    if won.empty:
+        return empty_ledger()
+    names = pd.Series(dtype=object)
+    if not customers.empty and "Tenant ID" in customers and "Customer Name" in customers:
+        known = customers[["Tenant ID", "Customer Name"]].astype(object).dropna(subset=["Tenant ID"])
+        names = known.drop_duplicates("Tenant ID").set_index("Tenant ID")["Customer Name"]
+    mau = won["_mau"].to_numpy(dtype=float)
+    pau = won["_pau"].to_numpy(dtype=float)
+    payment = won["_payment"].to_numpy(dtype=float)
+    currency = won["_currency"].astype(object)
+    columns = {
+        "Claim ID": won["_claim"].astype(str).tolist(),
+        "Tenant ID": won["_tenant"].astype(str).tolist(),
+        "Customer": _optional_text(won["_tenant"].map(names)),
+        "Workload": won["_workload"].astype(str).tolist(),
+        "Partner ID": _optional_text(won["_partner"]),
+        "Bucket": won["_bucket"].astype(str).tolist(),
+        "Milestone": won["_milestone"].astype(str).tolist(),
+        "Month Reached": month_texts(won["_month"].to_numpy(dtype=float)).tolist(),
+        "Active Users": mau.astype(np.int64).tolist(),
+        "Paid Units": pau.astype(np.int64).tolist(),
+        "Active Usage %": (mau / pau).tolist(),
+        "Payment": [None if np.isnan(p) else p for p in payment.tolist()],
+        "Currency": _optional_text(currency),
+        "Recorded On": [as_of.isoformat()] * len(won),
+    }
+    return pd.DataFrame({c: pd.Series(columns[c], dtype=object) for c in LEDGER_HEADER})
+
+
+def _optional_text(values: pd.Series) -> list[str | None]:
+    """Text cells, None for empty (NaN, None or blank)."""
+    texts = values.astype(object).where(values.notna(), None).tolist()
+    return [None if v is None or str(v).strip() == "" else str(v) for v in texts]
