@@ -351,3 +351,20 @@ def test_months_without_paid_units_never_count() -> None:
     result = run([association("C-1", **BASE)], use, settings=Settings(minimum_paid_units=0), table=table)
     assert earned(result) == [("C-1", "M1", "2025-03", "Any")]
     assert keys(result.findings) == {REACHED}
+
+
+@pytest.mark.parametrize("status", ["Rejected final", "Rejected", "Dispute"])
+def test_a_disassociated_claims_earlier_ledger_rows_stay_supported_and_it_earns_nothing_new(
+    status: str,
+) -> None:
+    """Approved, earned M1 in February, then disassociated in April: the M1 row is still backed by the usage,
+    and the later month that would reach M2 does not earn (only Approved associations earn)."""
+    first = run([association("C-1", **BASE)], exo(("2025-02", 45, 200)), as_of=dt.date(2025, 2, 28))
+    assert earned(first) == [("C-1", "M1", "2025-02", "XXS")]
+    later = run(
+        [association("C-1", **{**BASE, "status": status, "ended": "2025-04-01"})],
+        exo(("2025-02", 45, 200), ("2025-03", 120, 200)),
+        paid=ledger_after(ledger([]), first.new_ledger_rows),
+    )
+    assert earned(later) == []
+    assert [f.code for f in later.findings if f.code == "ledger-unsupported"] == []

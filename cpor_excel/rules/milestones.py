@@ -82,20 +82,7 @@ def evaluate_milestones(
     minimum = float(settings.minimum_paid_units)
 
     gated = _gate(months)
-    counted = months[
-        (months["_month"] > months["_approved"])
-        & (months["_month"] <= months["_last"])
-        & (months["_pau"] >= minimum)
-        & (months["_pau"] > 0)  # no usage % without paid units, whatever the minimum
-        & (months["_bucket_id"] >= 0)
-        & ~months["_pos"].isin(gated["_pos"])
-    ]
-    hits = counted.merge(table, on="_bucket_id")
-    hits = hits[hits["_mau"] >= hits["_threshold"] * hits["_pau"] - EPS]
-    # each claim reaches each milestone once, in its earliest month
-    reach = hits.sort_values(["_pos", "_milestone", "_month"], kind="stable").drop_duplicates(
-        ["_pos", "_milestone"]
-    )
+    reach = _reach(months, gated, table, minimum)
     paid = paid_keys(ledger).rename(columns=_PAID)
     won = _first_to_reach(_not_in(reach, paid))
     new_rows = ledger_rows(won, customers, as_of) if len(won) else empty_ledger()
@@ -105,7 +92,7 @@ def evaluate_milestones(
     findings += _gate_findings(gated)
     findings += _below_minimum_findings(latest, minimum)
     findings += unsupported(
-        ledger, reach.rename(columns={v: k for k, v in {**_PAID, "Claim ID": "_claim"}.items()})
+        ledger, _reach_ever(associations, usage, settings, buckets, table, minimum, as_of_month)
     )
     findings.sort(key=lambda f: (f.sheet, f.row or 0, f.code, f.message))
 
@@ -117,6 +104,46 @@ def evaluate_milestones(
         next_milestone=_next_milestone(associations, latest, gated, table, paid_now, minimum, as_of_month),
     )
 
+
+def _reach(months: pd.DataFrame, gated: pd.DataFrame, table: pd.DataFrame, minimum: float) -> pd.DataFrame:
+    """Every milestone each association reaches in its counted months, in its earliest month (no ledger)."""
+    counted = months[
+        (months["_month"] > months["_approved"])
+        & (months["_month"] <= months["_last"])
+        & (months["_pau"] >= minimum)
+        & (months["_pau"] > 0)  # no usage % without paid units, whatever the minimum
+        & (months["_bucket_id"] >= 0)
+        & ~months["_pos"].isin(gated["_pos"])
+    ]
+    hits = counted.merge(table, on="_bucket_id")
+    hits = hits[hits["_mau"] >= hits["_threshold"] * hits["_pau"] - EPS]
+    return hits.sort_values(["_pos", "_milestone", "_month"], kind="stable").drop_duplicates(
+        ["_pos", "_milestone"]
+    )
+
+
+def _reach_ever(
+    associations: pd.DataFrame,
+    usage: pd.DataFrame,
+    settings: Settings,
+    buckets: pd.DataFrame,
+    table: pd.DataFrame,
+    minimum: float,
+    as_of_month: float,
+) -> pd.DataFrame:
+    """What every association that was ever approved reaches (Claim ID, Tenant ID, Workload, Milestone).
+
+    A claim approved, then disassociated or rejected, earns nothing new, but the milestones it reached while
+    approved (before Ended) still support its ledger rows: they are not `ledger-unsupported`.
+    """
+    ever = _earning(associations, settings, as_of_month, statuses=EVER_APPROVED)
+    months = _usage_months(usage, ever, buckets, as_of_month)
+    reach = _reach(months, _gate(months), table, minimum)
+    return reach.rename(columns={v: k for k, v in {**_PAID, "Claim ID": "_claim"}.items()})
+
+
+#: statuses an association can have after approval (Dispute and the rejections follow a disassociation)
+EVER_APPROVED = frozenset({"Approved", "Dispute", "Rejected", "Rejected final"})
 
 #: ledger key columns -> the internal names used while joining
 _PAID = dict(zip(PAID_KEY, ["_tenant", "_workload", "_milestone"], strict=True))
@@ -145,9 +172,14 @@ def _first_to_reach(fresh: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------- inputs
 
 
-def _earning(associations: pd.DataFrame, settings: Settings, as_of_month: float) -> pd.DataFrame:
-    """Approved rows with an Approved date and a complete key, with their month bounds (month numbers):
-    _approved, _submitted, and _last (the last month that can count)."""
+def _earning(
+    associations: pd.DataFrame,
+    settings: Settings,
+    as_of_month: float,
+    statuses: frozenset[str] = frozenset({"Approved"}),
+) -> pd.DataFrame:
+    """Rows with one of ``statuses``, an Approved date and a complete key, with their month bounds (month
+    numbers): _approved, _submitted, and _last (the last month that can count)."""
     approved = _months(associations, "Approved")
     ended = _months(associations, "Ended")
     last = np.fmin(np.full(len(associations), as_of_month), ended - 1)  # fmin ignores NaN: no Ended, no bound
@@ -167,7 +199,7 @@ def _earning(associations: pd.DataFrame, settings: Settings, as_of_month: float)
         }
     )
     keep = (
-        (_column(associations, "Status") == "Approved")
+        pd.Series(_column(associations, "Status")).isin(statuses).to_numpy(dtype=bool)
         & ~np.isnan(approved)
         & frame[["_claim", "_tenant", "_workload"]].notna().all(axis=1).to_numpy(dtype=bool)
     )
