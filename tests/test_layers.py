@@ -12,7 +12,13 @@ ALLOWED_TOP = {
     "__future__", "collections", "dataclasses", "datetime", "difflib", "enum", "functools", "hashlib",
     "itertools", "math", "re", "typing", "uuid", "numpy", "pandas", "pandera", "email_validator", "cpor_excel",
 }  # fmt: skip
-FORBIDDEN_CPOR = ("cpor_excel.io", "cpor_excel.mail", "cpor_excel.excel", "cpor_excel.batch", "cpor_excel.cli")
+FORBIDDEN_CPOR = (
+    "cpor_excel.io",
+    "cpor_excel.mail",
+    "cpor_excel.excel",
+    "cpor_excel.batch",
+    "cpor_excel.cli",
+)
 CLOCK_CALLS = {"today", "now", "utcnow", "time"}
 
 

@@ -22,7 +22,7 @@ class SheetTable:
 
     ``frame``: object-dtype raw values; columns are the canonical names of the recognised columns followed
     by any extra user columns under their own header text; index = Excel row number (header is row 1, so
-    data starts at 2). Trailing empty rows are dropped. Empty cells are None.
+    data starts at 2). Wholly empty rows are dropped (the index keeps Excel row numbers). Empty cells are None.
     ``positions``: column label -> 0-based column index in the sheet (for A1 addresses and writing).
     ``width``: number of columns in the header row's used range.
     """

@@ -1,0 +1,379 @@
+"""Raw sheets -> the typed, validated frames the rules work on (``Prepared``), with the findings of validation.
+
+Per data sheet: every column is parsed vectorised (``values.py``: types, formats, catalogue names), the typed
+frame is validated by its pandera schema (``schemas.py``: required cells, keys, ranges), then the cross-sheet
+checks run (``unknown-tenant``). A cell that fails is left empty (None/NaT/NA) and its row is in ``bad_rows``.
+Conditional requirements that depend on the claim's Status (POE Signed, Submitted, Approved) are the rule
+modules' (``poe-missing``, ``status-date-mismatch``), not this module's.
+
+The tool's own sheets (Milestone Ledger, Consent Drafts) are parsed tolerantly and report nothing: the ledger
+is append-only and must never lose a row because a cell was edited by hand.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from cpor_excel.model.catalogue import DEFAULT_LANGUAGE, canonical_workload, fold, suggest
+from cpor_excel.model.columns import (
+    ASSOCIATIONS,
+    CUSTOMERS,
+    DRAFTS_HEADER,
+    DRAFTS_SHEET,
+    LEDGER_SHEET,
+    MILESTONES,
+    SETTINGS,
+    USAGE,
+    Kind,
+    SheetSpec,
+)
+from cpor_excel.model.findings import CODES, Finding, Severity
+from cpor_excel.model.program import SETTING_NAMES, Settings, example_milestones
+from cpor_excel.model.workbook import Prepared, WorkbookData
+from cpor_excel.rules import values
+from cpor_excel.rules.schemas import validate_frame
+
+#: codes that describe a row as a whole: the row's values stay as they are
+ROW_CODES = frozenset({"duplicate-key", "unknown-tenant"})
+ERROR_CODES = frozenset(code for code, (severity, _) in CODES.items() if severity is Severity.ERROR)
+
+_EXAMPLE_WORD = re.compile(r"\bexample\b", re.IGNORECASE)
+
+
+@dataclass
+class Checked:
+    """One sheet after parsing and validation: the typed frame and one row per problem (index = Excel row;
+    columns ``column``, ``code``, ``message``)."""
+
+    spec: SheetSpec
+    frame: pd.DataFrame
+    issues: pd.DataFrame
+
+    def add(self, rows: pd.Index, column: str, code: str, messages: Any) -> None:
+        if len(rows) == 0:
+            return
+        more = pd.DataFrame(
+            {
+                "column": pd.Series(column, index=rows, dtype=object),
+                "code": pd.Series(code, index=rows, dtype=object),
+                "message": pd.Series(messages, index=rows, dtype=object),
+            }
+        )
+        self.issues = more if self.issues.empty else pd.concat([self.issues, more])
+
+    def failed(self, column: str) -> pd.Series:
+        """True on the rows where ``column``'s cell has an error."""
+        issues = self.issues[(self.issues["column"] == column) & self.issues["code"].isin(ERROR_CODES)]
+        return pd.Series(self.frame.index.isin(issues.index), index=self.frame.index)
+
+
+def prepare(data: WorkbookData) -> Prepared:
+    """Validate every sheet and build ``Prepared``.
+
+    ``Prepared.findings`` is complete up to validation: the reader's findings (``data.findings``: missing
+    sheets and columns) come first, then this module's, sheet by sheet in workbook-spec order.
+    ``Prepared.bad_rows[sheet]``: every row with an error-severity finding here. A failed cell is empty in the
+    typed frame; row-wide errors (``duplicate-key`` after the first row, ``unknown-tenant``) keep the values.
+    """
+    customers = check_sheet(CUSTOMERS, _raw(data, CUSTOMERS.name), _customer_defaults)
+    associations = check_sheet(ASSOCIATIONS, _raw(data, ASSOCIATIONS.name))
+    usage = check_sheet(USAGE, _raw(data, USAGE.name))
+    if CUSTOMERS.name in data.sheets and "Tenant ID" in data.sheets[CUSTOMERS.name].frame:
+        known = set(customers.frame["Tenant ID"].dropna())
+        for sheet in (associations, usage):
+            _unknown_tenants(sheet, known)
+    milestones, example_program, program_findings = _milestones(data)
+    settings_sheet = check_sheet(SETTINGS, _raw(data, SETTINGS.name), _setting_names)
+    settings = _settings(settings_sheet)
+
+    findings = list(data.findings) + program_findings
+    bad_rows: dict[str, set[int]] = {}
+    for sheet in (customers, associations, usage, milestones, settings_sheet):
+        findings += to_findings(sheet)
+        errors = sheet.issues.index[sheet.issues["code"].isin(ERROR_CODES).to_numpy()]
+        if len(errors):
+            bad_rows[sheet.spec.name] = {int(r) for r in errors.unique()}
+    return Prepared(
+        customers=customers.frame,
+        associations=associations.frame,
+        usage=usage.frame,
+        milestones=milestones.frame,
+        settings=settings,
+        ledger=tolerant_frame(_raw(data, LEDGER_SHEET), LEDGER_KINDS),
+        drafts=tolerant_frame(_raw(data, DRAFTS_SHEET), DRAFTS_KINDS),
+        example_program=example_program,
+        findings=findings,
+        bad_rows=bad_rows,
+    )
+
+
+# ------------------------------------------------------------------------------------------- one sheet
+
+
+def _raw(data: WorkbookData, sheet: str) -> pd.DataFrame:
+    table = data.sheets.get(sheet)
+    if table is None:
+        return pd.DataFrame(index=pd.Index([], dtype="int64"))
+    return table.frame
+
+
+def _no_issues() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"column": [], "code": [], "message": []}, index=pd.Index([], dtype="int64"), dtype=object
+    )
+
+
+def _parse(spec: SheetSpec, column: str, kind: Kind, raw: pd.Series) -> values.Parsed:
+    if spec is MILESTONES and column == "Workload":
+        return values.parse_workload(raw, any_allowed=True)
+    return values.parse(raw, kind)
+
+
+Hook = Callable[[Checked], None]
+
+
+def check_sheet(spec: SheetSpec, raw: pd.DataFrame, before_schema: Hook | None = None) -> Checked:
+    """Parse and validate one data sheet's raw frame (canonical columns; absent ones are taken as empty and
+    not reported again: they already have a missing-column finding)."""
+    typed: dict[str, pd.Series] = {}
+    parts: list[pd.DataFrame] = []
+    for col in spec.columns:
+        if col.name not in raw:
+            typed[col.name] = values.empty_column(col.kind, raw.index)
+            continue
+        parsed = _parse(spec, col.name, col.kind, raw[col.name])
+        typed[col.name] = parsed.values
+        if len(parsed.issues):
+            parts.append(parsed.issues.assign(column=col.name)[["column", "code", "message"]])
+    frame = pd.DataFrame(typed, index=raw.index)
+    sheet = Checked(spec, frame, pd.concat(parts) if parts else _no_issues())
+    if before_schema is not None:
+        before_schema(sheet)
+    absent = [col.name for col in spec.columns if col.name not in raw]
+    failures = validate_frame(sheet.frame, spec.name, absent)
+    if len(failures):
+        _add_schema_failures(sheet, failures)
+    return sheet
+
+
+def _add_schema_failures(sheet: Checked, failures: pd.DataFrame) -> None:
+    # An empty cell that is empty because its value failed to parse already has its finding.
+    failed_cells = pd.MultiIndex.from_arrays([sheet.issues.index, sheet.issues["column"]])
+    cells = pd.MultiIndex.from_arrays([failures.index, failures["column"]])
+    failures = failures[~((failures["code"] == "missing-value").to_numpy() & cells.isin(failed_cells))]
+    for (code, column), group in failures.groupby(["code", "column"], sort=False):
+        if code == "missing-value":
+            messages: Any = f"{column} is empty; fill it in (it is required)."
+        elif code == "duplicate-key":
+            messages = _duplicate_messages(sheet, group.index)
+        elif code == "bad-number":
+            messages = [
+                f"{values.show(v)} is negative; {column} cannot be below zero." for v in group["value"]
+            ]
+        else:
+            messages = [f"{values.show(v)} is not a valid {column}." for v in group["value"]]
+        sheet.add(group.index, str(column), str(code), messages)
+        if code not in ROW_CODES:
+            sheet.frame.loc[group.index, column] = None  # the typed frame never holds a failed value
+
+
+def _duplicate_messages(sheet: Checked, rows: pd.Index) -> list[str]:
+    key = list(sheet.spec.key)
+    frame = sheet.frame[key]
+    complete = frame[frame.notna().all(axis=1)]
+    firsts = complete.reset_index(names="_first").drop_duplicates(key, keep="first")
+    dups = frame.loc[rows].reset_index(names="_row").merge(firsts, on=key, how="left")
+    names = key[0] if len(key) == 1 else f"{', '.join(key[:-1])} and {key[-1]}"
+    return [
+        f"Same {names} as row {int(first)} ({', '.join(values.show(_plain(v)) for v in keys)}); "
+        f"keep one row per {names}."
+        for first, keys in zip(dups["_first"], dups[key].itertuples(index=False), strict=True)
+    ]
+
+
+def _plain(value: Any) -> Any:
+    return value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
+
+
+def to_findings(sheet: Checked) -> list[Finding]:
+    """The sheet's issues as findings, in row order then column order (Associations findings name the claim)."""
+    issues = sheet.issues
+    if issues.empty:
+        return []
+    order = {col.name: i for i, col in enumerate(sheet.spec.columns)}
+    issues = issues.assign(_pos=issues["column"].map(order).fillna(len(order)), _row=issues.index)
+    issues = issues.sort_values(["_row", "_pos"], kind="stable")
+    claims: list[Any] = [None] * len(issues)
+    if sheet.spec is ASSOCIATIONS:
+        claims = sheet.frame["Claim ID"].reindex(issues.index).tolist()
+    return [
+        Finding(code, sheet.spec.name, message, row=int(row), column=column, claim_id=claim)
+        for row, column, code, message, claim in zip(
+            issues.index, issues["column"], issues["code"], issues["message"], claims, strict=True
+        )
+    ]
+
+
+# ---------------------------------------------------------------------------------------- per sheet
+
+
+def _customer_defaults(sheet: Checked) -> None:
+    """Public Sector defaults to no and Language to English, where the cell is empty (not where it failed)."""
+    frame = sheet.frame
+    empty = frame["Public Sector"].isna() & ~sheet.failed("Public Sector")
+    frame.loc[empty, "Public Sector"] = False
+    empty = frame["Language"].isna() & ~sheet.failed("Language")
+    frame.loc[empty, "Language"] = DEFAULT_LANGUAGE
+
+
+def _unknown_tenants(sheet: Checked, known: set[str]) -> None:
+    tenants = sheet.frame["Tenant ID"]
+    unknown = tenants[tenants.notna() & ~tenants.isin(known)]
+    if unknown.empty:
+        return
+    text = {
+        t: f"Tenant ID {t} is not in the Customers sheet; add the customer there, or correct the ID."
+        for t in unknown.unique()
+    }
+    sheet.add(unknown.index, "Tenant ID", "unknown-tenant", unknown.map(text))
+
+
+_SETTING_KEYS = {fold(name): name for name in SETTING_NAMES}
+
+
+def _setting_names(sheet: Checked) -> None:
+    """Setting names -> their canonical spelling (so that duplicates are found); unknown ones reported."""
+    names = sheet.frame["Setting"]
+    canonical = names.map(lambda n: None if n is None else _SETTING_KEYS.get(fold(n)))
+    sheet.frame["Setting"] = canonical.where(canonical.notna(), names).astype(object)
+    unknown = names[names.notna() & canonical.isna()]
+    messages = []
+    for name in unknown:
+        near = suggest(name, _SETTING_KEYS)
+        hint = f"did you mean {near[0]}?" if near else f"the settings are {', '.join(SETTING_NAMES)}."
+        messages.append(f"{values.show(name)} is not a setting the tool knows, so it is ignored; {hint}")
+    sheet.add(unknown.index, "Setting", "unknown-setting", messages)
+
+
+def _settings(sheet: Checked) -> Settings:
+    """The program settings: each known row's value, else the default (SPEC "Settings")."""
+    defaults = Settings()
+    chosen: dict[str, int | None] = {}
+    skip = set(sheet.issues.index[sheet.issues["code"].isin(["duplicate-key", "unknown-setting"])])
+    rows = sheet.frame[sheet.frame["Setting"].isin(list(SETTING_NAMES))]
+    for row, name, text in zip(rows.index, rows["Setting"], rows["Value"], strict=True):  # a handful of rows
+        if row in skip:
+            continue
+        attr = SETTING_NAMES[name]
+        default = getattr(defaults, attr)
+        if text is None:  # blank: the default (for Milestone Window Months: no window)
+            continue
+        number = _whole(text)
+        if number is None:
+            fallback = "no window is used" if default is None else f"the default {default} was used"
+            sheet.add(
+                pd.Index([row]),
+                "Value",
+                "bad-setting",
+                f"{name} is {values.show(text)}, not a whole number of 0 or more; {fallback}.",
+            )
+            continue
+        chosen[attr] = number
+    return Settings(**chosen)  # type: ignore[arg-type]
+
+
+def _whole(text: str) -> int | None:
+    number = values.number_of_text(text)
+    if number is None or number < 0 or not float(number).is_integer():
+        return None
+    return int(number)
+
+
+def _milestones(data: WorkbookData) -> tuple[Checked, bool, list[Finding]]:
+    """The program's milestone table; the built-in example when the sheet is missing or unusable, or when
+    it is the example table `cpor-excel new` writes (a Source column saying "example")."""
+    table = data.sheets.get(MILESTONES.name)
+    if table is not None and all(c.name in table.frame for c in MILESTONES.columns if c.required):
+        checked = check_sheet(MILESTONES, table.frame)
+        if not _marked_as_example(table.frame):
+            return checked, False, []
+        why = (
+            "The Milestones sheet holds the example table that `cpor-excel new` writes (its Source column "
+            "says example): its figures are illustrative, not Microsoft's; replace them with the table from "
+            "your incentive guide and clear the Source column."
+        )
+        return checked, True, [Finding("example-program", MILESTONES.name, why)]
+    why = "There is no Milestones sheet" if table is None else "The Milestones sheet lacks required columns"
+    why += (
+        ", so the built-in example table was used: its figures are illustrative, not Microsoft's; add your "
+        "incentive guide's milestone table as a Milestones sheet."
+    )
+    example = example_milestones().astype(object)
+    example = example.where(example.notna() & (example != ""), None)
+    return check_sheet(MILESTONES, example), True, [Finding("example-program", MILESTONES.name, why)]
+
+
+def _marked_as_example(raw: pd.DataFrame) -> bool:
+    source = next((c for c in raw.columns if fold(c) == "source"), None)
+    if source is None:
+        return False
+    notes = raw[source].dropna().map(lambda v: str(v).strip())
+    notes = notes[notes != ""]
+    return bool(len(notes)) and bool(notes.map(lambda v: bool(_EXAMPLE_WORD.search(v))).all())
+
+
+# ------------------------------------------------------------------------------------- the tool's sheets
+
+
+def _tenant_or_text(value: Any) -> str | None:
+    text = values.text_of(value)
+    return None if text is None else values.guid_of(text) or text.lower()
+
+
+def _workload_or_text(value: Any) -> str | None:
+    text = values.text_of(value)
+    return None if text is None else canonical_workload(text) or text
+
+
+Tolerant = Callable[[pd.Series], pd.Series]
+
+
+def _lenient(kind: Kind) -> Tolerant:
+    return lambda raw: values.parse(raw, kind).values
+
+
+def _each(convert: Callable[[Any], Any]) -> Tolerant:
+    return lambda raw: values.by_value(raw, convert).values
+
+
+#: how the Milestone Ledger's columns are read back (failures are left empty, never reported)
+LEDGER_KINDS: dict[str, Tolerant] = {
+    "Claim ID": _lenient(Kind.TEXT),
+    "Tenant ID": _each(_tenant_or_text),
+    "Customer": _lenient(Kind.TEXT),
+    "Workload": _each(_workload_or_text),
+    "Partner ID": _each(lambda v: values.partner_id_of(v) or values.text_of(v)),
+    "Bucket": _lenient(Kind.TEXT),
+    "Milestone": _lenient(Kind.TEXT),
+    "Month Reached": _lenient(Kind.MONTH),
+    "Active Users": _lenient(Kind.COUNT),
+    "Paid Units": _lenient(Kind.COUNT),
+    "Active Usage %": _lenient(Kind.PERCENT),
+    "Payment": _lenient(Kind.NUMBER),
+    "Currency": _lenient(Kind.TEXT),
+    "Recorded On": _lenient(Kind.DATE),
+}
+DRAFTS_KINDS: dict[str, Tolerant] = {
+    name: _each(_tenant_or_text) if name == "Tenant ID" else _lenient(Kind.TEXT) for name in DRAFTS_HEADER
+}
+
+
+def tolerant_frame(raw: pd.DataFrame, kinds: dict[str, Tolerant]) -> pd.DataFrame:
+    """A tool sheet's rows under its header's columns (absent columns empty), every row kept."""
+    empty = pd.Series(None, index=raw.index, dtype=object)
+    return pd.DataFrame({name: read(raw.get(name, empty)) for name, read in kinds.items()})
