@@ -1,0 +1,254 @@
+"""``FileBook``: the Book protocol over an .xlsx/.xlsm file. python-calamine reads, ``XlsxPatch`` writes.
+
+What python-calamine (0.9) gives, and what ``read_rows`` makes of it:
+- Empty cells are ``""``; read_rows returns None for them (and for empty texts, which Excel shows alike).
+- Formula cells give their cached value (the formula itself is kept in the file by the patch writer).
+- Error cells (``#N/A``, ``#DIV/0!``, ``#REF!``...) also come back as ``""``, indistinguishable from empty.
+  read_rows puts the error text back, read from the sheet XML (cells with ``t="e"``; only cells that carry
+  an ``r`` ref, which every producer we know writes for them).
+- Dates are ``datetime.date`` (date formats) or ``datetime.datetime`` (with a time); workbooks in the 1904
+  date system (``workbookPr date1904``, Mac Excel) are converted correctly by calamine itself.
+- Numbers are floats (``3.0``), booleans bool.
+- calamine refuses some valid packages: sheets without ``r:id`` (cx_SheetsWithoutRelId.xlsx) and Excel 4
+  macro sheets (poi_xlmmacro.xlsm); and with zip entries differing only by case
+  (poi_duplicate-filename-case-insensitive.xlsx) it reads the wrong twin. For those it is given an
+  in-memory copy whose workbook part lists only the worksheets, with the ``r:id`` the package map resolved,
+  and without the unreferenced twins; the file itself is never changed for that.
+
+Safety: ``check_package`` runs before calamine sees the file; a sheet's cell range is bounded from its XML
+before calamine builds it (calamine allocates the whole rectangle and aborts the process when that fails);
+the parts calamine parses on opening are inflated once by Python first (bounded by their declared size and
+CRC-checked), so a part lying about its size fails here instead of inside the reader.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import python_calamine
+
+from cpor_excel.errors import NotAWorkbook
+from cpor_excel.io.book import CellValue
+from cpor_excel.io.package import REL_NS, Package, SheetInfo, check_sheet_extent, open_package, utf8_xml
+from cpor_excel.io.safe_save import atomic_replace, ensure_writable, remove_stale_temps, workbook_lock
+from cpor_excel.io.xlsx_patch import XlsxPatch, xml_text
+
+_ERROR_VALUE = re.compile(rb"<(?:[\w.-]+:)?v\b[^>]*>(.*?)</(?:[\w.-]+:)?v>", re.S)
+_CELL_REF = re.compile(rb'\sr="([A-Za-z]{1,3})(\d+)"')
+
+
+class FileBook:
+    """A workbook file as the engine sees it (``cpor_excel.io.book.Book``).
+
+    Reads show the file as it was opened; writes are buffered and reach the file on ``save``. After an
+    in-place save the book reopens the new file, so it can go on being used.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._open()
+
+    def _open(self) -> None:
+        self._package: Package = open_package(self.path)
+        self._patch = XlsxPatch(self.path, self._package)
+        self._reader: python_calamine.CalamineWorkbook | None = None
+        self._dirty = False
+        self._closed = False
+
+    # --- lifecycle -------------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Release the file (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        self._package.close()
+
+    def __enter__(self) -> FileBook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- reading ---------------------------------------------------------------------------------------
+    def sheet_names(self) -> list[str]:
+        """Worksheet names in workbook order (chart, dialog and macro sheets are not listed)."""
+        return [s.name for s in self._package.worksheets()]
+
+    def read_rows(self, sheet: str) -> list[list[Any]]:
+        """The sheet's values from A1 to the end of its used range (see the module notes)."""
+        info = self._worksheet(sheet)
+        assert info.part is not None
+        xml = utf8_xml(self._package.read(info.part))
+        check_sheet_extent(xml, info.name, self.path.name)
+        errors = _error_cells(xml) if b't="e"' in xml else []
+        del xml
+        try:
+            rows: list[list[Any]] = (
+                self._calamine().get_sheet_by_name(info.name).to_python(skip_empty_area=False)
+            )
+        except python_calamine.CalamineError as err:
+            raise NotAWorkbook(
+                f"{self.path.name}: sheet '{info.name}' cannot be read ({err}); open it in Excel and save it again."
+            ) from None
+        for i, row in enumerate(rows):
+            if "" in row:
+                rows[i] = [None if value == "" else value for value in row]
+        for row_index, column, text in errors:
+            while len(rows) <= row_index:
+                rows.append([None] * (len(rows[0]) if rows else 0))
+            cells = rows[row_index]
+            if len(cells) <= column:
+                cells.extend([None] * (column + 1 - len(cells)))
+            cells[column] = text
+        return rows
+
+    def _worksheet(self, sheet: str) -> SheetInfo:
+        self._require_open()
+        sheets = self._package.worksheets()
+        info = next((s for s in sheets if s.name == sheet), None)
+        info = info or next((s for s in sheets if s.name.casefold() == sheet.casefold()), None)
+        if info is None:
+            raise KeyError(sheet)
+        return info
+
+    def _calamine(self) -> python_calamine.CalamineWorkbook:
+        if self._reader is None:
+            pkg = self._package
+            for part in (pkg.workbook, pkg.workbook_rels):
+                pkg.verify(part)
+            for rel in pkg.rels.values():
+                if rel.part and rel.type.rsplit("/", 1)[-1] in ("sharedStrings", "styles", "theme"):
+                    pkg.verify(rel.part)
+            try:
+                if pkg.case_twins():  # calamine may read the twin instead of the part the workbook names
+                    self._reader = python_calamine.CalamineWorkbook.from_filelike(self._worksheets_only())
+                else:
+                    self._reader = python_calamine.CalamineWorkbook.from_path(str(self.path))
+            except python_calamine.PasswordError:
+                raise NotAWorkbook(
+                    f"{self.path.name} is password-protected: remove the password and save it again."
+                ) from None
+            except python_calamine.CalamineError as err:
+                try:
+                    self._reader = python_calamine.CalamineWorkbook.from_filelike(self._worksheets_only())
+                except python_calamine.CalamineError:
+                    raise NotAWorkbook(
+                        f"{self.path.name} cannot be read ({err}): open it in Excel and save it again."
+                    ) from None
+        return self._reader
+
+    def _worksheets_only(self) -> io.BytesIO:
+        """An in-memory copy for calamine: the workbook part lists only the worksheets, with r:ids, and
+        entries that merely differ by case from a real part are left out."""
+        pkg = self._package
+        workbook = utf8_xml(pkg.read(pkg.workbook))
+        sheets = re.search(rb"<([\w.-]+:)?sheets\b[^>]*>.*?</(?:[\w.-]+:)?sheets>", workbook, re.S)
+        if sheets is None:
+            raise NotAWorkbook(f"{self.path.name} lists no sheets: open it in Excel and save it again.")
+        prefix = (sheets.group(1) or b"").decode()
+        rel_ns = REL_NS[1] if b"purl.oclc.org/ooxml/spreadsheetml/main" in workbook[:4096] else REL_NS[0]
+        listed = "".join(
+            f'<{prefix}sheet name="{_attr(s.name)}" sheetId="{s.sheet_id}" xmlns:cr="{rel_ns}" cr:id="{s.rid}"/>'
+            for s in pkg.worksheets()
+        )
+        fixed = workbook[: sheets.start()] + f"<{prefix}sheets>{listed}</{prefix}sheets>".encode()
+        fixed += workbook[sheets.end() :]
+        buffer = io.BytesIO()
+        pkg.write_to(buffer, {pkg.workbook: ([fixed], 1)}, dropped=pkg.case_twins())
+        buffer.seek(0)
+        return buffer
+
+    # --- writing ---------------------------------------------------------------------------------------
+    def set_columns(
+        self,
+        sheet: str,
+        headers: Sequence[str],
+        rows: Sequence[int],
+        values: Sequence[Sequence[CellValue]],
+    ) -> None:
+        self._require_open()
+        self._patch.set_columns(sheet, headers, rows, values)
+        self._dirty = True
+
+    def set_cells(self, sheet: str, cells: Mapping[tuple[int, int], CellValue]) -> None:
+        self._require_open()
+        self._patch.set_cells(sheet, cells)
+        self._dirty = True
+
+    def append_rows(self, sheet: str, rows: Sequence[Sequence[CellValue]]) -> list[int]:
+        self._require_open()
+        self._dirty = True
+        return self._patch.append_rows(sheet, rows)
+
+    def replace_sheet(self, sheet: str, header: Sequence[str], rows: Sequence[Sequence[CellValue]]) -> None:
+        self._require_open()
+        self._patch.replace_sheet(sheet, header, rows)
+        self._dirty = True
+
+    def append_to_sheet(self, sheet: str, header: Sequence[str], rows: Sequence[Sequence[CellValue]]) -> None:
+        self._require_open()
+        self._patch.append_to_sheet(sheet, header, rows)
+        self._dirty = True
+
+    def save(self, dest: Path | str | None = None) -> None:
+        """Write the changes: in place (``dest`` None or the same file) or into ``dest``, atomically.
+
+        Refused (WorkbookLocked) while Excel has the target open; runs on one target wait for each other.
+        In place with nothing changed, the file is left as it is.
+        """
+        self._require_open()
+        target = Path(dest) if dest is not None else self.path
+        in_place = target.resolve() == self.path.resolve()
+        if in_place and not self._dirty:
+            return
+        ensure_writable(target)
+        with workbook_lock(target):
+            ensure_writable(target)  # Excel may have opened it while this run waited for the lock
+            remove_stale_temps(target)
+
+            def write(temp: Path) -> None:
+                self._patch.save(temp)
+                if in_place:
+                    self.close()  # Windows refuses to replace a file this process still holds open
+
+            atomic_replace(target, write)
+        if in_place:  # go on with the new file (a failed save raised above, and left the book closed)
+            self.close()
+            self._open()
+
+    def _require_open(self) -> None:
+        if self._closed:
+            raise ValueError(f"{self.path.name}: the workbook is closed")
+
+
+def _error_cells(xml: bytes) -> list[tuple[int, int, str]]:
+    """(0-based row, 0-based column, error text) of the sheet's error cells (``t="e"``)."""
+    found = []
+    at = xml.find(b't="e"')
+    while at >= 0:
+        start = xml.rfind(b"<", 0, at)
+        tag_end = xml.find(b">", at)
+        tag = xml[start:tag_end]
+        ref = _CELL_REF.search(tag)
+        if ref is not None and re.match(rb"<(?:[\w.-]+:)?c\s", tag) and not tag.endswith(b"/"):
+            close = re.compile(rb"</(?:[\w.-]+:)?c>").search(xml, tag_end)
+            value = _ERROR_VALUE.search(xml, tag_end, close.start() if close else len(xml))
+            if value is not None:
+                letters, digits = ref.group(1).upper(), int(ref.group(2))
+                column = 0
+                for ch in letters:
+                    column = column * 26 + ch - 64
+                found.append((digits - 1, column - 1, xml_text(value.group(1))))
+        at = xml.find(b't="e"', at + 5)
+    return found
+
+
+def _attr(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")

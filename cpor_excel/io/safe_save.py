@@ -1,0 +1,188 @@
+"""Saving a workbook safely (SPEC "Safety promises"): Excel's owner file, one lock per workbook, atomic replace.
+
+- A workbook open in Excel has an *owner file* beside it (``~$`` + its name); such a workbook is never
+  written, because Excel would overwrite our results on its next save (or refuse the replace on Windows).
+- Runs on one workbook are serialised by a lock file beside it (``.NAME.cpor.lock``), removed after the run.
+- The new workbook is written to a temporary file in the same folder (so the final rename never crosses a
+  file system), flushed to disk, then renamed over the original: the original is byte-identical after any
+  failure. A process killed with SIGKILL cannot clean up, so its temporary file (``.NAME.*.cpor-tmp``) may
+  stay behind; the next save of that workbook removes it while it holds the lock.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from cpor_excel.errors import WorkbookLocked
+
+#: seconds a run waits for another run on the same workbook before giving up
+LOCK_TIMEOUT = 120.0
+TEMP_SUFFIX = ".cpor-tmp"
+
+
+def owner_file(path: Path | str) -> Path | None:
+    """Excel's owner file of the workbook at ``path`` when it exists (the workbook is open), else None.
+
+    Excel names it ``~$`` + the workbook's name. Word-style owner files of long names replace the first one
+    or two characters instead (``~$port.xlsx`` for ``Report.xlsx``); those count only when no other file in
+    the folder could own them, so one partner's open workbook never blocks its neighbour's run.
+    Names compare case-insensitively (Windows file shares).
+    """
+    path = Path(path)
+    name = path.name.casefold()
+    try:
+        entries = [entry.name for entry in os.scandir(path.parent)]
+    except OSError:
+        return None
+    owners = {entry.casefold(): entry for entry in entries if entry.startswith("~$")}
+    if not owners:
+        return None
+    exact = owners.get("~$" + name)
+    if exact is not None:
+        return path.parent / exact
+    stem_length = len(path.stem)
+    for cut in (2, 1):
+        if stem_length <= cut:
+            continue
+        candidate = owners.get("~$" + name[cut:])
+        if candidate is None:
+            continue
+        rivals = [
+            entry
+            for entry in entries
+            if entry.casefold() != name
+            and not entry.startswith("~$")
+            and len(entry) == len(name)
+            and entry.casefold()[cut:] == name[cut:]
+        ]
+        if not rivals:
+            return path.parent / candidate
+    return None
+
+
+def ensure_writable(path: Path | str) -> None:
+    """Raise WorkbookLocked when the workbook at ``path`` cannot be written now (open in Excel, read-only)."""
+    path = Path(path)
+    owner = owner_file(path)
+    if owner is not None:
+        raise WorkbookLocked(
+            f"{path.name} is open in Excel ({owner.name} exists): close it, or use the Run CPOR checks "
+            "button inside Excel (if Excel is not running, delete that ~$ file)."
+        )
+    if path.exists() and not os.access(path, os.W_OK):
+        raise WorkbookLocked(
+            f"{path.name} is read-only: clear the read-only flag, or write a copy with --out."
+        )
+    if not os.access(path.parent, os.W_OK):
+        raise WorkbookLocked(f"the folder of {path.name} is not writable: write a copy elsewhere with --out.")
+
+
+def lock_path(path: Path | str) -> Path:
+    """The lock file that serialises runs on the workbook at ``path``."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.cpor.lock")
+
+
+@contextmanager
+def workbook_lock(path: Path | str, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold the workbook's lock: other runs on the same workbook wait (up to ``timeout`` s, then
+    WorkbookLocked). The lock file is removed when the block ends."""
+    path = Path(path)
+    lock_file = lock_path(path)
+    lock = FileLock(lock_file, timeout=timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise WorkbookLocked(
+            f"another cpor-excel run is writing {path.name}: wait for it to finish and run again "
+            f"(if none is running, delete {lock_file.name})."
+        ) from None
+    except OSError as err:
+        raise WorkbookLocked(
+            f"cannot create a lock file beside {path.name} ({err.strerror}): check that the folder is writable."
+        ) from None
+    try:
+        held = _stat(lock_file)
+        yield
+    finally:
+        # Unlink while still holding the lock: a waiter that then wins the old file sees it unlinked and
+        # retries on a fresh one (filelock checks), so two runs never both hold "the" lock.
+        with suppress(OSError):
+            if held is not None and os.path.samestat(held, os.stat(lock_file)):
+                os.unlink(lock_file)
+        lock.release()
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
+def temp_files(dest: Path | str) -> list[Path]:
+    """Temporary files of interrupted saves of ``dest`` (left by a killed process)."""
+    dest = Path(dest)
+    try:
+        return sorted(dest.parent.glob(f".{_glob_escape(dest.name)}.*{TEMP_SUFFIX}"))
+    except OSError:
+        return []
+
+
+def remove_stale_temps(dest: Path | str) -> list[Path]:
+    """Delete the temporary files of earlier, interrupted saves of ``dest``; call it holding the lock."""
+    removed = []
+    for temp in temp_files(dest):
+        with suppress(OSError):
+            temp.unlink()
+            removed.append(temp)
+    return removed
+
+
+def atomic_replace(dest: Path | str, write: Callable[[Path], None]) -> None:
+    """Create or replace ``dest`` atomically: ``write(temp)`` fills a temporary file in the same folder,
+    which is flushed to disk and renamed over ``dest``. On any failure the temporary file is removed and
+    ``dest`` is untouched. The workbook's file permissions are kept."""
+    dest = Path(dest)
+    temp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+    try:
+        with open(temp, "xb"):  # exclusive create, with the folder's default permissions
+            pass
+        write(temp)
+        with open(temp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        if dest.exists():
+            shutil.copymode(dest, temp)
+        os.replace(temp, dest)
+    except BaseException as err:
+        with suppress(OSError):
+            temp.unlink()
+        if isinstance(err, PermissionError) and dest.exists():
+            raise WorkbookLocked(
+                f"{dest.name} is in use by another program (or read-only): close it and run again."
+            ) from None
+        raise
+    _sync_folder(dest.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX; Windows has no directory handles to flush)."""
+    if os.name != "posix":
+        return
+    with suppress(OSError):
+        handle = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+
+
+def _glob_escape(name: str) -> str:
+    return "".join(f"[{ch}]" if ch in "[]*?" else ch for ch in name)

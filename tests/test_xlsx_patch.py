@@ -1,0 +1,503 @@
+"""The patch writer on workbooks built here: only the tool's cells and sheets change, byte for byte."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import openpyxl
+import pytest
+import python_calamine as pc
+from writer_helpers import (
+    REALWORLD,
+    assert_only_tool_cells_changed,
+    entries,
+    excel_like_book,
+    inserted,
+    raw_entries,
+    realworld,
+    sheet_part,
+    sheet_rows,
+)
+
+from cpor_excel.errors import NotAWorkbook
+from cpor_excel.io.file_book import FileBook
+from cpor_excel.io.xlsx_patch import CHECK_FILLS, TEXT_LIMIT, XlsxPatch
+
+HEADER = ["Tenant ID", "Workload", "Month", "Active Users", "Paid Units"]
+DATA = [
+    HEADER,
+    ["t1", "Exchange Online", "2025-03", 10, 200],
+    ["t2", "Microsoft Teams", "2025-03", 20, 200, None, "a user note"],  # a value beyond the header
+    ["t3", "SharePoint Online", "2025-04", 30, 300],
+]
+CHECK = ["Check Result", "Check Notes"]
+
+
+@pytest.fixture()
+def book(tmp_path: Path) -> Path:
+    return excel_like_book(tmp_path / "book.xlsx", {"Usage": DATA, "Other": [["x"], [1]]})
+
+
+def patched(source: Path, dest: Path, edit: Callable[[XlsxPatch], Any]) -> Path:
+    with XlsxPatch(source) as patch:
+        edit(patch)
+        patch.save(dest)
+    return dest
+
+
+def values(path: Path, sheet: str) -> list[list[Any]]:
+    rows = pc.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    return [[None if v == "" else v for v in row] for row in rows]
+
+
+def cells(path: Path, sheet: str) -> set[tuple[int, int, Any]]:
+    """(Excel row, 0-based column, value) of every non-empty cell."""
+    return {
+        (r + 1, c, v) for r, row in enumerate(values(path, sheet)) for c, v in enumerate(row) if v is not None
+    }
+
+
+def check_columns(patch: XlsxPatch, rows: list[int], result: list[Any], notes: list[Any]) -> None:
+    patch.set_columns("Usage", CHECK, rows, [result, notes])
+
+
+# --- where the tool's columns go ---------------------------------------------------------------------
+
+
+def test_tool_columns_after_the_last_used_column(book: Path, tmp_path: Path) -> None:
+    out = patched(book, tmp_path / "out.xlsx", lambda p: check_columns(p, [2, 3, 4], ["OK", "ERROR", "WARNING"],
+                                                                     ["", "bad date", None]))  # fmt: skip
+    before, after = cells(book, "Usage"), cells(out, "Usage")
+    assert after - before == {(1, 7, "Check Result"), (1, 8, "Check Notes"), (2, 7, "OK"), (3, 7, "ERROR"),
+                              (3, 8, "bad date"), (4, 7, "WARNING")}  # fmt: skip
+    assert before <= after
+    part = sheet_part(book, "Usage")
+    assert_only_tool_cells_changed(entries(book)[part], entries(out)[part], {7, 8})
+    assert re.search(rb'<dimension ref="A1:I4"/>', entries(out)[part])
+
+
+def test_untouched_parts_are_raw_copies(book: Path, tmp_path: Path) -> None:
+    out = patched(book, tmp_path / "out.xlsx", lambda p: check_columns(p, [2], ["OK"], ["fine"]))
+    old, new = raw_entries(book), raw_entries(out)
+    changed = {name for name in old if old[name] != new[name]}
+    assert changed == {sheet_part(book, "Usage"), "xl/styles.xml"}
+    assert list(old) == list(new)  # same entries, same order
+
+
+def test_found_again_by_header_and_stale_results_cleared(book: Path, tmp_path: Path) -> None:
+    first = patched(
+        book, tmp_path / "1.xlsx", lambda p: check_columns(p, [2, 3, 4], ["OK"] * 3, ["a", "b", "c"])
+    )
+
+    def again(p: XlsxPatch) -> None:
+        p.set_columns("Usage", ["check  result", "CHECK NOTES"], [3], [["ERROR"], ["now wrong"]])
+
+    second = patched(first, tmp_path / "2.xlsx", again)
+    rows = values(second, "Usage")
+    assert rows[0].count("Check Result") == 1 and rows[0].count("Check Notes") == 1 and len(rows[0]) == 9
+    assert [row[7:9] for row in rows[1:]] == [[None, None], ["ERROR", "now wrong"], [None, None]]
+    part = sheet_part(book, "Usage")
+    assert_only_tool_cells_changed(entries(first)[part], entries(second)[part], {7, 8})
+
+
+def test_shared_string_header_typed_by_the_user_is_used(tmp_path: Path) -> None:
+    src = excel_like_book(
+        tmp_path / "in.xlsx", {"Usage": [["Tenant ID", "check result", "Workload"], ["t1", "old", "EXO"]]}
+    )
+    assert b'<c r="B1" t="s">' in entries(src)["xl/worksheets/sheet1.xml"]
+    out = patched(
+        src, tmp_path / "out.xlsx", lambda p: p.set_columns("Usage", ["Check Result"], [2], [["OK"]])
+    )
+    assert values(out, "Usage") == [["Tenant ID", "check result", "Workload"], ["t1", "OK", "EXO"]]
+
+
+def test_same_run_twice_gives_the_same_bytes(book: Path, tmp_path: Path) -> None:
+    def edit(p: XlsxPatch) -> None:
+        check_columns(p, [2, 3, 4], ["OK", "CONFLICT", "ERROR"], ["", "with claim C-2", "date"])
+        p.replace_sheet("CPOR Report", ["Severity", "Code"], [["error", "date-order"]])
+
+    first = patched(book, tmp_path / "1.xlsx", edit)
+    second = patched(first, tmp_path / "2.xlsx", edit)
+    assert first.read_bytes() == second.read_bytes()
+
+
+# --- Check Result colours ------------------------------------------------------------------------------
+
+
+def _children(xml: bytes, name: str) -> list[bytes]:
+    root = ET.fromstring(xml)
+    block = next(el for el in root if el.tag.endswith("}" + name))
+    return [ET.tostring(child) for child in block]
+
+
+def test_check_result_colours_extend_styles_once(book: Path, tmp_path: Path) -> None:
+    results = ["OK", "WARNING", "ERROR", "CONFLICT"]
+    first = patched(book, tmp_path / "1.xlsx", lambda p: check_columns(p, [2, 3, 4, 2], results, [None] * 4))
+    old_styles, new_styles = entries(book)["xl/styles.xml"], entries(first)["xl/styles.xml"]
+    for block in ("fills", "cellXfs"):
+        old, new = _children(old_styles, block), _children(new_styles, block)
+        assert new[: len(old)] == old and len(new) == len(old) + 4
+        assert re.search(rb"<%s count=\"%d\"" % (block.encode(), len(new)), new_styles)
+    sheet = openpyxl.load_workbook(first)["Usage"]
+    colours = {sheet.cell(r, 8).value: sheet.cell(r, 8).fill.fgColor.rgb for r in (2, 3, 4)}
+    assert colours == {v: CHECK_FILLS[v] for v in ("WARNING", "ERROR", "CONFLICT")}
+    second = patched(first, tmp_path / "2.xlsx", lambda p: check_columns(p, [2], ["OK"], ["x"]))
+    assert entries(second)["xl/styles.xml"] == new_styles  # found again, not appended again
+    assert openpyxl.load_workbook(second)["Usage"].cell(2, 8).fill.fgColor.rgb == CHECK_FILLS["OK"]
+
+
+def test_no_check_result_column_no_style_change(book: Path, tmp_path: Path) -> None:
+    out = patched(book, tmp_path / "o.xlsx", lambda p: p.set_columns("Usage", ["Check Notes"], [2], [["x"]]))
+    assert raw_entries(out)["xl/styles.xml"] == raw_entries(book)["xl/styles.xml"]
+
+
+# --- what the cells hold ---------------------------------------------------------------------------------
+
+TRICKY = [
+    "=1+1",
+    "+1",
+    "-1",
+    "@SUM(A1)",
+    'a <&> "b"',
+    "Grüße 🎉 ☃ 中文",
+    "ctl\x01\x1f end",
+    "cr\r\nlf",
+    "_x0041_ stays literal",
+    " leading and trailing ",
+    "tab\there",
+]
+
+
+def test_text_is_never_a_formula_and_survives_any_character(book: Path, tmp_path: Path) -> None:
+    long_text = "x" * 40_000
+    texts = [*TRICKY, long_text]
+    rows = list(range(2, 2 + len(texts)))
+    out = patched(book, tmp_path / "o.xlsx", lambda p: p.set_columns("Usage", ["Check Notes"], rows, [texts]))
+    ET.fromstring(entries(out)[sheet_part(book, "Usage")])  # well-formed XML
+    read = [row[7] for row in values(out, "Usage")[1:]]
+    assert read[: len(TRICKY)] == TRICKY  # calamine decodes Excel's _xHHHH_ escapes exactly
+    assert len(read[-1]) == TEXT_LIMIT and read[-1].endswith("\u2026") and read[-1].startswith("x" * 1000)
+    sheet = openpyxl.load_workbook(out)["Usage"]
+    for r in rows:
+        assert sheet.cell(r, 8).data_type == "s"  # text, never a formula
+    # openpyxl does not decode _xHHHH_ in inline strings; the plain ones it reads as written
+    assert [sheet.cell(r, 8).value for r in rows[:6]] == TRICKY[:6]
+
+
+def test_numbers_booleans_and_dates(book: Path, tmp_path: Path) -> None:
+    written = {
+        (2, 10): 7,
+        (3, 10): 2.5,
+        (4, 10): True,
+        (2, 11): dt.date(2025, 4, 7),
+        (3, 11): dt.datetime(2025, 4, 7, 13, 45),
+        (4, 11): 12345678901234567,  # more digits than Excel keeps: text
+        (5, 10): float("nan"),
+        (5, 11): None,
+    }
+    out = patched(book, tmp_path / "o.xlsx", lambda p: p.set_cells("Usage", written))
+    got = {(r, c): v for r, c, v in cells(out, "Usage") if c >= 10}
+    assert got == {(2, 10): 7.0, (3, 10): 2.5, (4, 10): True, (2, 11): "2025-04-07",
+                   (3, 11): "2025-04-07 13:45:00", (4, 11): "12345678901234567"}  # fmt: skip
+
+
+def test_set_cells_keeps_the_cell_format(tmp_path: Path) -> None:
+    import xlsxwriter
+
+    src = tmp_path / "styled.xlsx"
+    wb = xlsxwriter.Workbook(str(src))
+    ws = wb.add_worksheet("Usage")
+    ws.write_row(0, 0, HEADER)
+    ws.write(1, 3, 5, wb.add_format({"bold": True, "num_format": "0.00"}))
+    wb.close()
+    out = patched(src, tmp_path / "o.xlsx", lambda p: p.set_cells("Usage", {(2, 3): 42}))
+    old_cell = re.search(rb'<c r="D2" s="(\d+)"', entries(src)["xl/worksheets/sheet1.xml"])
+    assert old_cell is not None
+    assert b'<c r="D2" s="%s"><v>42</v></c>' % old_cell.group(1) in entries(out)["xl/worksheets/sheet1.xml"]
+
+
+# --- unusual sheet XML -------------------------------------------------------------------------------------
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def with_sheet_xml(source: Path, dest: Path, part: str, sheet_data: str, prefix: str = "") -> Path:
+    """A copy of ``source`` whose sheet ``part`` is replaced by a minimal sheet around ``sheet_data``."""
+    p = f"{prefix}:" if prefix else ""
+    declaration = f'xmlns:{prefix}="{MAIN}"' if prefix else f'xmlns="{MAIN}"'
+    xml = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<{p}worksheet {declaration}>'
+        f'<{p}dimension ref="A1"/>{sheet_data}<{p}pageMargins left="0.7" right="0.7" top="0.75" '
+        f'bottom="0.75" header="0.3" footer="0.3"/></{p}worksheet>'
+    )
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            new.writestr(info, xml.encode() if info.filename == part else old.read(info))
+    return dest
+
+
+def test_rows_and_cells_without_refs(book: Path, tmp_path: Path) -> None:
+    data = (
+        "<sheetData>"
+        '<row><c t="inlineStr"><is><t>Tenant ID</t></is></c><c t="inlineStr"><is><t>Workload</t></is></c></row>'
+        '<row><c t="inlineStr"><is><t>t1</t></is></c><c><v>5</v></c></row>'
+        '<row r="4"><c r="B4"><v>1</v></c><c><v>2</v></c></row>'
+        "</sheetData>"
+    )
+    src = with_sheet_xml(book, tmp_path / "norefs.xlsx", "xl/worksheets/sheet1.xml", data)
+    padded = [["Tenant ID", "Workload", None], ["t1", 5.0, None], [None, None, None], [None, 1.0, 2.0]]
+    assert values(src, "Usage") == padded
+
+    def edit(p: XlsxPatch) -> None:
+        p.set_columns("Usage", ["Check Result"], [2, 4], [["OK", "ERROR"]])
+        p.set_cells("Usage", {(2, 0): None, (4, 0): "new"})  # drop a cell, insert one before cells
+
+    out = patched(src, tmp_path / "out.xlsx", edit)
+    assert values(out, "Usage") == [
+        ["Tenant ID", "Workload", None, "Check Result"],
+        [None, 5.0, None, "OK"],  # B2 stays in B although the cell before it went
+        [None, None, None, None],
+        ["new", 1.0, 2.0, "ERROR"],  # C4 stays in C although a cell came before it
+    ]
+
+
+def test_empty_sheet_data(book: Path, tmp_path: Path) -> None:
+    src = with_sheet_xml(book, tmp_path / "empty.xlsx", "xl/worksheets/sheet1.xml", "<sheetData/>")
+
+    def edit(p: XlsxPatch) -> None:
+        p.set_columns("Usage", ["Check Result"], [2], [["OK"]])
+        assert p.append_rows("Usage", [["t9"]]) == [3]
+
+    out = patched(src, tmp_path / "out.xlsx", edit)
+    assert values(out, "Usage") == [["Check Result"], ["OK"], ["t9"]]
+
+
+def test_namespace_prefixed_sheet(book: Path, tmp_path: Path) -> None:
+    data = (
+        '<x:sheetData><x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>Tenant ID</x:t></x:is></x:c></x:row>'
+        '<x:row r="2"><x:c r="A2" t="inlineStr"><x:is><x:t>t1</x:t></x:is></x:c></x:row></x:sheetData>'
+    )
+    src = with_sheet_xml(book, tmp_path / "x.xlsx", "xl/worksheets/sheet1.xml", data, prefix="x")
+    out = patched(
+        src, tmp_path / "out.xlsx", lambda p: p.set_columns("Usage", CHECK, [2], [["OK"], ["fine"]])
+    )
+    xml = entries(out)["xl/worksheets/sheet1.xml"]
+    assert re.search(rb'<x:c r="B2" s="\d+" t="inlineStr"><x:is><x:t>OK</x:t></x:is></x:c>', xml)
+    ET.fromstring(xml)
+    assert values(out, "Usage") == [["Tenant ID", "Check Result", "Check Notes"], ["t1", "OK", "fine"]]
+
+
+def test_unusual_part_name_followed_through_relationships(book: Path, tmp_path: Path) -> None:
+    moved = tmp_path / "moved.xlsx"
+    with zipfile.ZipFile(book) as old, zipfile.ZipFile(moved, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            data = old.read(info)
+            name = info.filename.replace("xl/worksheets/sheet1.xml", "xl/data/usage.xml")
+            if info.filename in ("xl/_rels/workbook.xml.rels", "[Content_Types].xml"):
+                data = data.replace(b'"worksheets/sheet1.xml"', b'"/xl/data/usage.xml"')
+                data = data.replace(b'"/xl/worksheets/sheet1.xml"', b'"/xl/data/usage.xml"')
+            new.writestr(name, data)
+
+    def edit(p: XlsxPatch) -> None:
+        p.set_columns("Usage", ["Check Notes"], [2], [["x"]])
+        p.replace_sheet("CPOR Report", ["Severity"], [["error"]])
+
+    out = patched(moved, tmp_path / "out.xlsx", edit)
+    new_parts = set(entries(out)) - set(entries(moved))
+    assert new_parts == {"xl/worksheets/sheet1.xml"}  # the free name, next to the other parts
+    assert values(out, "Usage")[1][7] == "x" and values(out, "CPOR Report") == [["Severity"], ["error"]]
+
+
+# --- sheets the tool adds -------------------------------------------------------------------------------
+
+
+def test_new_sheet_bookkeeping(book: Path, tmp_path: Path) -> None:
+    out = patched(book, tmp_path / "o.xlsx", lambda p: p.replace_sheet("CPOR Report", ["Severity", "Code"],
+                                                                       [["error", "x"]]))  # fmt: skip
+    old, new = entries(book), entries(out)
+    assert set(new) - set(old) == {"xl/worksheets/sheet3.xml"}  # sheet1 and sheet2 are taken
+    sheet = inserted(
+        old["xl/workbook.xml"],
+        new["xl/workbook.xml"],
+        rb'<sheet name="CPOR Report" sheetId="3" r:id="(rId\d+)"/>',
+    )
+    rid = sheet.group(1)
+    assert b'"%s"' % rid not in old["xl/_rels/workbook.xml.rels"]
+    inserted(old["xl/_rels/workbook.xml.rels"], new["xl/_rels/workbook.xml.rels"],
+             rb'<Relationship Id="%s" Type="[^"]+/worksheet" Target="worksheets/sheet3.xml"/>' % rid)  # fmt: skip
+    inserted(old["[Content_Types].xml"], new["[Content_Types].xml"],
+             rb'<Override PartName="/xl/worksheets/sheet3.xml" ContentType="[^"]+worksheet\+xml"/>')  # fmt: skip
+    unchanged = set(old) - {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml"}
+    assert all(raw_entries(book)[n] == raw_entries(out)[n] for n in unchanged)  # docProps/app.xml too
+    assert values(out, "CPOR Report") == [["Severity", "Code"], ["error", "x"]]
+    assert openpyxl.load_workbook(out).sheetnames == ["Usage", "Other", "CPOR Report"]
+
+
+def test_replace_sheet_replaces_a_tool_sheet(book: Path, tmp_path: Path) -> None:
+    first = patched(book, tmp_path / "1.xlsx", lambda p: p.replace_sheet("CPOR Report", ["Severity"],
+                                                                         [["a"], ["b"], ["c"]]))  # fmt: skip
+    second = patched(
+        first, tmp_path / "2.xlsx", lambda p: p.replace_sheet("cpor report", ["Severity"], [["z"]])
+    )
+    assert values(second, "CPOR Report") == [["Severity"], ["z"]]
+    assert entries(second)["xl/workbook.xml"] == entries(first)["xl/workbook.xml"]  # no second sheet
+
+
+def test_append_to_sheet_never_changes_rows_and_maps_headers(book: Path, tmp_path: Path) -> None:
+    header = ["Run At", "Errors"]
+    first = patched(book, tmp_path / "1.xlsx", lambda p: p.append_to_sheet("Run Log", header, [["r1", 1]]))
+    second = patched(first, tmp_path / "2.xlsx", lambda p: p.append_to_sheet("Run Log", ["Errors", "Run At", "Drafts"],
+                                                                             [[2, "r2"]]))  # fmt: skip
+    assert values(second, "Run Log") == [["Run At", "Errors", "Drafts"], ["r1", 1.0, None], ["r2", 2.0, None]]
+    part = sheet_part(second, "Run Log")
+    assert sheet_rows(entries(first)[part])[2] == sheet_rows(entries(second)[part])[2]
+
+
+def test_append_rows_returns_row_numbers(book: Path, tmp_path: Path) -> None:
+    numbers: list[int] = []
+    out = patched(
+        book, tmp_path / "o.xlsx", lambda p: numbers.extend(p.append_rows("Usage", [["t4"], ["t5", "EXO"]]))
+    )
+    assert numbers == [5, 6]
+    assert values(out, "Usage")[4:] == [["t4", None, None, None, None, None, None],
+                                        ["t5", "EXO", None, None, None, None, None]]  # fmt: skip
+
+
+# --- packages from other producers --------------------------------------------------------------------
+
+
+def test_xlsm_keeps_macros_and_its_content_type(tmp_path: Path) -> None:
+    src = realworld("xw_button07.xlsm")
+    out = patched(src, tmp_path / "o.xlsm", lambda p: p.replace_sheet("CPOR Report", ["Severity"], [["x"]]))
+    old, new = raw_entries(src), raw_entries(out)
+    assert new["xl/vbaProject.bin"] == old["xl/vbaProject.bin"]
+    types = entries(out)["[Content_Types].xml"]
+    assert b"application/vnd.ms-excel.sheet.macroEnabled.main+xml" in types
+    loaded = openpyxl.load_workbook(out, keep_vba=True)
+    assert "CPOR Report" in loaded.sheetnames
+    loaded.vba_archive.close()
+
+
+def test_strict_ooxml(tmp_path: Path) -> None:
+    src = realworld("cal_strict_iso_paths.xlsx")
+
+    def edit(p: XlsxPatch) -> None:
+        p.set_columns("ml_out", CHECK, [2, 3], [["OK", "ERROR"], ["", "x"]])
+        p.replace_sheet("CPOR Report", ["Severity"], [["error"]])
+
+    out = patched(src, tmp_path / "o.xlsx", edit)
+    new = entries(out)
+    added = next(n for n in set(new) - set(entries(src)))
+    assert new[added].count(b'xmlns="http://purl.oclc.org/ooxml/spreadsheetml/main"') == 1
+    assert (
+        b"http://purl.oclc.org/ooxml/officeDocument/relationships/worksheet"
+        in new["xl/_rels/workbook.xml.rels"]
+    )
+    assert values(out, "CPOR Report") == [["Severity"], ["error"]]
+    assert values(out, "ml_out")[0][18:] == CHECK
+
+
+def test_sheets_without_rid(tmp_path: Path) -> None:
+    src = realworld("cx_SheetsWithoutRelId.xlsx")
+    out = patched(src, tmp_path / "o.xlsx", lambda p: p.set_cells("Sheet without relId", {(9, 0): "marker"}))
+    old, new = raw_entries(src), raw_entries(out)
+    assert {n for n in old if old[n] != new[n]} == {"xl/worksheets/sheet2.xml"}
+    with FileBook(out) as fb:
+        assert fb.read_rows("Sheet without relId")[8][0] == "marker"
+
+
+# --- refusals ----------------------------------------------------------------------------------------------
+
+
+def test_misuse_is_refused(book: Path, tmp_path: Path) -> None:
+    with XlsxPatch(book) as patch:
+        with pytest.raises(ValueError, match="sheet name"):
+            patch.replace_sheet("Bad/Name", ["x"], [])
+        with pytest.raises(ValueError):
+            patch.set_columns("Usage", CHECK, [2], [["OK"]])  # one list per header
+        with pytest.raises(ValueError):
+            patch.set_columns("Usage", ["Check Result"], [1], [["OK"]])  # row 1 is the header
+        with pytest.raises(KeyError):
+            patch.set_cells("Nope", {(1, 0): 1})
+        with pytest.raises(ValueError, match="another file"):
+            patch.save(book)
+
+
+def test_chart_sheet_name_is_not_a_worksheet(tmp_path: Path) -> None:
+    src = realworld("xw_chartsheet03.xlsx")
+    with XlsxPatch(src) as patch, pytest.raises(NotAWorkbook, match="chartsheet"):
+        patch.replace_sheet("Chart1", ["x"], [])
+
+
+# --- a feature-rich workbook ------------------------------------------------------------------------------
+
+
+def rich_workbook(path: Path, vba: Path | None) -> Path:
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Usage")
+    ws.write_row(0, 0, HEADER)
+    for r in range(1, 6):
+        ws.write_row(r, 0, [f"t{r}", "Exchange Online", "2025-03", r * 10, 200])
+    ws.write_formula("F2", "=D2/E2", None, 0.05)  # a formula with its cached value
+    ws.add_table(
+        "A1:E6", {"name": "UsageTable", "header_row": True, "columns": [{"header": h} for h in HEADER]}
+    )
+    ws.write_comment("A2", "a note")
+    ws.insert_textbox("H2", "a text box")
+    ws.add_sparkline("G2", {"range": "Usage!D2:E2"})
+    chart = wb.add_chart({"type": "column"})
+    chart.add_series({"values": "=Usage!$D$2:$D$6"})
+    ws.insert_chart("H8", chart)
+    if vba is not None:
+        wb.add_vba_project(str(vba))
+        ws.insert_button("H20", {"macro": "say_hello", "caption": "Run"})
+    hidden = wb.add_worksheet("Hidden")
+    hidden.write("A1", "secret")
+    hidden.hide()
+    wb.close()
+    return path
+
+
+@pytest.mark.parametrize("add_report", [False, True], ids=["columns", "columns+report"])
+def test_feature_rich_workbook_keeps_everything(tmp_path: Path, add_report: bool) -> None:
+    vba = None
+    if (REALWORLD / "xw_button07.xlsm").exists():  # a real vbaProject.bin (without it: no macros, no button)
+        vba = tmp_path / "vbaProject.bin"
+        vba.write_bytes(entries(REALWORLD / "xw_button07.xlsm")["xl/vbaProject.bin"])
+    src = rich_workbook(tmp_path / ("rich.xlsm" if vba else "rich.xlsx"), vba)
+
+    def edit(p: XlsxPatch) -> None:
+        p.set_columns("Usage", CHECK, [2, 3, 4, 5, 6], [["OK"] * 5, ["x"] * 5])
+        if add_report:
+            p.replace_sheet("CPOR Report", ["Severity"], [["error"]])
+
+    out = patched(src, tmp_path / ("out" + src.suffix), edit)
+    old, new = raw_entries(src), raw_entries(out)
+    part = sheet_part(src, "Usage")
+    bookkeeping = (
+        {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml"} if add_report else set()
+    )
+    assert {n for n in old if old[n] != new[n]} == {part, "xl/styles.xml", *bookkeeping}
+    before, after = entries(src)[part], entries(out)[part]
+    # comments, text box, chart, button (legacyDrawing, drawing), the table (tableParts), sparklines (extLst)
+    for element in (b"<legacyDrawing", b"<drawing", b"<tableParts", b"<extLst"):
+        if element in before:
+            assert element in after
+    tool = {i for i, header in enumerate(values(out, "Usage")[0]) if header in CHECK}
+    assert tool == {6, 7}
+    assert_only_tool_cells_changed(before, after, tool)  # F2's formula and cached value included
+    assert values(out, "Usage")[1][5] == 0.05
+    if vba:
+        assert new["xl/vbaProject.bin"] == old["xl/vbaProject.bin"]
+    loaded = openpyxl.load_workbook(out, keep_vba=bool(vba))
+    assert loaded["Hidden"].sheet_state == "hidden"
+    if loaded.vba_archive is not None:
+        loaded.vba_archive.close()
