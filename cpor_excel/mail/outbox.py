@@ -1,0 +1,142 @@
+"""The drafts folder: consent emails as .eml files that Outlook opens as drafts (``X-Unsent: 1``).
+
+File names come from claim IDs, which are whatever the partner typed: a name is made safe for Windows,
+macOS and Linux and carries a short hash of the claim ID, so two claims never share a file and no claim
+ID (``../../x``, ``CON``, ``a/b``) can write outside the folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.policy
+import hashlib
+import os
+import re
+import tempfile
+from email.message import EmailMessage
+from pathlib import Path
+
+from cpor_excel.errors import CporError
+from cpor_excel.mail.render import DraftRefused, render_consent
+from cpor_excel.model.evaluation import Draft
+from cpor_excel.model.findings import Finding
+from cpor_excel.model.program import Settings
+from cpor_excel.model.workbook import Prepared
+from cpor_excel.rules.drafts import claims_to_draft
+
+SUFFIX = ".eml"
+#: characters of the claim ID kept in a file name; with the hash and suffix a name stays under 80
+MAX_STEM = 60
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+_WINDOWS_RESERVED = frozenset(
+    {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
+    | {f"COM{i}" for i in range(10)}
+    | {f"LPT{i}" for i in range(10)}
+)
+
+
+def default_drafts_dir(book_path: str | Path) -> Path:
+    """The drafts folder beside a workbook: ``partner.xlsx`` -> ``partner drafts``."""
+    book_path = Path(book_path)
+    return book_path.with_name(f"{book_path.stem} drafts")
+
+
+def draft_file_name(claim_id: str) -> str:
+    """A portable file name for a claim's draft: ``CLM-1`` -> ``CLM-1-<hash>.eml``.
+
+    Only ASCII letters, digits, ``-`` and ``_`` survive from the claim ID (no separators, dots, control
+    characters or trailing spaces); the hash of the *original* ID keeps names unique after that and on
+    case-insensitive file systems.
+    """
+    digest = hashlib.sha256(str(claim_id).encode("utf-8")).hexdigest()[:10]
+    stem = _UNSAFE.sub("_", str(claim_id)).strip("_-")[:MAX_STEM].strip("_-") or "claim"
+    if stem.upper() in _WINDOWS_RESERVED:  # never reached with the hash appended; kept as a guard
+        stem = f"claim_{stem}"
+    return f"{stem}-{digest}{SUFFIX}"
+
+
+def is_plain_file_name(name: str) -> bool:
+    """True for a bare file name that stays inside its folder on every platform."""
+    return (
+        bool(name)
+        and name not in {".", ".."}
+        and "/" not in name
+        and "\\" not in name
+        and ":" not in name
+        and "\x00" not in name
+        and Path(name).name == name
+    )
+
+
+def write_eml(folder: Path, file_name: str, message: EmailMessage) -> Path:
+    """Write a message as ``folder/file_name`` atomically (temporary file in the folder, then rename),
+    creating the folder. Lines end in CRLF, as mail programs expect of an .eml file."""
+    if not is_plain_file_name(file_name):
+        raise ValueError(f"{file_name!r} is not a plain file name")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / file_name
+    data = message.as_bytes(policy=email.policy.SMTP)
+    handle, temp = tempfile.mkstemp(prefix=".~", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def draft_emails(
+    prepared: Prepared,
+    findings: list[Finding],
+    settings: Settings,
+    as_of: dt.date,
+    drafts_dir: Path,
+    templates_dir: Path | None = None,
+) -> tuple[list[Draft], list[Finding]]:
+    """Draft the consent email of every claim that needs one and write each as an .eml file.
+
+    Returns the drafts (for the Consent Drafts sheet and the Consent Draft column) and a
+    `draft-not-written` finding for each claim that needs an email but cannot get one.
+    """
+    requests, held_back = claims_to_draft(prepared, findings, settings, as_of)
+    drafts: list[Draft] = []
+    for request in requests:
+        try:
+            message = render_consent(request, as_of, templates_dir)
+        except DraftRefused as why:
+            held_back.append(
+                Finding(
+                    "draft-not-written",
+                    "Associations",
+                    f"No consent email drafted for claim {request.claim_id}: {why}; correct it and run again.",
+                    row=request.rows[0],
+                    column="Claim ID",
+                    claim_id=request.claim_id,
+                )
+            )
+            continue
+        file_name = draft_file_name(request.claim_id)
+        try:
+            write_eml(Path(drafts_dir), file_name, message)
+        except OSError as err:
+            raise CporError(
+                f"Cannot write consent drafts into {drafts_dir} ({err.strerror or err}); "
+                "choose another folder with --drafts."
+            ) from None
+        drafts.append(
+            Draft(
+                claim_id=request.claim_id,
+                tenant_id=request.customer.tenant_id,
+                to=message["To"].addresses[0].addr_spec,
+                subject=str(message["Subject"]),
+                file_name=file_name,
+                message=message,
+                rows=list(request.rows),
+            )
+        )
+    return drafts, held_back

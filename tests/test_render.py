@@ -1,0 +1,338 @@
+"""mail/render.py: consent emails from the shipped (or the partner's) templates, in five languages."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import email
+import email.policy
+import re
+from email.message import EmailMessage
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cpor_excel.errors import CporError
+from cpor_excel.mail.render import DraftRefused, long_date, message_id, render_consent
+from cpor_excel.model.catalogue import LANGUAGES
+from cpor_excel.rules.drafts import Customer, DraftRequest, Partner
+
+AS_OF = dt.date(2025, 4, 1)
+TENANT = "0f8fad5b-d9cb-469f-a165-70867728950e"
+#: the disclosure heading of each shipped language (the templates' own words)
+DISCLOSURE = {
+    "en": "Public-sector disclosure",
+    "de": "Hinweis für den öffentlichen Sektor",
+    "fr": "Information pour le secteur public",
+    "nl": "Informatie voor de publieke sector",
+    "es": "Aviso para el sector público",
+}
+
+
+def request(**changes: Any) -> DraftRequest:
+    customer = Customer(
+        name="Contoso Ltd",
+        tenant_id=TENANT,
+        domain="contoso.example",
+        contact_name="Casey Customer",
+        contact_title="CIO",
+        contact_email="casey@contoso.example",
+        public_sector=False,
+        language="en",
+        country="NL",
+    )
+    partner = Partner(
+        id="1234567",
+        name="Fabrikam Services",
+        contact_name="Pat Partner",
+        contact_email="pat@fabrikam.example",
+    )
+    customer = dataclasses.replace(customer, **changes.pop("customer", {}))
+    partner = dataclasses.replace(partner, **changes.pop("partner", {}))
+    base = DraftRequest(
+        claim_id="CLM-1",
+        rows=(2, 3),
+        customer=customer,
+        partner=partner,
+        workloads=("Exchange Online", "Microsoft Teams"),
+        poe_reference="POE-2025-001.pdf",
+        poe_signed=dt.date(2025, 3, 3),
+        submitted=dt.date(2025, 3, 31),
+        window_ends=dt.date(2025, 4, 7),
+        window_days=5,
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def parts(message: EmailMessage) -> tuple[str, str]:
+    text = message.get_body(("plain",))
+    html = message.get_body(("html",))
+    assert text is not None and html is not None
+    return str(text.get_content()), str(html.get_content())
+
+
+def reparse(message: EmailMessage) -> EmailMessage:
+    """The message as a mail program reads it from the .eml bytes."""
+    parsed = email.message_from_bytes(message.as_bytes(policy=email.policy.SMTP), policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+@pytest.mark.parametrize("language", sorted(LANGUAGES))
+@pytest.mark.parametrize("public_sector", [False, True])
+def test_each_language_names_everything_the_customer_needs(language: str, public_sector: bool) -> None:
+    msg = render_consent(request(customer={"language": language, "public_sector": public_sector}), AS_OF)
+    text, html = parts(msg)
+    subject = str(msg["Subject"])
+    assert "Contoso Ltd" in subject and TENANT in subject
+    for body in (text, html):
+        for value in (
+            "Contoso Ltd",
+            TENANT,
+            "contoso.example",
+            "Exchange Online",
+            "Microsoft Teams",
+            "POE-2025-001.pdf",
+            long_date(dt.date(2025, 3, 3), language),  # POE signed
+            long_date(dt.date(2025, 4, 7), language),  # end of the window to decline
+            "casey@contoso.example",  # where Microsoft will write
+            "Fabrikam Services",
+            "1234567",
+            "pat@fabrikam.example",
+        ):
+            assert value in body, (language, value)
+        assert (DISCLOSURE[language] in body) is public_sector
+        # the partner's notice never promises money: no currency or amount
+        assert not re.search(r"[€$£]|\b(USD|EUR|GBP)\b|\d+[.,]\d{2}\b", body)
+    assert ('id="public-sector-disclosure"' in html) is public_sector
+    assert f'<html lang="{language}">' in html
+
+
+def test_the_five_languages_are_five_different_emails() -> None:
+    subjects = {
+        str(render_consent(request(customer={"language": lang}), AS_OF)["Subject"]) for lang in LANGUAGES
+    }
+    assert len(subjects) == len(LANGUAGES) == 5
+
+
+@pytest.mark.parametrize("language", sorted(LANGUAGES))
+def test_a_claim_not_yet_submitted_renders_without_a_window_date(language: str) -> None:
+    draft = request(customer={"language": language}, submitted=None, window_ends=None)
+    text, html = parts(render_consent(draft, AS_OF))
+    assert long_date(dt.date(2025, 4, 7), language) not in text
+    assert "5" in text and "POE-2025-001.pdf" in html
+
+
+@pytest.mark.parametrize("language", ["it", "", "xx-YY", "../../etc", "EN"])
+def test_unknown_or_odd_languages_fall_back_to_english(language: str) -> None:
+    english = render_consent(request(), AS_OF)
+    msg = render_consent(request(customer={"language": language}), AS_OF)
+    assert str(msg["Subject"]) == str(english["Subject"])
+    assert '<html lang="en">' in parts(msg)[1]
+
+
+def test_long_dates_in_each_language() -> None:
+    day, first = dt.date(2025, 3, 7), dt.date(2025, 8, 1)
+    assert [long_date(day, lang) for lang in ("en", "de", "fr", "nl", "es", "it")] == [
+        "7 March 2025",
+        "7. März 2025",
+        "7 mars 2025",
+        "7 maart 2025",
+        "7 de marzo de 2025",
+        "2025-03-07",
+    ]
+    assert long_date(first, "fr") == "1er août 2025"
+
+
+def test_headers_and_structure() -> None:
+    msg = reparse(render_consent(request(), AS_OF))
+    assert msg["From"].addresses[0].addr_spec == "pat@fabrikam.example"
+    assert msg["From"].addresses[0].display_name == "Pat Partner"
+    assert [a.addr_spec for a in msg["To"].addresses] == ["casey@contoso.example"]
+    assert [a.addr_spec for a in msg["Reply-To"].addresses] == ["pat@fabrikam.example"]
+    assert msg["Date"].datetime == dt.datetime(2025, 4, 1, 9, 0, tzinfo=dt.timezone.utc)
+    assert msg["X-Unsent"] == "1"
+    assert re.fullmatch(r"<cpor-[0-9a-f]{24}@fabrikam\.example>", msg["Message-ID"])
+    assert msg.get_content_type() == "multipart/alternative"
+    assert [(p.get_content_type(), p.get_content_charset()) for p in msg.iter_parts()] == [
+        ("text/plain", "utf-8"),
+        ("text/html", "utf-8"),
+    ]
+
+
+def test_same_claim_and_date_give_identical_bytes_and_message_ids_differ_by_claim() -> None:
+    one = render_consent(request(), AS_OF).as_bytes()
+    assert one == render_consent(request(), AS_OF).as_bytes()
+    assert message_id("CLM-1", TENANT, "fabrikam.example") != message_id("CLM-2", TENANT, "fabrikam.example")
+    assert message_id("CLM-1", TENANT, "a.example") != message_id("CLM-1", TENANT, "b.example")
+    other = render_consent(request(claim_id="CLM-2"), AS_OF)
+    assert other["Message-ID"] != render_consent(request(), AS_OF)["Message-ID"]
+
+
+def test_cr_lf_in_names_never_adds_a_header_or_a_recipient() -> None:
+    evil = "Casey\r\nBcc: attacker@evil.example\r\nX-Injected: yes"
+    msg = render_consent(
+        request(
+            customer={"contact_name": evil, "name": "Contoso\nSubject: pwned"},
+            partner={"contact_name": "Pat\rCc: other@evil.example", "name": "Fab\r\nrikam"},
+        ),
+        AS_OF,
+    )
+    raw = msg.as_bytes(policy=email.policy.SMTP)
+    header_block = raw.split(b"\r\n\r\n", 1)[0]
+    names = [
+        line.split(b":", 1)[0] for line in header_block.split(b"\r\n") if line and line[:1] not in b" \t"
+    ]
+    assert sorted(names) == sorted(
+        [
+            b"From",
+            b"To",
+            b"Reply-To",
+            b"Subject",
+            b"Date",
+            b"Message-ID",
+            b"X-Unsent",
+            b"MIME-Version",
+            b"Content-Type",
+        ]
+    )
+    parsed = reparse(msg)
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["casey@contoso.example"]
+    assert parsed["Bcc"] is None and parsed["Cc"] is None and parsed["X-Injected"] is None
+    assert "\n" not in str(parsed["Subject"]) and "Contoso Subject: pwned" in str(parsed["Subject"])
+    assert parsed["To"].addresses[0].display_name == "Casey Bcc: attacker@evil.example X-Injected: yes"
+
+
+def test_commas_and_quotes_in_display_names_stay_one_recipient() -> None:
+    msg = reparse(
+        render_consent(
+            request(
+                customer={"contact_name": 'Doe, John "JD" <boss@evil.example>'},
+                partner={"contact_name": "Pat, P."},
+            ),
+            AS_OF,
+        )
+    )
+    assert [(a.display_name, a.addr_spec) for a in msg["To"].addresses] == [
+        ('Doe, John "JD" <boss@evil.example>', "casey@contoso.example")
+    ]
+    assert [(a.display_name, a.addr_spec) for a in msg["From"].addresses] == [
+        ("Pat, P.", "pat@fabrikam.example")
+    ]
+
+
+def test_script_in_a_customer_name_is_escaped_in_html_and_kept_as_text_in_the_text_part() -> None:
+    name = "<script>alert('x')</script> & Co"
+    text, html = parts(render_consent(request(customer={"name": name}), AS_OF))
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; Co" in html
+    assert name in text
+
+
+def test_unicode_names_survive_the_round_trip() -> None:
+    msg = reparse(
+        render_consent(
+            request(
+                customer={"name": "Zoë Ångström & Søn GmbH", "contact_name": "Łukasz Żółć", "language": "de"},
+                partner={"contact_name": "Renée Müller", "name": "Straße IT"},
+            ),
+            AS_OF,
+        )
+    )
+    assert msg["To"].addresses[0].display_name == "Łukasz Żółć"
+    assert msg["From"].addresses[0].display_name == "Renée Müller"
+    assert "Zoë Ångström & Søn GmbH" in str(msg["Subject"])
+    text, html = parts(msg)
+    assert "Guten Tag Łukasz Żółć" in text and "Zoë Ångström &amp; Søn GmbH" in html
+
+
+def test_an_international_domain_is_written_in_its_ascii_form() -> None:
+    msg = reparse(render_consent(request(customer={"contact_email": "Casey@Bücher.example"}), AS_OF))
+    assert [a.addr_spec for a in msg["To"].addresses] == ["Casey@xn--bcher-kva.example"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "names"),
+    [
+        ({"customer": {"contact_email": "not-an-address"}}, "customer Contact Email"),
+        ({"customer": {"contact_email": "a@b.example, c@d.example"}}, "customer Contact Email"),
+        (
+            {"customer": {"contact_email": "casey@contoso.example\r\nBcc: x@evil.example"}},
+            "customer Contact Email",
+        ),
+        ({"partner": {"contact_email": "pat@"}}, "Partner Contact Email"),
+        ({"customer": {"contact_email": "zoë@contoso.example"}}, "customer Contact Email"),
+    ],
+)
+def test_a_bad_address_is_refused_not_mailed(changes: dict[str, Any], names: str) -> None:
+    with pytest.raises(DraftRefused, match=names):
+        render_consent(request(**changes), AS_OF)
+
+
+def test_the_shipped_templates_load_from_the_package() -> None:
+    shipped = sorted(
+        p.name
+        for p in resources.files("cpor_excel.templates").iterdir()
+        if p.name.startswith("consent_request.")
+    )
+    assert shipped == sorted(
+        f"consent_request.{lang}.{kind}.j2" for lang in LANGUAGES for kind in ("txt", "html")
+    )
+
+
+def test_a_partner_folder_overrides_templates_file_by_file(tmp_path: Path) -> None:
+    (tmp_path / "consent_request.en.txt.j2").write_text(
+        "{% set subject %}Our note for {{ customer.name }} ({{ customer.tenant_id }}){% endset %}"
+        "Hello {{ customer.contact_name }}: {{ workloads | join(', ') }}\n",
+        encoding="utf-8",
+    )
+    msg = render_consent(request(), AS_OF, templates_dir=tmp_path)
+    text, html = parts(msg)
+    assert str(msg["Subject"]) == f"Our note for Contoso Ltd ({TENANT})"
+    assert text == "Hello Casey Customer: Exchange Online, Microsoft Teams\n"
+    assert "What happens next" in html  # the shipped HTML template, given the partner's subject
+    assert f"<title>Our note for Contoso Ltd ({TENANT})</title>" in html
+
+
+def test_a_partner_can_add_a_language(tmp_path: Path) -> None:
+    (tmp_path / "consent_request.it.txt.j2").write_text(
+        "{% set subject %}Avviso per {{ customer.name }}{% endset %}Gentile {{ customer.contact_name }}\n",
+        "utf-8",
+    )
+    (tmp_path / "consent_request.it.html.j2").write_text(
+        "<p>Gentile {{ customer.contact_name }}</p>\n", "utf-8"
+    )
+    msg = render_consent(request(customer={"language": "it"}), AS_OF, templates_dir=tmp_path)
+    assert str(msg["Subject"]) == "Avviso per Contoso Ltd"
+    assert parts(msg)[1] == "<p>Gentile Casey Customer</p>\n"
+    # with only half of the pair the email stays in one language: English
+    (tmp_path / "consent_request.it.html.j2").unlink()
+    msg = render_consent(request(customer={"language": "it"}), AS_OF, templates_dir=tmp_path)
+    assert '<html lang="en">' in parts(msg)[1] and "Avviso" not in str(msg["Subject"])
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (
+            "{% set subject %}S{% endset %}Hello {{ customer.nickname }}\n",
+            r"consent_request\.en\.txt\.j2.*nickname",
+        ),
+        ("{% set subject %}S{% endset %}{{ nothing_here }}\n", r"consent_request\.en\.txt\.j2.*nothing_here"),
+        ("{% if %}\n", r"consent_request\.en\.txt\.j2"),
+        ("Hello, no subject\n", r"consent_request\.en\.txt\.j2 does not set a subject"),
+    ],
+)
+def test_a_broken_override_is_a_cannot_run_error_naming_the_file(
+    tmp_path: Path, source: str, expected: str
+) -> None:
+    (tmp_path / "consent_request.en.txt.j2").write_text(source, encoding="utf-8")
+    with pytest.raises(CporError, match=expected):
+        render_consent(request(), AS_OF, templates_dir=tmp_path)
+
+
+def test_a_missing_templates_folder_is_a_cannot_run_error(tmp_path: Path) -> None:
+    with pytest.raises(CporError, match="does not exist"):
+        render_consent(request(), AS_OF, templates_dir=tmp_path / "nope")
