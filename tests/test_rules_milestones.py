@@ -64,7 +64,7 @@ def exo(*months: tuple[str, int, int], workload: str = EXO, tenant_no: int = 1) 
     return [usage_row(tenant_no, workload, m, mau, pau) for m, mau, pau in months]
 
 
-REACHED = (A, 2, "Milestones Reached", "milestone-reached")
+REACHED = (A, 2, "Workload", "milestone-reached")
 CASES: list[Any] = [
     # id, association overrides, usage, as_of, settings, expected ledger, expected findings, next milestone
     ("approval-month-does-not-count", {}, exo(("2025-01", 100, 200)), None, None, [], set(),
@@ -207,7 +207,7 @@ def test_two_partners_pay_each_milestone_once_and_ties_go_to_the_lower_claim_id(
     assert earned(result) == [("C-1", "M1", "2025-02", "XXS"), ("C-1", "M2", "2025-03", "XXS")]
     assert result.reached.tolist() == ["", "M1 2025-02; M2 2025-03"]
     assert result.next_milestone.tolist() == ["all milestones reached", "all milestones reached"]
-    assert keys(result.findings) == {(A, 3, "Milestones Reached", "milestone-reached")}
+    assert keys(result.findings) == {(A, 3, "Workload", "milestone-reached")}
 
 
 def test_partner_change_the_earlier_month_wins() -> None:

@@ -1,1 +1,129 @@
-"""Commands on one workbook: check and run."""
+"""Commands on one workbook: check (read-only) and run (check, evaluate, write back)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from cpor_excel.cli import handle_errors, main
+from cpor_excel.engine import Report, check_workbook, run_workbook
+
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+class AsOfDate(click.ParamType):
+    """An ISO date (YYYY-MM-DD); bad text is a usage error (exit 2)."""
+
+    name = "DATE"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a date: write it as YYYY-MM-DD, e.g. 2025-03-31.", param, ctx)
+
+
+AS_OF = click.option(
+    "--as-of",
+    type=AsOfDate(),
+    default=None,
+    help="Evaluate as on this date (YYYY-MM-DD); default today. Same workbook + date = same result.",
+)
+JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
+LIMIT = click.option(
+    "--limit", type=click.IntRange(min=0), default=40, show_default=True, help="Findings shown in the table."
+)
+
+
+def render(report: Report, as_json: bool, limit: int) -> None:
+    """Print a report as SPEC's JSON document, or a findings table and a summary line."""
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        return
+    console = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 140)
+    if report.findings and limit:
+        table = Table(show_lines=False, header_style="bold")
+        for name in ("Severity", "Code", "Sheet", "Cell", "Claim ID", "Message"):
+            table.add_column(name, overflow="fold")
+        # the worst first on screen; the JSON and the CPOR Report sheet keep the workbook's order
+        shown = sorted(report.findings, key=lambda f: ("error", "warning", "info").index(f.severity.value))
+        for f in shown[:limit]:
+            sev = f.severity.value
+            table.add_row(
+                f"[{SEVERITY_STYLE[sev]}]{sev}[/]", f.code, f.sheet, f.cell or "", f.claim_id or "", f.message
+            )
+        console.print(table)
+        hidden = len(report.findings) - limit
+        if hidden > 0:
+            console.print(f"... and {hidden} more findings (all of them: --json, or the CPOR Report sheet).")
+    c = report.counts()
+    summary = (
+        f"{report.workbook} as of {report.as_of.isoformat()}: {c['errors']} errors, {c['warnings']} warnings, "
+        f"{c['infos']} infos, {c['conflicts']} conflicts, {c['new_milestones']} new milestones, "
+        f"{c['drafts']} drafts"
+    )
+    console.print(summary)
+    if report.written:
+        console.print(f"Results written to {report.written}")
+
+
+@main.command()
+@click.argument("book", type=click.Path(path_type=Path))
+@AS_OF
+@JSON
+@LIMIT
+@handle_errors
+def check(book: Path, as_of: dt.date | None, as_json: bool, limit: int) -> None:
+    """Check BOOK and report findings. Read-only: never writes anything."""
+    report = check_workbook(book, as_of=as_of)
+    render(report, as_json, limit)
+    sys.exit(report.exit_code)
+
+
+@main.command()
+@click.argument("book", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the results into this new file and leave BOOK untouched (default: BOOK, in place).",
+)
+@AS_OF
+@click.option(
+    "--drafts",
+    "drafts_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder for consent email drafts (default: a folder named after the workbook, beside it).",
+)
+@click.option(
+    "--templates",
+    "templates_dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=None,
+    help="Folder of your own email templates; overrides the shipped ones file by file.",
+)
+@JSON
+@LIMIT
+@handle_errors
+def run(
+    book: Path,
+    out: Path | None,
+    as_of: dt.date | None,
+    drafts_dir: Path | None,
+    templates_dir: Path | None,
+    as_json: bool,
+    limit: int,
+) -> None:
+    """Check BOOK, evaluate conflicts and milestones, draft consent emails, and write the results back."""
+    report = run_workbook(book, out=out, as_of=as_of, drafts_dir=drafts_dir, templates_dir=templates_dir)
+    render(report, as_json, limit)
+    sys.exit(report.exit_code)

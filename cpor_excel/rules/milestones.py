@@ -88,7 +88,7 @@ def evaluate_milestones(
     new_rows = ledger_rows(won, customers, as_of) if len(won) else empty_ledger()
 
     latest = _latest(months)
-    findings = _reached_findings(won)
+    findings = _reached_findings(won, as_of) + _recorded_today(associations, ledger, as_of)
     findings += _gate_findings(gated)
     findings += _below_minimum_findings(latest, minimum)
     findings += unsupported(
@@ -377,20 +377,65 @@ def _next_milestone(
 # ------------------------------------------------------------------------------------------- findings
 
 
-def _reached_findings(won: pd.DataFrame) -> list[Finding]:
+def reached_message(
+    milestone: str, workload: str, month: str, mau: float, pau: float, bucket: str, day: str
+) -> str:
+    return (
+        f"{milestone} of {workload} reached in {month}: {_whole1(mau)} of {_whole1(pau)} paid units active "
+        f"({_percent(mau / pau)}, bucket {bucket}); recorded in the Milestone Ledger on {day}."
+    )
+
+
+def _reached_findings(won: pd.DataFrame, as_of: dt.date) -> list[Finding]:
     months = month_texts(won["_month"].to_numpy(dtype=float))
     return [
         Finding(
             "milestone-reached",
             SHEET,
-            f"{m} of {w} reached in {month}: {_whole1(a)} of {_whole1(p)} paid units active "
-            f"({_percent(a / p)}, bucket {b}); a new Milestone Ledger row.",
+            reached_message(m, w, month, a, p, b, as_of.isoformat()),
             row=int(r),
-            column="Milestones Reached",
+            column="Workload",
             claim_id=c,
         )
         for (r, c, w, m, a, p, b), month in zip(
             _records(won, "_row", "_claim", "_workload", "_milestone", "_mau", "_pau", "_bucket"),
+            months,
+            strict=True,
+        )
+    ]
+
+
+def _recorded_today(associations: pd.DataFrame, ledger: pd.DataFrame, as_of: dt.date) -> list[Finding]:
+    """`milestone-reached` again for ledger rows an earlier run recorded on this same as-of date, so that a
+    second run with one as-of date reports exactly what the first did (SPEC: a run is deterministic)."""
+    day = as_of.isoformat()
+    needed = ["Claim ID", "Workload", "Milestone", "Month Reached", "Active Users", "Paid Units", "Bucket"]
+    if ledger.empty or "Recorded On" not in ledger or any(c not in ledger for c in needed):
+        return []
+    today = ledger[ledger["Recorded On"].astype(str).str.startswith(day)]
+    if today.empty:
+        return []
+    rows = (
+        associations[["Claim ID", "Workload"]]
+        .astype(object)
+        .reset_index(names="_row")
+        .drop_duplicates(["Claim ID", "Workload"])
+    )
+    hits = today[needed].astype(object).merge(rows, on=["Claim ID", "Workload"], how="inner")
+    months = month_texts(month_numbers(hits["Month Reached"]))
+    return [
+        Finding(
+            "milestone-reached",
+            SHEET,
+            reached_message(str(m), str(w), month, float(a), float(p), str(b), day),
+            row=int(r),
+            column="Workload",
+            claim_id=str(c),
+        )
+        for (c, w, m, a, p, b, r), month in zip(
+            _records(
+                hits, "Claim ID", "Workload", "Milestone", "Active Users", "Paid Units", "Bucket", "_row"
+            ),
             months,
             strict=True,
         )

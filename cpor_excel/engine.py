@@ -1,0 +1,380 @@
+"""Orchestration: read -> validate -> evaluate -> apply. The one engine behind `check`, `run`, the Excel
+button and `batch`. It composes the pure rules with the adapters and decides nothing itself."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cpor_excel import __version__
+from cpor_excel.io.book import Book, CellValue
+from cpor_excel.io.frames import read_workbook_data
+from cpor_excel.model.columns import (
+    ASSOCIATIONS,
+    DATA_SHEETS,
+    DRAFTS_HEADER,
+    DRAFTS_SHEET,
+    LEDGER_HEADER,
+    LEDGER_SHEET,
+    REPORT_HEADER,
+    REPORT_SHEET,
+    RUN_LOG_HEADER,
+    RUN_LOG_SHEET,
+)
+from cpor_excel.model.evaluation import Draft, Evaluation
+from cpor_excel.model.findings import Finding, Severity, column_letter
+from cpor_excel.model.workbook import Prepared, WorkbookData
+from cpor_excel.rules import claims, conflicts, consent, milestones, poe_dates, usage
+from cpor_excel.rules.prepare import prepare
+
+#: the tool's columns on Associations besides Check Result / Check Notes, in SPEC order
+ASSOCIATION_VALUE_COLUMNS = ASSOCIATIONS.tool_columns[2:]
+
+
+@dataclass
+class Report:
+    """The result of `check` or `run`: what `--json` prints and what the console table shows."""
+
+    workbook: str
+    as_of: dt.date
+    findings: list[Finding]
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    milestones: list[dict[str, Any]] = field(default_factory=list)
+    drafts: list[dict[str, Any]] = field(default_factory=list)
+    written: str | None = None  # where the results were saved (run only)
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity is severity)
+
+    @property
+    def conflict_count(self) -> int:
+        return sum(1 for f in self.findings if f.code == "association-conflict")
+
+    @property
+    def exit_code(self) -> int:
+        """SPEC "Exit codes": 1 when errors or conflicts were found, else 0."""
+        return 1 if self.count(Severity.ERROR) else 0
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "errors": self.count(Severity.ERROR),
+            "warnings": self.count(Severity.WARNING),
+            "infos": self.count(Severity.INFO),
+            "conflicts": self.conflict_count,
+            "new_milestones": len(self.milestones),
+            "drafts": len(self.drafts),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "workbook": self.workbook,
+            "as_of": self.as_of.isoformat(),
+            "counts": self.counts(),
+            "findings": [f.to_dict() for f in self.findings],
+            "conflicts": self.conflicts,
+            "milestones": self.milestones,
+            "drafts": self.drafts,
+        }
+
+
+# --------------------------------------------------------------------------------------------- evaluate
+
+
+def evaluate(
+    prepared: Prepared, as_of: dt.date, source: str = "", others: pd.DataFrame | None = None
+) -> Evaluation:
+    """Run every CPOR rule on validated frames. Pure: no files, no clock.
+
+    ``others``: associations of other workbooks (batch), with a "Workbook" column; conflicts with them are
+    reported on this workbook's rows, naming the other workbook.
+    """
+    assoc = prepared.associations
+    findings: list[Finding] = list(prepared.findings)
+    findings += claims.check_claims(assoc)
+    findings += poe_dates.check_poe_and_dates(assoc, prepared.settings, as_of)
+    conflict = _conflicts(assoc, as_of, source, others)
+    findings += conflict.findings
+    consent_findings, window_ends = consent.consent_windows(assoc, prepared.settings, as_of)
+    findings += consent_findings
+    findings += usage.check_usage(prepared.usage, prepared.settings)
+    earned = milestones.evaluate_milestones(
+        assoc,
+        prepared.usage,
+        prepared.customers,
+        prepared.milestones,
+        prepared.settings,
+        prepared.ledger,
+        as_of,
+    )
+    findings += earned.findings
+
+    columns = pd.DataFrame(index=assoc.index, columns=list(ASSOCIATION_VALUE_COLUMNS), dtype=object)
+    columns["Conflicts With"] = conflict.conflicts_with.reindex(assoc.index)
+    columns["Consent Window Ends"] = _iso_dates(window_ends.reindex(assoc.index))
+    columns["Milestones Reached"] = earned.reached.reindex(assoc.index)
+    columns["Next Milestone"] = earned.next_milestone.reindex(assoc.index)
+    columns["Consent Draft"] = _existing_draft_files(assoc, prepared.drafts)
+    return Evaluation(
+        as_of=as_of,
+        findings=findings,
+        association_columns=columns,
+        new_ledger_rows=earned.new_ledger_rows,
+        conflicts=conflict.conflicts,
+    )
+
+
+def _conflicts(
+    assoc: pd.DataFrame, as_of: dt.date, source: str, others: pd.DataFrame | None
+) -> conflicts.ConflictResult:
+    if others is None or others.empty:
+        return conflicts.find_conflicts(assoc, as_of)
+    # Across workbooks the index repeats, so rows are told apart by (Workbook, row): keep only this
+    # workbook's findings and conflicts, with the other workbook named.
+    both = pd.concat([assoc.assign(Workbook=source), others[others["Workbook"] != source]])
+    found = conflicts.find_conflicts(both, as_of)
+    mine = both["Workbook"].to_numpy() == source
+    own_rows = set(both.index[mine])
+    return conflicts.ConflictResult(
+        findings=[f for f in found.findings if f.workbook in (None, source) and f.row in own_rows],
+        conflicts_with=found.conflicts_with[mine],
+        conflicts=[c for c in found.conflicts if c.get("workbook", source) == source],
+    )
+
+
+def _iso_dates(series: pd.Series) -> pd.Series:
+    out = pd.Series(None, index=series.index, dtype=object)
+    dates = pd.to_datetime(series, errors="coerce")
+    ok = dates.notna()
+    out[ok] = dates[ok].dt.strftime("%Y-%m-%d")
+    return out
+
+
+def _existing_draft_files(assoc: pd.DataFrame, drafts: pd.DataFrame) -> pd.Series:
+    if drafts.empty:
+        return pd.Series(None, index=assoc.index, dtype=object)
+    files = drafts.dropna(subset=["Claim ID"]).drop_duplicates("Claim ID", keep="last")
+    return assoc["Claim ID"].map(files.set_index("Claim ID")["File"]).astype(object)
+
+
+# ---------------------------------------------------------------------------------------------- locate
+
+
+def locate(findings: Iterable[Finding], data: WorkbookData) -> list[Finding]:
+    """Fill each finding's A1 cell from the sheet layout, and sort the report as the workbook reads."""
+    order = {spec.name: i for i, spec in enumerate(DATA_SHEETS)}
+    out = []
+    for f in findings:
+        table = data.sheets.get(f.sheet)
+        cell = f.cell
+        if cell is None and table is not None:
+            if f.row is not None and f.column is not None:
+                cell = table.cell(f.row, f.column)
+            elif f.row is None and f.column is not None:  # header problems point at row 1
+                pos = table.positions.get(f.column)
+                cell = None if pos is None else f"{column_letter(pos)}1"
+        out.append(dataclasses.replace(f, cell=cell) if cell != f.cell else f)
+    out.sort(key=lambda f: (order.get(f.sheet, 99), f.sheet, f.row or 0, _severity_rank(f), f.code))
+    return out
+
+
+def _severity_rank(f: Finding) -> int:
+    return {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}[f.severity]
+
+
+# ----------------------------------------------------------------------------------------------- apply
+
+
+#: Check Result values by rank; a row shows its worst finding
+RESULT_LEVELS = ("OK", "WARNING", "ERROR", "CONFLICT")
+
+
+def _level(f: Finding) -> int:
+    if f.code == "association-conflict":
+        return 3
+    return {Severity.ERROR: 2, Severity.WARNING: 1}.get(f.severity, 0)
+
+
+def row_status(findings: list[Finding], sheet: str, rows: pd.Index) -> tuple[list[str], list[str]]:
+    """Check Result and Check Notes for every data row of a sheet (rows without findings are OK)."""
+    result = np.full(len(rows), "OK", dtype=object)
+    notes = np.full(len(rows), "", dtype=object)
+    mine = [(f.row, _level(f), f"{f.code}: {f.message}") for f in findings if f.sheet == sheet and f.row]
+    if mine:
+        frame = pd.DataFrame(mine, columns=["row", "level", "note"])
+        grouped = frame.groupby("row", sort=False)
+        worst = grouped["level"].max()
+        joined = grouped["note"].agg(" | ".join)
+        pos = rows.get_indexer(worst.index)
+        found = pos >= 0
+        result[pos[found]] = np.asarray(RESULT_LEVELS, dtype=object)[worst.to_numpy()[found]]
+        notes[pos[found]] = joined.reindex(worst.index).to_numpy()[found]
+    return result.tolist(), notes.tolist()
+
+
+def apply(
+    book: Book,
+    data: WorkbookData,
+    evaluation: Evaluation,
+    findings: list[Finding],
+    *,
+    run_at: dt.datetime,
+) -> None:
+    """Write a run's results through the Book interface (file or live workbook)."""
+    for spec in DATA_SHEETS:
+        table = data.sheets.get(spec.name)
+        if table is None or not spec.tool_columns:
+            continue
+        rows = table.frame.index
+        result, notes = row_status(findings, spec.name, rows)
+        values: list[list[CellValue]] = [list(result), list(notes)]
+        if spec is ASSOCIATIONS:
+            cols = evaluation.association_columns.reindex(rows)
+            for name in ASSOCIATION_VALUE_COLUMNS:
+                values.append([_cell(v) for v in cols[name].tolist()])
+        book.set_columns(table.name, list(spec.tool_columns), [int(r) for r in rows], values)
+
+    report_rows = [
+        [f.severity.value.upper(), f.code, _sheet_name(data, f.sheet), f.cell, f.claim_id, f.message]
+        for f in findings
+    ]
+    book.replace_sheet(REPORT_SHEET, REPORT_HEADER, report_rows)
+    ledger_rows = [
+        [_cell(v) for v in row]
+        for row in evaluation.new_ledger_rows.reindex(columns=list(LEDGER_HEADER)).itertuples(index=False)
+    ]
+    book.append_to_sheet(LEDGER_SHEET, LEDGER_HEADER, ledger_rows)
+    draft_rows = [
+        [d.claim_id, d.tenant_id, d.to, d.subject, d.file_name, evaluation.as_of.isoformat(), None]
+        for d in evaluation.drafts
+    ]
+    book.append_to_sheet(DRAFTS_SHEET, DRAFTS_HEADER, draft_rows)
+    counts = [
+        sum(1 for f in findings if f.severity is Severity.ERROR),
+        sum(1 for f in findings if f.severity is Severity.WARNING),
+        sum(1 for f in findings if f.code == "association-conflict"),
+        len(evaluation.new_ledger_rows),
+        len(evaluation.drafts),
+    ]
+    book.append_to_sheet(
+        RUN_LOG_SHEET,
+        RUN_LOG_HEADER,
+        [[run_at.isoformat(timespec="seconds"), evaluation.as_of.isoformat(), __version__, *counts]],
+    )
+
+
+def _sheet_name(data: WorkbookData, canonical: str) -> str:
+    table = data.sheets.get(canonical)
+    return table.name if table is not None else canonical
+
+
+def _cell(value: Any) -> CellValue:
+    """A frame value as something a Book can write (NaN/NA/NaT -> empty; numpy scalars -> Python)."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return value
+
+
+# --------------------------------------------------------------------------------------------- one book
+
+
+DraftWriter = Callable[[Prepared, list[Finding], dt.date], tuple[list[Draft], list[Finding]]]
+
+
+def process_book(
+    book: Book,
+    source: str,
+    as_of: dt.date,
+    *,
+    write: bool,
+    draft_writer: DraftWriter | None = None,
+    run_at: dt.datetime | None = None,
+    others: pd.DataFrame | None = None,
+) -> Report:
+    """Check (write=False) or run (write=True) one book through the Book interface. The caller saves.
+
+    ``others``: associations from other workbooks of a batch (see ``evaluate``).
+    """
+    data = read_workbook_data(book, source)
+    prepared = prepare(data)
+    evaluation = evaluate(prepared, as_of, source, others)
+    if write and draft_writer is not None:
+        drafts, draft_findings = draft_writer(prepared, evaluation.findings, as_of)
+        evaluation.drafts = drafts
+        evaluation.findings += draft_findings
+        for d in drafts:
+            evaluation.association_columns.loc[d.rows, "Consent Draft"] = d.file_name
+    findings = locate(evaluation.findings, data)
+    if write:
+        apply(book, data, evaluation, findings, run_at=run_at or dt.datetime.now().replace(microsecond=0))
+    return Report(
+        workbook=source,
+        as_of=as_of,
+        findings=findings,
+        conflicts=evaluation.conflicts,
+        milestones=[
+            {str(k): _cell(v) for k, v in row.items()}
+            for row in evaluation.new_ledger_rows.to_dict("records")
+        ],
+        drafts=[
+            {"claim_id": d.claim_id, "to": d.to, "subject": d.subject, "file": d.file_name}
+            for d in evaluation.drafts
+        ],
+    )
+
+
+def check_workbook(path: str | Path, as_of: dt.date | None = None) -> Report:
+    """Read-only: validate and evaluate a workbook file; never writes anything."""
+    from cpor_excel.io.file_book import FileBook
+
+    path = Path(path)
+    with FileBook(path) as book:
+        return process_book(book, path.name, as_of or dt.date.today(), write=False)
+
+
+def run_workbook(
+    path: str | Path,
+    out: str | Path | None = None,
+    as_of: dt.date | None = None,
+    drafts_dir: str | Path | None = None,
+    templates_dir: str | Path | None = None,
+) -> Report:
+    """Check, evaluate and write the results back: in place, or into ``out`` leaving ``path`` untouched."""
+    from cpor_excel.io.file_book import FileBook
+    from cpor_excel.io.safe_save import ensure_writable
+    from cpor_excel.mail.outbox import default_drafts_dir, draft_emails
+
+    path = Path(path)
+    dest = Path(out) if out is not None else path
+    ensure_writable(dest)  # fail before any work or any draft file if Excel holds the target open
+    as_of = as_of or dt.date.today()
+    folder = Path(drafts_dir) if drafts_dir is not None else default_drafts_dir(dest)
+    templates = Path(templates_dir) if templates_dir is not None else None
+
+    def write_drafts(
+        prepared: Prepared, findings: list[Finding], day: dt.date
+    ) -> tuple[list[Draft], list[Finding]]:
+        return draft_emails(prepared, findings, prepared.settings, day, folder, templates)
+
+    with FileBook(path) as book:
+        report = process_book(book, path.name, as_of, write=True, draft_writer=write_drafts)
+        book.save(dest)
+    report.written = str(dest)
+    return report

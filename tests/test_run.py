@@ -1,0 +1,207 @@
+"""`check` and `run` end to end on a generated sample workbook: findings at their cells, what is written back,
+idempotence, the original left untouched, JSON, exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from python_calamine import CalamineWorkbook
+
+from cpor_excel.cli import main
+from cpor_excel.engine import check_workbook, run_workbook
+from cpor_excel.model.columns import LEDGER_HEADER, REPORT_HEADER, RUN_LOG_HEADER
+from tests.conftest import AS_OF
+
+
+def key(f) -> tuple[str, int | None, str | None, str]:
+    return (f.sheet, f.row, f.column, f.code)
+
+
+def sheet_values(path: Path) -> dict[str, list[list[object]]]:
+    book = CalamineWorkbook.from_path(str(path))
+    try:
+        return {name: book.get_sheet_by_name(name).to_python() for name in book.sheet_names}
+    finally:
+        book.close()
+
+
+def column(rows: list[list[object]], header: str) -> dict[int, object]:
+    """Excel row number -> value of the column headed ``header``."""
+    pos = rows[0].index(header)
+    return {i + 1: (r[pos] if pos < len(r) else "") for i, r in enumerate(rows) if i > 0}
+
+
+def test_check_reports_exactly_the_planted_errors_at_their_cells(sample_book) -> None:
+    path, info = sample_book
+    before = path.read_bytes()
+    report = check_workbook(path, as_of=AS_OF)
+    errors = {key(f) for f in report.findings if f.severity.value == "error"}
+    assert errors == set(info.planted)
+    warnings = {f.code for f in report.findings if f.severity.value == "warning"}
+    assert warnings == {"example-program"}  # the sample's Milestones sheet is the marked example table
+    assert path.read_bytes() == before
+    assert not (path.parent / f"{path.stem} drafts").exists()
+    assert report.exit_code == 1
+
+
+def test_every_finding_with_a_column_in_the_sheet_has_its_a1_cell(sample_book) -> None:
+    path, _ = sample_book
+    report = check_workbook(path, as_of=AS_OF)
+    conflict = [f for f in report.findings if f.code == "association-conflict"]
+    assert conflict and all(f.cell == f"C{f.row}" for f in conflict)  # Workload is column C in the sample
+    assert all(f.cell for f in report.findings if f.row is not None and f.sheet == "Associations")
+
+
+def test_run_writes_results_and_leaves_the_original_untouched(sample_book, tmp_path: Path) -> None:
+    path, info = sample_book
+    before = path.read_bytes()
+    out = tmp_path / "result.xlsx"
+    report = run_workbook(path, out=out, as_of=AS_OF, drafts_dir=tmp_path / "drafts")
+    assert path.read_bytes() == before
+    sheets = sheet_values(out)
+
+    for sheet, row, _column, code in info.planted:
+        expected = "CONFLICT" if code == "association-conflict" else "ERROR"
+        assert column(sheets[sheet], "Check Result")[row] == expected
+        assert code in str(column(sheets[sheet], "Check Notes")[row])
+    flagged = {(s, r) for s, r, _, _ in info.planted}
+    usage_results = column(sheets["Usage"], "Check Result")
+    assert {v for r, v in usage_results.items() if ("Usage", r) not in flagged} <= {"OK", "WARNING"}
+
+    assert sheets["CPOR Report"][0] == list(REPORT_HEADER)
+    assert len(sheets["CPOR Report"]) - 1 == len(report.findings)
+    assert sheets["Milestone Ledger"][0] == list(LEDGER_HEADER)
+    assert len(sheets["Milestone Ledger"]) - 1 == len(report.milestones) > 0
+    assert sheets["Run Log"][0] == list(RUN_LOG_HEADER)
+    assert sheets["Run Log"][1][1:] == [
+        AS_OF.isoformat(),
+        report.to_dict()["counts"] and sheets["Run Log"][1][2],
+        report.counts()["errors"],
+        report.counts()["warnings"],
+        report.counts()["conflicts"],
+        len(report.milestones),
+        len(report.drafts),
+    ]
+    drafts = sorted(p.name for p in (tmp_path / "drafts").glob("*.eml"))
+    assert drafts == sorted(d["file"] for d in report.drafts) and drafts
+    consent = column(sheets["Associations"], "Consent Draft")
+    assert {v for v in consent.values() if v} == set(drafts)
+    conflicts_with = column(sheets["Associations"], "Conflicts With")
+    rows = [r for s, r, _, c in info.planted if c == "association-conflict"]
+    claim = column(sheets["Associations"], "Claim ID")
+    assert conflicts_with[rows[0]] == claim[rows[1]] and conflicts_with[rows[1]] == claim[rows[0]]
+
+
+def test_a_second_run_with_the_same_as_of_changes_nothing_but_the_run_log(
+    sample_book, tmp_path: Path
+) -> None:
+    path, _ = sample_book
+    book = tmp_path / "partner.xlsx"
+    shutil.copy(path, book)
+    first = run_workbook(book, as_of=AS_OF)
+    after_first = _parts(book)
+    second = run_workbook(book, as_of=AS_OF)
+    after_second = _parts(book)
+    assert [key(f) for f in first.findings] == [key(f) for f in second.findings]
+    assert second.milestones == [] and second.drafts == []
+    changed = {name for name in after_first if after_first[name] != after_second.get(name)}
+    run_log = _sheet_part(book, "Run Log")
+    assert changed == {run_log}
+    assert len(sheet_values(book)["Run Log"]) == 3
+
+
+def _parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def _sheet_part(path: Path, sheet: str) -> str:
+    """The zip part holding a sheet, by following workbook.xml and its rels."""
+    import re
+
+    with zipfile.ZipFile(path) as z:
+        workbook = z.read("xl/workbook.xml").decode()
+        rels = z.read("xl/_rels/workbook.xml.rels").decode()
+    rid = re.search(rf'<sheet [^>]*name="{re.escape(sheet)}"[^>]*r:id="([^"]+)"', workbook)
+    assert rid, sheet
+    target = re.search(rf'<Relationship [^>]*Id="{rid.group(1)}"[^>]*Target="([^"]+)"', rels) or re.search(
+        rf'<Relationship [^>]*Target="([^"]+)"[^>]*Id="{rid.group(1)}"', rels
+    )
+    assert target
+    name = target.group(1).lstrip("/")
+    return name if name.startswith("xl/") else f"xl/{name}"
+
+
+def test_check_json_is_the_library_document(sample_book) -> None:
+    path, _ = sample_book
+    result = CliRunner().invoke(main, ["check", str(path), "--json", "--as-of", AS_OF.isoformat()])
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc == json.loads(json.dumps(check_workbook(path, as_of=AS_OF).to_dict()))
+    assert set(doc) == {"workbook", "as_of", "counts", "findings", "conflicts", "milestones", "drafts"}
+    assert set(doc["findings"][0]) >= {
+        "severity",
+        "code",
+        "sheet",
+        "cell",
+        "row",
+        "column",
+        "claim_id",
+        "message",
+    }
+
+
+def test_a_clean_workbook_exits_0(tmp_path: Path) -> None:
+    template = tmp_path / "empty.xlsx"
+    assert CliRunner().invoke(main, ["new", str(template)]).exit_code == 0
+    result = CliRunner().invoke(main, ["check", str(template), "--as-of", "2025-01-31"])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "words"),
+    [
+        ("missing.xlsx", None, "does not exist"),
+        ("export.xlsx", b"CustomerTenantId,WorkloadName\n1,2\n", "text file"),
+        ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, ".xls"),
+    ],
+)
+def test_a_file_that_cannot_be_read_is_one_error_line_and_exit_3(
+    tmp_path: Path, name: str, content: bytes | None, words: str
+) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    for command in (["check", str(path)], ["run", str(path)]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 3
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error: ") and words in lines[0]
+    if content is not None:
+        assert path.read_bytes() == content
+
+
+def test_a_workbook_open_in_excel_is_not_written(sample_book, tmp_path: Path) -> None:
+    path, _ = sample_book
+    book = tmp_path / "partner.xlsx"
+    shutil.copy(path, book)
+    (tmp_path / "~$partner.xlsx").write_bytes(b"owner")
+    result = CliRunner().invoke(main, ["run", str(book), "--as-of", AS_OF.isoformat()])
+    assert result.exit_code == 3 and "Excel" in result.stderr
+    assert book.read_bytes() == path.read_bytes()
+    assert not (tmp_path / "partner drafts").exists()
+    # --out elsewhere is fine: the open original is only read
+    out = tmp_path / "copy.xlsx"
+    result = CliRunner().invoke(main, ["run", str(book), "--out", str(out), "--as-of", AS_OF.isoformat()])
+    assert result.exit_code == 1 and out.exists()
+
+
+def test_bad_as_of_is_a_usage_error(sample_book) -> None:
+    path, _ = sample_book
+    result = CliRunner().invoke(main, ["check", str(path), "--as-of", "30/11/2025"])
+    assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
