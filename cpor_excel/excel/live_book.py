@@ -1,0 +1,376 @@
+"""The ``Book`` protocol over a workbook open in Excel (xlwings), for the *Run CPOR checks* button.
+
+Every read and write is a bulk range operation: one call per sheet to read, one per block of adjacent tool
+columns to write, because each xlwings call is a round trip to Excel (milliseconds over COM/AppleScript) and a
+per-cell loop over 500,000 usage rows would take hours. The workbook is never saved: the partner decides.
+
+xlwings is not imported here: the adapter only calls methods on the objects it is given, so it runs on any
+platform against the test double in ``tests/xlwings_double.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+
+from cpor_excel.errors import CporError
+from cpor_excel.io.book import CellValue
+from cpor_excel.model.catalogue import fold
+from cpor_excel.model.findings import column_letter
+
+#: Excel's limit on the text of one cell
+MAX_CELL_TEXT = 32767
+#: Excel refuses a Range() address longer than this (union addresses for colouring are chunked to fit)
+MAX_ADDRESS = 255
+#: a sheet bigger than this (often a used range stretched by formatting far below the data) is refused
+#: rather than pulled through COM for minutes; 500,000 usage rows of 20 columns are 10 million
+MAX_READ_CELLS = 30_000_000
+#: MsgBox shows at most about 1024 characters
+MAX_ALERT = 1000
+
+#: Check Result fills: Excel's own Good / Neutral / Bad cell-style colours, and a light purple for conflicts
+RESULT_COLOURS: dict[str, tuple[int, int, int]] = {
+    "OK": (198, 239, 206),
+    "WARNING": (255, 235, 156),
+    "ERROR": (255, 199, 206),
+    "CONFLICT": (228, 208, 242),
+}
+CHECK_RESULT = "Check Result"
+
+
+def as_excel_value(value: CellValue) -> Any:
+    """What to hand Excel so a cell ends up holding exactly ``value``.
+
+    Excel parses text assigned through ``Range.Value`` as if typed: ``=x`` becomes a formula, ``00123`` a
+    number, ``2025-04`` a date. A leading apostrophe makes Excel store the rest as text (the apostrophe is
+    not part of the value), so every text gets one; that keeps formulas out (SPEC "Safety promises") and
+    keeps IDs and ISO dates the text the file writer writes.
+    """
+    if isinstance(value, str):
+        # "" must leave the cell empty: a lone apostrophe would store an empty text that Excel counts as
+        # a value (ISBLANK is FALSE, the used range grows)
+        return "'" + value[:MAX_CELL_TEXT] if value else None
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dt.datetime(value.year, value.month, value.day)
+    return value
+
+
+_to_excel = np.frompyfunc(as_excel_value, 1, 1)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def excel_refusal(action: str) -> Callable[[F], F]:
+    """Excel's own refusals (a protected sheet, a cell being edited, a closed workbook) become a CporError
+    that names the sheet and says what to do, instead of a COM or AppleScript error."""
+
+    def decorate(method: F) -> F:
+        @functools.wraps(method)
+        def wrapper(self: Any, sheet: str, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, sheet, *args, **kwargs)
+            except (CporError, ValueError, TypeError):  # ours, or a bug: not Excel's refusal
+                raise
+            except Exception as err:
+                detail = " ".join(str(err).split())[:200] or type(err).__name__
+                raise CporError(
+                    f"Excel did not let cpor-excel {action} the sheet {sheet!r} ({detail}): unprotect the sheet "
+                    "if it is protected (Review > Unprotect Sheet), leave any cell you are editing, and run "
+                    "again. Nothing was saved: close without saving to undo a partial run."
+                ) from err
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+class LiveBook:
+    """A workbook open in Excel, seen through the ``Book`` protocol (``cpor_excel/io/book.py``).
+
+    ``book`` is an ``xlwings.Book`` (or anything with the same surface). Nothing here saves it.
+    """
+
+    def __init__(self, book: Any) -> None:
+        self._book = book
+
+    # ------------------------------------------------------------------------------------------ reading
+
+    @property
+    def name(self) -> str:
+        return str(self._book.name)
+
+    @property
+    def fullname(self) -> str:
+        return str(self._book.fullname)
+
+    def sheet_names(self) -> list[str]:
+        return [str(sheet.name) for sheet in self._book.sheets]
+
+    @excel_refusal("read")
+    def read_rows(self, sheet: str) -> list[list[Any]]:
+        ws = self._book.sheets[sheet]
+        last_row, last_col = _last_cell(ws)
+        if last_row * last_col > MAX_READ_CELLS:
+            raise CporError(
+                f"the sheet {sheet!r} reaches {column_letter(last_col - 1)}{last_row} (Excel's used range), "
+                f"more than {MAX_READ_CELLS:,} cells: delete the empty rows and columns after your data "
+                "(Ctrl+End shows where Excel thinks it ends), save, and run again"
+            )
+        # From A1, not the used range's own corner: row i of the result must be Excel row i + 1 even when
+        # the first rows or columns are empty.
+        values = ws.range((1, 1), (last_row, last_col)).options(ndim=2, err_to_str=True).value
+        rows: list[list[Any]] = [list(row) for row in values]
+        if last_row == 1 and last_col == 1 and rows[0][0] is None:
+            return []
+        return rows
+
+    # ------------------------------------------------------------------------------------------ writing
+
+    @excel_refusal("write into")
+    def set_columns(
+        self,
+        sheet: str,
+        headers: Sequence[str],
+        rows: Sequence[int],
+        values: Sequence[Sequence[CellValue]],
+    ) -> None:
+        if not headers:
+            return
+        if len(rows) and min(rows) < 2:
+            raise ValueError("tool columns are written below the header row (Excel row 2 on)")
+        ws = self._book.sheets[sheet]
+        last_row, last_col = _used_extent(ws)
+        found = _header_positions(ws, last_col)
+        columns: list[int] = []
+        new_headers: list[tuple[int, str]] = []
+        next_free = last_col + 1
+        for header in headers:
+            col = found.get(fold(header))
+            if col is None:
+                col = next_free
+                next_free += 1
+                found[fold(header)] = col
+                new_headers.append((col, header))
+            columns.append(col)
+        if new_headers:
+            # appended headers are adjacent by construction: one write
+            first = new_headers[0][0]
+            ws.range((1, first), (1, new_headers[-1][0])).value = [
+                [as_excel_value(h) for _, h in new_headers]
+            ]
+
+        row_index = np.asarray(rows, dtype=np.int64)
+        # The block runs from row 2 to the last row ever used, so one write both fills the rows given and
+        # clears every other cell below the header (stale results of an earlier, longer run).
+        bottom = max(last_row, int(row_index.max()) if len(row_index) else 1)
+        if bottom < 2:
+            return
+        span = bottom - 1
+        at = row_index - 2
+        for block in _adjacent_runs(columns):
+            grid = np.full((span, len(block)), None, dtype=object)
+            for k, j in enumerate(block):
+                column = np.empty(len(values[j]), dtype=object)
+                column[:] = list(values[j])
+                grid[at, k] = _to_excel(column) if len(column) else column
+            left, right = columns[block[0]], columns[block[-1]]
+            ws.range((2, left), (bottom, right)).value = grid.tolist()
+            for k, j in enumerate(block):
+                if fold(headers[j]) == fold(CHECK_RESULT):
+                    result = np.full(span, None, dtype=object)
+                    result[at] = list(values[j])
+                    _colour_results(ws, columns[block[k]], result)
+
+    @excel_refusal("write into")
+    def set_cells(self, sheet: str, cells: Mapping[tuple[int, int], CellValue]) -> None:
+        if not cells:
+            return
+        ws = self._book.sheets[sheet]
+        keys = np.asarray(list(cells.keys()), dtype=np.int64).reshape(-1, 2)
+        vals = np.empty(len(keys), dtype=object)
+        vals[:] = list(cells.values())
+        order = np.lexsort((keys[:, 0], keys[:, 1]))  # by column, then row
+        keys, vals = keys[order], _to_excel(vals[order])
+        # a new run where the column changes or the row is not the previous row + 1
+        breaks = np.flatnonzero((np.diff(keys[:, 1]) != 0) | (np.diff(keys[:, 0]) != 1)) + 1
+        for start, stop in zip(np.r_[0, breaks], np.r_[breaks, len(keys)], strict=True):
+            row, col = int(keys[start, 0]), int(keys[start, 1]) + 1
+            ws.range((row, col), (row + stop - start - 1, col)).value = [[v] for v in vals[start:stop]]
+
+    @excel_refusal("write into")
+    def append_rows(self, sheet: str, rows: Sequence[Sequence[CellValue]]) -> list[int]:
+        if not rows:
+            return []
+        ws = self._book.sheets[sheet]
+        last_row, _ = _used_extent(ws)
+        self._write_block(ws, last_row + 1, rows)
+        return list(range(last_row + 1, last_row + 1 + len(rows)))
+
+    @excel_refusal("write")
+    def replace_sheet(self, sheet: str, header: Sequence[str], rows: Sequence[Sequence[CellValue]]) -> None:
+        ws = self._find_sheet(sheet)
+        if ws is None:
+            ws = self._add_sheet(sheet)
+        else:
+            ws.clear_contents()
+        self._write_block(ws, 1, [list(header), *rows])
+
+    @excel_refusal("write")
+    def append_to_sheet(self, sheet: str, header: Sequence[str], rows: Sequence[Sequence[CellValue]]) -> None:
+        ws = self._find_sheet(sheet)
+        if ws is None:
+            ws = self._add_sheet(sheet)
+            last_row = 0
+        else:
+            last_row, _ = _used_extent(ws)
+        block = [list(header), *rows] if last_row == 0 else list(rows)
+        if block:
+            self._write_block(ws, last_row + 1, block)
+
+    # ------------------------------------------------------------------------------------------ talking
+
+    def tell(self, message: str, title: str) -> None:
+        """A message box in Excel (the button's only way to speak)."""
+        if len(message) > MAX_ALERT:
+            message = message[: MAX_ALERT - 1] + "…"
+        self._book.app.alert(message, title=title)
+
+    @contextlib.contextmanager
+    def busy(self, status: str) -> Iterator[None]:
+        """No repainting or recalculation while the run writes, and a status-bar note; all restored after."""
+        app = self._book.app
+        saved = _try(lambda: (app.screen_updating, app.calculation))
+        _try(lambda: setattr(app, "screen_updating", False))
+        _try(lambda: setattr(app, "calculation", "manual"))
+        _try(lambda: setattr(app, "status_bar", status))
+        try:
+            yield
+        finally:
+            if saved is not None:
+                _try(lambda: setattr(app, "calculation", saved[1]))
+                _try(lambda: setattr(app, "screen_updating", saved[0]))
+            _try(lambda: setattr(app, "status_bar", False))
+
+    # ------------------------------------------------------------------------------------------ helpers
+
+    def _find_sheet(self, name: str) -> Any:
+        # Excel sheet names are unique case-insensitively: "cpor report" *is* the CPOR Report sheet.
+        for ws in self._book.sheets:
+            if str(ws.name).casefold() == name.casefold():
+                return ws
+        return None
+
+    def _add_sheet(self, name: str) -> Any:
+        sheets = self._book.sheets
+        active = sheets.active
+        ws = sheets.add(name, after=sheets[-1])
+        # Excel activates a new sheet; the partner should stay where they pressed the button.
+        _try(active.activate)
+        return ws
+
+    @staticmethod
+    def _write_block(ws: Any, first_row: int, rows: Sequence[Sequence[CellValue]]) -> None:
+        width = max(len(r) for r in rows)
+        if width == 0:
+            return
+        grid = np.full((len(rows), width), None, dtype=object)
+        for i, row in enumerate(rows):  # rows of a tool sheet: the report, a few ledger lines
+            grid[i, : len(row)] = list(row)
+        grid = _to_excel(grid)
+        ws.range((first_row, 1), (first_row + len(rows) - 1, width)).value = grid.tolist()
+
+
+def _try(call: Any) -> Any:
+    """Cosmetic calls (status bar, repainting) must never stop a run; some Excel builds refuse them."""
+    try:
+        return call()
+    except Exception:
+        return None
+
+
+def _last_cell(ws: Any) -> tuple[int, int]:
+    last = ws.used_range.last_cell
+    return int(last.row), int(last.column)
+
+
+def _used_extent(ws: Any) -> tuple[int, int]:
+    """(last used row, last used column), (0, 0) for an empty sheet (Excel reports A1 as its used range)."""
+    last_row, last_col = _last_cell(ws)
+    if (last_row, last_col) == (1, 1) and ws.range((1, 1)).value is None:
+        return 0, 0
+    return last_row, last_col
+
+
+def _header_positions(ws: Any, last_col: int) -> dict[str, int]:
+    """Folded header text -> 1-based column, first occurrence wins (as the reader maps headers)."""
+    if last_col == 0:
+        return {}
+    row = ws.range((1, 1), (1, last_col)).options(ndim=2).value[0]
+    found: dict[str, int] = {}
+    for col, text in enumerate(row, start=1):
+        if isinstance(text, str) and text.strip():
+            found.setdefault(fold(text), col)
+    return found
+
+
+def _adjacent_runs(columns: Sequence[int]) -> list[list[int]]:
+    """Indexes into ``columns`` grouped into runs of adjacent sheet columns (each run is one range write)."""
+    order = sorted(range(len(columns)), key=lambda j: columns[j])
+    runs: list[list[int]] = []
+    for j in order:
+        if runs and columns[j] == columns[runs[-1][-1]] + 1:
+            runs[-1].append(j)
+        else:
+            runs.append([j])
+    return runs
+
+
+def _colour_results(ws: Any, col: int, results: np.ndarray) -> None:
+    """Fill the Check Result cells from row 2 by value, in few calls.
+
+    The commonest value (usually OK) colours the whole column in one call; every other value then colours
+    its runs of equal cells through union addresses ("J5:J9,J12", at most 255 characters each). On a
+    500,000-row sheet with 5% scattered warnings that is about 800 calls instead of 25,000.
+    """
+    labels = [None, *RESULT_COLOURS]
+    codes = pd.Series(results, dtype=object).map({v: i for i, v in enumerate(labels) if v}).fillna(0)
+    code = codes.to_numpy(dtype=np.int64)
+    span = len(code)
+    base = int(np.bincount(code, minlength=len(labels)).argmax())
+    letter = column_letter(col - 1)
+    ws.range((2, col), (span + 1, col)).color = _colour(labels[base])
+    breaks = np.flatnonzero(np.diff(code)) + 1
+    starts, stops = np.r_[0, breaks], np.r_[breaks, span]
+    for value in range(len(labels)):
+        if value == base:
+            continue
+        mine = code[starts] == value
+        addresses = [
+            f"{letter}{a + 2}" if b == a + 1 else f"{letter}{a + 2}:{letter}{b + 1}"
+            for a, b in zip(starts[mine].tolist(), stops[mine].tolist(), strict=True)
+        ]
+        for union in _chunk_addresses(addresses):
+            ws.range(union).color = _colour(labels[value])
+
+
+def _colour(label: str | None) -> tuple[int, int, int] | None:
+    return None if label is None else RESULT_COLOURS[label]
+
+
+def _chunk_addresses(addresses: list[str]) -> Iterator[str]:
+    chunk: list[str] = []
+    size = 0
+    for address in addresses:
+        if chunk and size + 1 + len(address) > MAX_ADDRESS:
+            yield ",".join(chunk)
+            chunk, size = [], 0
+        size += len(address) + (1 if chunk else 0)
+        chunk.append(address)
+    if chunk:
+        yield ",".join(chunk)
