@@ -38,5 +38,23 @@ def main() -> None:
     """Check, track and report Microsoft CPOR work kept in Excel workbooks."""
 
 
-# Each module registers its commands on `main`.
-from cpor_excel.cli import commands_book  # noqa: E402,F401
+# Each module registers its commands on `main` (imported last: they need `main` and `handle_errors`).
+from cpor_excel.cli import (  # noqa: E402
+    commands_batch,
+    commands_book,
+    commands_create,
+    commands_excel,
+    commands_mail,
+    commands_usage,
+)
+
+__all__ = [
+    "commands_batch",
+    "commands_book",
+    "commands_create",
+    "commands_excel",
+    "commands_mail",
+    "commands_usage",
+    "handle_errors",
+    "main",
+]

@@ -1,0 +1,90 @@
+"""Batch throughput: workbooks per second over a share of generated partner workbooks.
+
+Generates (once, cached in benchmarks/out/) 200 sample workbooks of 40 customers each (about 100 claims and
+1,000 usage rows apiece, as `cpor-excel sample` makes them), then for each --jobs value copies them into a
+fresh folder (not timed) and times `run_batch` on it: the full run (read, cross-workbook conflicts, write in
+place, drafts) and the dry run (read-only). Prints one table.
+
+    python benchmarks/bench_batch.py [--workbooks 200] [--customers 40] [--jobs 1,2] [--fresh]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import time
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "out"
+AS_OF = dt.date(2025, 11, 30)
+
+
+def generate(folder: Path, workbooks: int, customers: int) -> list[Path]:
+    from cpor_excel.sample import create_sample
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(workbooks):
+        path = folder / f"partner-{i:04d}.xlsx"
+        if not path.exists():
+            create_sample(path, customers=customers, seed=1000 + i, as_of=AS_OF)
+        paths.append(path)
+    return paths
+
+
+def fresh_copy(master: Path, work: Path) -> Path:
+    if work.exists():
+        shutil.rmtree(work)
+    shutil.copytree(master, work, ignore=shutil.ignore_patterns("* drafts"))
+    return work
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--workbooks", type=int, default=200)
+    parser.add_argument("--customers", type=int, default=40)
+    parser.add_argument("--jobs", default="1,2", help="comma-separated job counts")
+    parser.add_argument("--fresh", action="store_true", help="regenerate the workbooks")
+    args = parser.parse_args()
+
+    from cpor_excel.batch.run import run_batch
+
+    master = OUT / f"batch-{args.workbooks}x{args.customers}"
+    if args.fresh and master.exists():
+        shutil.rmtree(master)
+    started = time.perf_counter()
+    paths = generate(master, args.workbooks, args.customers)
+    print(
+        f"{len(paths)} workbooks of {args.customers} customers in {master} ({time.perf_counter() - started:.1f} s)"
+    )
+
+    rows = []
+    for jobs in [int(j) for j in args.jobs.split(",")]:
+        for dry_run in (False, True):
+            work = fresh_copy(master, OUT / "batch-work")
+            started = time.perf_counter()
+            result = run_batch([work], as_of=AS_OF, jobs=jobs, dry_run=dry_run)
+            seconds = time.perf_counter() - started
+            done = len(result.processed)
+            rows.append(
+                (
+                    jobs,
+                    "dry run" if dry_run else "run",
+                    done,
+                    seconds,
+                    done / seconds,
+                    result.totals()["cross_workbook_conflicts"],
+                )
+            )
+    shutil.rmtree(OUT / "batch-work", ignore_errors=True)
+
+    print(f"{'jobs':>4}  {'mode':<8} {'workbooks':>9} {'seconds':>8} {'wb/s':>7} {'x-conflicts':>11}")
+    for jobs, mode, done, seconds, rate, conflicts in rows:
+        print(f"{jobs:>4}  {mode:<8} {done:>9} {seconds:>8.1f} {rate:>7.1f} {conflicts:>11}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,419 @@
+"""A batch over shared workbooks: each one run as `run` does, plus conflicts between workbooks.
+
+Two parallel phases around one small serial step:
+1. *read*: every worker reads and validates one workbook and sends back only its claims (the columns the
+   conflict rule needs) and its ledger's milestone rows: a few kilobytes per workbook.
+2. *index*: those frames are concatenated; a customer workload held in more than one workbook is a
+   candidate cross-workbook conflict.
+3. *process*: every workbook is evaluated and written in place like `run`, given the other workbooks' rows
+   for its own customer workloads, so its conflicts name the other workbook and claim.
+Workers get paths and small frames, never a workbook, so memory stays at one workbook per worker and the
+same task functions run on local processes or on a Dask cluster.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor, Future, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pandas as pd
+
+from cpor_excel.batch.discover import discover, labels
+from cpor_excel.batch.executor import batch_executor
+from cpor_excel.batch.report import report_paths
+from cpor_excel.errors import CporError, WorkbookLocked
+from cpor_excel.model.catalogue import fold
+from cpor_excel.model.columns import USAGE
+
+if TYPE_CHECKING:
+    from cpor_excel.engine import Report
+
+#: what a worker sends back of a workbook's Associations (see rules/conflicts.py) + the report's partner columns
+CLAIM_COLUMNS = (
+    "Claim ID", "Tenant ID", "Workload", "Partner ID", "Partner Name", "Status", "Created", "POE Signed",
+    "Submitted", "Approved", "Ended",
+)  # fmt: skip
+#: what a worker sends back of a workbook's Milestone Ledger (for the report's milestones per month)
+LEDGER_COLUMNS = ("Claim ID", "Partner ID", "Workload", "Milestone", "Month Reached")
+KEY = ["Tenant ID", "Workload"]
+
+# Workbook statuses in a batch
+WRITTEN = "written"  # processed and saved in place
+CHECKED = "checked"  # processed, nothing written (--dry-run)
+LOCKED = "locked"  # open in Excel or held by another run: not written
+UNREADABLE = "unreadable"  # not a workbook we can read (corrupt, encrypted, hostile, vanished)
+FAILED = "failed"  # an unexpected error in this workbook; the batch went on
+PROCESSED = frozenset({WRITTEN, CHECKED})
+
+#: progress callback: (phase "read" | "process", workbooks done, workbooks in the phase, workbook just done)
+ProgressCallback = Callable[[str, int, int, str], None]
+
+T = TypeVar("T")
+
+
+# ------------------------------------------------------------------------------------------- task results
+
+
+@dataclass
+class Scan:
+    """Phase 1's answer for one workbook: small frames, or why it could not be read."""
+
+    path: str
+    workbook: str
+    status: str  # "read", UNREADABLE or FAILED
+    message: str = ""
+    claims: pd.DataFrame | None = None  # CLAIM_COLUMNS + Workbook; index = Excel row
+    ledger: pd.DataFrame | None = None  # LEDGER_COLUMNS + Workbook
+    seconds: float = 0.0
+
+
+@dataclass
+class WorkbookResult:
+    """One workbook's outcome in a batch. ``report`` is what `run` returns for it (None when not processed)."""
+
+    path: str
+    workbook: str
+    status: str
+    message: str = ""
+    report: Report | None = None
+    seconds: float = 0.0
+
+    def counts(self) -> dict[str, int] | None:
+        return None if self.report is None else self.report.counts()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "workbook": self.workbook,
+            "path": self.path,
+            "status": self.status,
+            "message": self.message,
+        }
+        if self.report is not None:
+            doc = self.report.to_dict()
+            doc.pop("workbook", None)
+            doc.pop("as_of", None)
+            out.update(doc)
+        return out
+
+
+@dataclass
+class BatchResult:
+    as_of: dt.date
+    dry_run: bool
+    workbooks: list[WorkbookResult]
+    #: one dict per conflicting pair of claims in different workbooks (rules/conflicts.py's keys)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why) of arguments passed over
+    #: phase 1's frames, for the report: every workbook's claims and its ledger before this run
+    claims: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ledger: pd.DataFrame = field(default_factory=pd.DataFrame)
+    report_files: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def processed(self) -> list[WorkbookResult]:
+        return [w for w in self.workbooks if w.status in PROCESSED]
+
+    @property
+    def exit_code(self) -> int:
+        """1 when any workbook has errors or conflicts, 3 when none could be processed, else 0."""
+        done = self.processed
+        if not done:
+            return 3
+        return 1 if any(w.report is not None and w.report.exit_code for w in done) else 0
+
+    def totals(self) -> dict[str, int]:
+        keys = ("errors", "warnings", "infos", "conflicts", "new_milestones", "drafts")
+        out = dict.fromkeys(keys, 0)
+        for w in self.processed:
+            for k, v in (w.counts() or {}).items():
+                if k in out:
+                    out[k] += v
+        statuses = [w.status for w in self.workbooks]
+        out.update(
+            workbooks=len(self.workbooks),
+            processed=len(self.processed),
+            cross_workbook_conflicts=len(self.conflicts),
+            **{s: statuses.count(s) for s in (LOCKED, UNREADABLE, FAILED)},
+        )
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "dry_run": self.dry_run,
+            "counts": self.totals(),
+            "workbooks": [w.to_dict() for w in self.workbooks],
+            "conflicts": self.conflicts,
+            "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+            "report_files": self.report_files,
+        }
+
+
+# -------------------------------------------------------------------------------- task functions (workers)
+
+
+def read_claims(path: str, workbook: str) -> Scan:
+    """Phase 1 task: read and validate one workbook; send back its claims and ledger milestones only."""
+    started = time.perf_counter()
+    try:
+        from cpor_excel.io.file_book import FileBook
+        from cpor_excel.io.frames import read_workbook_data
+        from cpor_excel.rules.prepare import prepare
+
+        with FileBook(Path(path)) as book:
+            prepared = prepare(read_workbook_data(_WithoutUsage(book), workbook))
+        claims = _columns(prepared.associations, CLAIM_COLUMNS).assign(Workbook=workbook)
+        ledger = _columns(prepared.ledger, LEDGER_COLUMNS).assign(Workbook=workbook)
+        return Scan(path, workbook, "read", "", claims, ledger, time.perf_counter() - started)
+    except CporError as err:
+        return Scan(path, workbook, UNREADABLE, str(err), seconds=time.perf_counter() - started)
+    except Exception as err:  # one broken workbook must not stop a batch of hundreds
+        return Scan(path, workbook, FAILED, _unexpected(err), seconds=time.perf_counter() - started)
+
+
+class _WithoutUsage:
+    """A book whose Usage sheet reads as its header alone. Phase 1 needs only the claims, and Usage is the
+    sheet with hundreds of thousands of rows: skipping it halves the work a batch does twice per workbook.
+    Phase 2 reads everything."""
+
+    def __init__(self, book: Any) -> None:
+        self._book = book
+
+    def sheet_names(self) -> list[str]:
+        return list(self._book.sheet_names())
+
+    def read_rows(self, sheet: str) -> list[list[Any]]:
+        if fold(sheet) in _USAGE_NAMES:
+            return [[c.name for c in USAGE.columns]]
+        return list(self._book.read_rows(sheet))
+
+
+_USAGE_NAMES = frozenset(fold(n) for n in (USAGE.name, *USAGE.aliases))
+
+
+def process_workbook(
+    path: str,
+    workbook: str,
+    as_of: dt.date,
+    others: pd.DataFrame | None,
+    dry_run: bool,
+    run_at: dt.datetime,
+) -> WorkbookResult:
+    """Phase 2 task: what `run` does to one workbook (or `check`, with ``dry_run``), given the other
+    workbooks' claims on its customer workloads."""
+    started = time.perf_counter()
+    try:
+        report = (
+            _check(path, workbook, as_of, others) if dry_run else _run(path, workbook, as_of, others, run_at)
+        )
+        status = CHECKED if dry_run else WRITTEN
+        return WorkbookResult(path, workbook, status, "", report, time.perf_counter() - started)
+    except WorkbookLocked as err:
+        return WorkbookResult(path, workbook, LOCKED, str(err), seconds=time.perf_counter() - started)
+    except CporError as err:
+        return WorkbookResult(path, workbook, UNREADABLE, str(err), seconds=time.perf_counter() - started)
+    except Exception as err:
+        return WorkbookResult(path, workbook, FAILED, _unexpected(err), seconds=time.perf_counter() - started)
+
+
+def _check(path: str, workbook: str, as_of: dt.date, others: pd.DataFrame | None) -> Report:
+    from cpor_excel.engine import process_book
+    from cpor_excel.io.file_book import FileBook
+
+    with FileBook(Path(path)) as book:
+        return process_book(book, workbook, as_of, write=False, others=others)
+
+
+def _run(
+    path: str, workbook: str, as_of: dt.date, others: pd.DataFrame | None, run_at: dt.datetime
+) -> Report:
+    # engine.run_workbook, plus the other workbooks' claims and the batch's one run time (see the report
+    # to the lead: run_workbook(..., others=, run_at=) would make this a single call)
+    from cpor_excel.engine import process_book
+    from cpor_excel.io.file_book import FileBook
+    from cpor_excel.io.safe_save import ensure_writable
+    from cpor_excel.mail.outbox import default_drafts_dir, draft_emails
+
+    target = Path(path)
+    ensure_writable(target)  # before any work or draft file, as `run` does
+    folder = default_drafts_dir(target)
+
+    def write_drafts(prepared: Any, findings: Any, day: dt.date) -> Any:
+        return draft_emails(prepared, findings, prepared.settings, day, folder, None)
+
+    with FileBook(target) as book:
+        report = process_book(
+            book, workbook, as_of, write=True, draft_writer=write_drafts, run_at=run_at, others=others
+        )
+        book.save(target)
+    report.written = str(target)
+    return report
+
+
+def _columns(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    present = [c for c in columns if c in frame]
+    return frame[present].copy()
+
+
+def _unexpected(err: BaseException) -> str:
+    text = str(err).splitlines()[0] if str(err) else ""
+    return f"unexpected {type(err).__name__}: {text} (a bug in cpor-excel; please report it with this line)"
+
+
+# ------------------------------------------------------------------------------------------- the batch
+
+
+def run_batch(
+    paths: Iterable[str | Path],
+    *,
+    as_of: dt.date | None = None,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    report: str | Path | None = None,
+    dry_run: bool = False,
+    progress: ProgressCallback | None = None,
+) -> BatchResult:
+    """Run every workbook found under ``paths`` (folders, files, globs) and find conflicts between them.
+
+    Each workbook is written in place exactly as `run` writes it (nothing with ``dry_run``); a workbook open
+    in Excel, unreadable or failing is reported and the batch goes on. ``report`` (a path without suffix)
+    also writes ``report.xlsx`` and ``report.html``. Raises :class:`CporError` only when the batch cannot
+    start (a path that does not exist, no workbook found, no cluster at ``scheduler``).
+    """
+    started = time.perf_counter()
+    as_of = as_of or dt.date.today()
+    run_at = dt.datetime.now().replace(microsecond=0)
+    report_base = _report_base(report) if report is not None else None
+    exclude = [report_paths(report_base)[0]] if report_base is not None else []
+    found = discover(paths, exclude=exclude)
+    if not found.workbooks:
+        where = ", ".join(str(p) for p in paths) if not isinstance(paths, str) else str(paths)
+        raise CporError(f"no .xlsx or .xlsm workbook found in {where}: give a folder or workbook files.")
+    names = labels(found.workbooks)
+    items = [(str(p), n) for p, n in zip(found.workbooks, names, strict=True)]
+
+    with batch_executor(jobs, scheduler, tasks=len(items)) as executor:
+        scans = _gather(
+            executor,
+            [(read_claims, (path, name)) for path, name in items],
+            "read",
+            [n for _, n in items],
+            progress,
+        )
+        claims = _concat([s.claims for s in scans if s.claims is not None], CLAIM_COLUMNS)
+        ledger = _concat([s.ledger for s in scans if s.ledger is not None], LEDGER_COLUMNS)
+        readable = [s for s in scans if s.status == "read"]
+        others = shared_claims(claims, [s.workbook for s in readable])
+        tasks = [
+            (process_workbook, (s.path, s.workbook, as_of, others.get(s.workbook), dry_run, run_at))
+            for s in readable
+        ]
+        processed = _gather(executor, tasks, "process", [s.workbook for s in readable], progress)
+
+    by_name = {w.workbook: w for w in processed}
+    results = [
+        by_name.get(s.workbook) or WorkbookResult(s.path, s.workbook, s.status, s.message, seconds=s.seconds)
+        for s in scans
+    ]
+    read_seconds = {s.workbook: s.seconds for s in scans}
+    for w in processed:  # phase 1's time belongs to the workbook too
+        w.seconds += read_seconds[w.workbook]
+    result = BatchResult(
+        as_of=as_of,
+        dry_run=dry_run,
+        workbooks=results,
+        conflicts=cross_workbook_conflicts(results),
+        skipped=[(str(p), why) for p, why in found.skipped],
+        claims=claims,
+        ledger=ledger,
+    )
+    if report_base is not None:
+        from cpor_excel.batch.report import write_report
+
+        result.report_files = [str(p) for p in write_report(result, report_base)]
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _report_base(report: str | Path) -> Path:
+    base = Path(report)
+    if base.suffix.lower() in (".xlsx", ".html", ".htm"):
+        base = base.with_suffix("")
+    if not base.parent.is_dir():
+        raise CporError(f"the folder of --report {report} does not exist: create it or choose another path.")
+    return base
+
+
+def _gather(
+    executor: Executor,
+    tasks: list[tuple[Callable[..., T], tuple[Any, ...]]],
+    phase: str,
+    names: list[str],
+    progress: ProgressCallback | None,
+) -> list[T]:
+    """Submit every task, report each as it finishes, and return the results in submission order."""
+    if progress is not None:
+        progress(phase, 0, len(tasks), "")
+    futures: dict[Future[T], int] = {executor.submit(fn, *args): i for i, (fn, args) in enumerate(tasks)}
+    results: list[T | None] = [None] * len(tasks)
+    for done, future in enumerate(as_completed(futures), start=1):
+        i = futures[future]
+        results[i] = (
+            future.result()
+        )  # task functions return their errors as data; this raises only on a crash
+        if progress is not None:
+            progress(phase, done, len(tasks), names[i])
+    return [r for r in results if r is not None]
+
+
+def _concat(frames: list[pd.DataFrame], columns: Sequence[str]) -> pd.DataFrame:
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=[*columns, "Workbook"])
+    return pd.concat(frames)
+
+
+def shared_claims(claims: pd.DataFrame, workbooks: Iterable[str]) -> dict[str, pd.DataFrame]:
+    """For each workbook whose customer workloads also appear in another workbook: those other workbooks'
+    rows for its customer workloads (the ``others`` the engine takes). A workbook with nothing shared is
+    left out, and its run is exactly a single-workbook `run`."""
+    wanted = set(workbooks)
+    if claims.empty or any(c not in claims for c in KEY):
+        return {}
+    keyed = claims[claims[KEY].notna().all(axis=1) & claims["Workbook"].isin(wanted)]
+    held_by = keyed.groupby(KEY, sort=False)["Workbook"].transform("nunique")
+    shared = keyed[held_by > 1]
+    if shared.empty:
+        return {}
+    keys = pd.MultiIndex.from_frame(shared[KEY])
+    out: dict[str, pd.DataFrame] = {}
+    for name, mine in shared.groupby("Workbook", sort=False):
+        own_keys = pd.MultiIndex.from_frame(mine[KEY]).unique()
+        out[str(name)] = shared[(shared["Workbook"] != name).to_numpy() & keys.isin(own_keys)]
+    return out
+
+
+def cross_workbook_conflicts(results: list[WorkbookResult]) -> list[dict[str, Any]]:
+    """Every conflicting pair of claims in two different workbooks, once, as the first workbook of the batch
+    (in batch order) that reported it sees it."""
+    seen: set[frozenset[tuple[str, int]]] = set()
+    out: list[dict[str, Any]] = []
+    for w in results:
+        if w.report is None:
+            continue
+        for c in w.report.conflicts:
+            other = c.get("other_workbook")
+            if not other:
+                continue
+            pair = frozenset({(w.workbook, int(c["row"])), (str(other), int(c["other_row"]))})
+            if pair in seen:
+                continue
+            seen.add(pair)
+            out.append({**c, "workbook": w.workbook})
+    return out
