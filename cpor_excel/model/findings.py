@@ -21,7 +21,10 @@ CODES: dict[str, tuple[Severity, str]] = {
     "missing-sheet": (E, "A required sheet (Customers, Associations, Usage) is missing."),
     "missing-column": (E, "A required column is missing from a sheet's header row."),
     "duplicate-column": (W, "Two headers name the same column; only the first (leftmost) is read."),
-    "example-program": (W, "No Milestones sheet: the built-in *example* milestone table was used."),
+    "example-program": (
+        W,
+        "No Milestones sheet, or the marked example one: the *example* milestone table is in use.",
+    ),
     "bad-setting": (E, "A Settings value is not a number of the right kind; the default was used."),
     "unknown-setting": (W, "A Settings row names a setting the tool does not know."),
     # cells
