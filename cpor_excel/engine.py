@@ -340,13 +340,22 @@ def process_book(
     )
 
 
-def check_workbook(path: str | Path, as_of: dt.date | None = None) -> Report:
-    """Read-only: validate and evaluate a workbook file; never writes anything."""
+def check_workbook(
+    path: str | Path,
+    as_of: dt.date | None = None,
+    *,
+    others: pd.DataFrame | None = None,
+    source: str | None = None,
+) -> Report:
+    """Read-only: validate and evaluate a workbook file; never writes anything.
+
+    ``others`` and ``source``: a batch's claims from other workbooks and this workbook's label in it.
+    """
     from cpor_excel.io.file_book import FileBook
 
     path = Path(path)
     with FileBook(path) as book:
-        return process_book(book, path.name, as_of or dt.date.today(), write=False)
+        return process_book(book, source or path.name, as_of or dt.date.today(), write=False, others=others)
 
 
 def run_workbook(
@@ -355,8 +364,16 @@ def run_workbook(
     as_of: dt.date | None = None,
     drafts_dir: str | Path | None = None,
     templates_dir: str | Path | None = None,
+    *,
+    others: pd.DataFrame | None = None,
+    source: str | None = None,
+    run_at: dt.datetime | None = None,
 ) -> Report:
-    """Check, evaluate and write the results back: in place, or into ``out`` leaving ``path`` untouched."""
+    """Check, evaluate and write the results back: in place, or into ``out`` leaving ``path`` untouched.
+
+    ``others``, ``source`` and ``run_at``: a batch's claims from other workbooks, this workbook's label in
+    the batch, and the batch's one run time.
+    """
     from cpor_excel.io.file_book import FileBook
     from cpor_excel.io.safe_save import ensure_writable
     from cpor_excel.mail.outbox import default_drafts_dir, draft_emails
@@ -374,7 +391,15 @@ def run_workbook(
         return draft_emails(prepared, findings, prepared.settings, day, folder, templates)
 
     with FileBook(path) as book:
-        report = process_book(book, path.name, as_of, write=True, draft_writer=write_drafts)
+        report = process_book(
+            book,
+            source or path.name,
+            as_of,
+            write=True,
+            draft_writer=write_drafts,
+            run_at=run_at,
+            others=others,
+        )
         book.save(dest)
     report.written = str(dest)
     return report

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -284,9 +285,12 @@ def test_a_corrupt_file_is_reported_and_the_rest_run(share: Path) -> None:
 
 
 def test_dry_run_writes_nothing(share: Path) -> None:
+    (share / "~$gamma.xlsx").write_bytes(b"\x05Excel owner")
     before = {p.name: p.read_bytes() for p in share.iterdir()}
     result = run_batch([share], as_of=AS_OF, jobs=1, dry_run=True)
     assert [w.status for w in result.workbooks] == ["checked"] * 3
+    assert [bool(w.message) for w in result.workbooks] == [False, False, True]  # gamma: a run would skip it
+    assert "open in Excel" in result.workbooks[2].message
     assert {
         p.name: p.read_bytes() for p in share.iterdir()
     } == before  # no drafts folder, no lock, no temp file
@@ -393,3 +397,78 @@ def test_dask_cluster_gives_the_same_results(share: Path, tmp_path: Path) -> Non
     ]
     assert [w["findings"] for w in doc["workbooks"]] == [w["findings"] for w in expected]
     assert doc["conflicts"] == local.conflicts
+
+
+def test_workbooks_with_one_file_name_in_two_folders_are_told_apart(tmp_path: Path) -> None:
+    share = tmp_path / "share"
+    for folder, name in (("north", "alpha.xlsx"), ("south", "beta.xlsx")):
+        (share / folder).mkdir(parents=True)
+        write_book(share / folder / "cpor.xlsx", *SHARE[name])
+    calls: list[tuple[str, int, int, str]] = []
+    result = run_batch([share], as_of=AS_OF, jobs=1, progress=lambda *a: calls.append(a))
+    assert [w.workbook for w in result.workbooks] == ["north/cpor.xlsx", "south/cpor.xlsx"]
+    north = result.workbooks[0].report
+    note = next(f.message for f in north.findings if f.code == "association-conflict")
+    assert "claim B-7 (south/cpor.xlsx row 2)" in note
+    col = sheets(share / "north" / "cpor.xlsx")["Associations"][0].index("Conflicts With")
+    assert sheets(share / "north" / "cpor.xlsx")["Associations"][1][col] == "B-7 (south/cpor.xlsx)"
+    # progress: each phase starts at 0 and ends with every workbook done
+    assert [(p, d, t) for p, d, t, _ in calls] == [("read", 0, 2), ("read", 1, 2), ("read", 2, 2),
+                                                   ("process", 0, 2), ("process", 1, 2), ("process", 2, 2)]  # fmt: skip
+
+
+def test_a_lost_worker_fails_its_workbook_not_the_batch() -> None:
+    from cpor_excel.batch.executor import InProcessExecutor
+    from cpor_excel.batch.run import _gather
+
+    def task(n: int) -> int:
+        if n == 2:
+            raise MemoryError("worker killed")
+        return n * 10
+
+    got = _gather(
+        InProcessExecutor(),
+        [(task, (n,)) for n in range(4)],
+        "read",
+        ["a", "b", "c", "d"],
+        None,
+        lambda i, err: -i,
+    )
+    assert got == [0, 10, -2, 30]
+
+    class Broken(InProcessExecutor):
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            raise BrokenProcessPool("a child process terminated abruptly")
+
+    assert _gather(
+        Broken(), [(task, (n,)) for n in range(2)], "process", ["a", "b"], None, lambda i, e: -1
+    ) == [-1, -1]
+
+
+@pytest.mark.slow  # generating and running realistic workbooks twice
+def test_generated_sample_workbooks_end_up_exactly_as_run_leaves_them(tmp_path: Path) -> None:
+    from cpor_excel.engine import run_workbook
+    from cpor_excel.sample import create_sample
+
+    share = tmp_path / "share"
+    share.mkdir()
+    for seed in (1, 2):
+        create_sample(share / f"reseller-{seed}.xlsx", customers=20, seed=seed, as_of=AS_OF)
+    single = {}
+    for path in sorted(share.iterdir()):
+        copy = tmp_path / "single" / path.name
+        copy.parent.mkdir(exist_ok=True)
+        shutil.copy2(path, copy)
+        single[path.name] = (copy, run_workbook(copy, as_of=AS_OF))
+    result = run_batch([share], as_of=AS_OF, jobs=1)
+    assert result.conflicts == []
+    for w in result.workbooks:
+        copy, report = single[w.workbook]
+        assert w.status == "written"
+        assert findings(w.report) == findings(report)
+        assert w.report.findings, "a sample has planted problems"
+        assert w.report.milestones == report.milestones
+        assert w.report.drafts == report.drafts
+        assert without_run_time(sheets(share / w.workbook)) == without_run_time(sheets(copy))
+        drafts = sorted(p.name for p in (share / f"{Path(w.workbook).stem} drafts").iterdir())
+        assert drafts == sorted(p.name for p in (copy.parent / f"{copy.stem} drafts").iterdir())

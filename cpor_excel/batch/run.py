@@ -43,6 +43,7 @@ LEDGER_COLUMNS = ("Claim ID", "Partner ID", "Workload", "Milestone", "Month Reac
 KEY = ["Tenant ID", "Workload"]
 
 # Workbook statuses in a batch
+READ = "read"  # phase 1 only: read and validated, to be processed
 WRITTEN = "written"  # processed and saved in place
 CHECKED = "checked"  # processed, nothing written (--dry-run)
 LOCKED = "locked"  # open in Excel or held by another run: not written
@@ -65,7 +66,7 @@ class Scan:
 
     path: str
     workbook: str
-    status: str  # "read", UNREADABLE or FAILED
+    status: str  # READ, UNREADABLE or FAILED
     message: str = ""
     claims: pd.DataFrame | None = None  # CLAIM_COLUMNS + Workbook; index = Excel row
     ledger: pd.DataFrame | None = None  # LEDGER_COLUMNS + Workbook
@@ -170,7 +171,7 @@ def read_claims(path: str, workbook: str) -> Scan:
             prepared = prepare(read_workbook_data(_WithoutUsage(book), workbook))
         claims = _columns(prepared.associations, CLAIM_COLUMNS).assign(Workbook=workbook)
         ledger = _columns(prepared.ledger, LEDGER_COLUMNS).assign(Workbook=workbook)
-        return Scan(path, workbook, "read", "", claims, ledger, time.perf_counter() - started)
+        return Scan(path, workbook, READ, "", claims, ledger, time.perf_counter() - started)
     except CporError as err:
         return Scan(path, workbook, UNREADABLE, str(err), seconds=time.perf_counter() - started)
     except Exception as err:  # one broken workbook must not stop a batch of hundreds
@@ -212,14 +213,22 @@ def process_workbook(
         report = (
             _check(path, workbook, as_of, others) if dry_run else _run(path, workbook, as_of, others, run_at)
         )
-        status = CHECKED if dry_run else WRITTEN
-        return WorkbookResult(path, workbook, status, "", report, time.perf_counter() - started)
+        status, note = (CHECKED, _open_in_excel_note(path)) if dry_run else (WRITTEN, "")
+        return WorkbookResult(path, workbook, status, note, report, time.perf_counter() - started)
     except WorkbookLocked as err:
         return WorkbookResult(path, workbook, LOCKED, str(err), seconds=time.perf_counter() - started)
     except CporError as err:
         return WorkbookResult(path, workbook, UNREADABLE, str(err), seconds=time.perf_counter() - started)
     except Exception as err:
         return WorkbookResult(path, workbook, FAILED, _unexpected(err), seconds=time.perf_counter() - started)
+
+
+def _open_in_excel_note(path: str) -> str:
+    """A dry run writes nothing, so an open workbook is no obstacle; but the run that follows would skip it."""
+    from cpor_excel.io.safe_save import owner_file
+
+    owner = owner_file(path)
+    return "" if owner is None else f"open in Excel ({owner.name} beside it): a run would leave it unchanged."
 
 
 def _check(path: str, workbook: str, as_of: dt.date, others: pd.DataFrame | None) -> Report:
@@ -233,27 +242,9 @@ def _check(path: str, workbook: str, as_of: dt.date, others: pd.DataFrame | None
 def _run(
     path: str, workbook: str, as_of: dt.date, others: pd.DataFrame | None, run_at: dt.datetime
 ) -> Report:
-    # engine.run_workbook, plus the other workbooks' claims and the batch's one run time (see the report
-    # to the lead: run_workbook(..., others=, run_at=) would make this a single call)
-    from cpor_excel.engine import process_book
-    from cpor_excel.io.file_book import FileBook
-    from cpor_excel.io.safe_save import ensure_writable
-    from cpor_excel.mail.outbox import default_drafts_dir, draft_emails
+    from cpor_excel.engine import run_workbook
 
-    target = Path(path)
-    ensure_writable(target)  # before any work or draft file, as `run` does
-    folder = default_drafts_dir(target)
-
-    def write_drafts(prepared: Any, findings: Any, day: dt.date) -> Any:
-        return draft_emails(prepared, findings, prepared.settings, day, folder, None)
-
-    with FileBook(target) as book:
-        report = process_book(
-            book, workbook, as_of, write=True, draft_writer=write_drafts, run_at=run_at, others=others
-        )
-        book.save(target)
-    report.written = str(target)
-    return report
+    return run_workbook(path, as_of=as_of, others=others, source=workbook, run_at=run_at)
 
 
 def _columns(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -284,7 +275,8 @@ def run_batch(
     Each workbook is written in place exactly as `run` writes it (nothing with ``dry_run``); a workbook open
     in Excel, unreadable or failing is reported and the batch goes on. ``report`` (a path without suffix)
     also writes ``report.xlsx`` and ``report.html``. Raises :class:`CporError` only when the batch cannot
-    start (a path that does not exist, no workbook found, no cluster at ``scheduler``).
+    start (a path that does not exist, no workbook found, no cluster at ``scheduler``). Worker processes
+    are spawned, so a script calling this with ``jobs`` > 1 needs the usual ``if __name__ == "__main__":``.
     """
     started = time.perf_counter()
     as_of = as_of or dt.date.today()
@@ -305,16 +297,24 @@ def run_batch(
             "read",
             [n for _, n in items],
             progress,
+            lambda i, err: Scan(items[i][0], items[i][1], FAILED, _worker_lost(err)),
         )
         claims = _concat([s.claims for s in scans if s.claims is not None], CLAIM_COLUMNS)
         ledger = _concat([s.ledger for s in scans if s.ledger is not None], LEDGER_COLUMNS)
-        readable = [s for s in scans if s.status == "read"]
+        readable = [s for s in scans if s.status == READ]
         others = shared_claims(claims, [s.workbook for s in readable])
         tasks = [
             (process_workbook, (s.path, s.workbook, as_of, others.get(s.workbook), dry_run, run_at))
             for s in readable
         ]
-        processed = _gather(executor, tasks, "process", [s.workbook for s in readable], progress)
+        processed = _gather(
+            executor,
+            tasks,
+            "process",
+            [s.workbook for s in readable],
+            progress,
+            lambda i, err: WorkbookResult(readable[i].path, readable[i].workbook, FAILED, _worker_lost(err)),
+        )
 
     by_name = {w.workbook: w for w in processed}
     results = [
@@ -356,20 +356,42 @@ def _gather(
     phase: str,
     names: list[str],
     progress: ProgressCallback | None,
+    lost: Callable[[int, BaseException], T],
 ) -> list[T]:
-    """Submit every task, report each as it finishes, and return the results in submission order."""
+    """Submit every task, report each as it finishes, and return the results in submission order.
+
+    Task functions return their own errors as data, so a future fails only when its worker did: a process
+    killed (out of memory), a Dask worker lost. ``lost`` turns that into the workbook's result, and the
+    batch reports it instead of stopping half-way with other workbooks already written.
+    """
     if progress is not None:
         progress(phase, 0, len(tasks), "")
-    futures: dict[Future[T], int] = {executor.submit(fn, *args): i for i, (fn, args) in enumerate(tasks)}
     results: list[T | None] = [None] * len(tasks)
-    for done, future in enumerate(as_completed(futures), start=1):
+    futures: dict[Future[T], int] = {}
+    for i, (fn, args) in enumerate(tasks):
+        try:
+            futures[executor.submit(fn, *args)] = i
+        except Exception as err:  # a pool already broken by an earlier crash refuses new work
+            results[i] = lost(i, err)
+    done = len(tasks) - len(futures)
+    for future in as_completed(futures):
         i = futures[future]
-        results[i] = (
-            future.result()
-        )  # task functions return their errors as data; this raises only on a crash
+        try:
+            results[i] = future.result()
+        except Exception as err:
+            results[i] = lost(i, err)
+        done += 1
         if progress is not None:
             progress(phase, done, len(tasks), names[i])
     return [r for r in results if r is not None]
+
+
+def _worker_lost(err: BaseException) -> str:
+    first = str(err).splitlines()[0] if str(err) else ""
+    return (
+        f"the worker processing it stopped ({type(err).__name__}: {first}); it may have run out of memory: "
+        "run the batch again with fewer --jobs"
+    )
 
 
 def _concat(frames: list[pd.DataFrame], columns: Sequence[str]) -> pd.DataFrame:

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cpor_excel.batch.run import PROCESSED, BatchResult, ProgressCallback, run_batch
+from cpor_excel.batch.run import BatchResult, ProgressCallback, run_batch
 from cpor_excel.cli import handle_errors, main
 from cpor_excel.cli.commands_book import AS_OF, JSON
 
@@ -63,7 +63,8 @@ def render_batch(result: BatchResult) -> None:
         ("Workbook", "left"), ("Errors", "right"), ("Warnings", "right"), ("Conflicts", "right"),
         ("New milestones", "right"), ("Drafts", "right"), ("Status", "left"),
     ):  # fmt: skip
-        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+        # the workbook name stays on one line: it is what people search the table for
+        table.add_column(name, justify=justify, overflow="fold", no_wrap=name == "Workbook")  # type: ignore[arg-type]
     for w in result.workbooks:
         c = w.counts()
         numbers = (
@@ -72,10 +73,12 @@ def render_batch(result: BatchResult) -> None:
             else [str(c[k]) for k in ("errors", "warnings", "conflicts", "new_milestones", "drafts")]
         )
         status = f"[{STATUS_STYLE.get(w.status, '')}]{w.status}[/]"
-        if w.message and w.status not in PROCESSED:
+        if w.message:
             status += f": {w.message}"
         table.add_row(w.workbook, *numbers, status)
     console.print(table)
+    for path, why in result.skipped:
+        console.print(f"Skipped {path}: {why}")
     t = result.totals()
     console.print(
         f"{t['processed']} of {t['workbooks']} workbooks {'checked' if result.dry_run else 'written'} as of "
@@ -103,6 +106,7 @@ def render_batch(result: BatchResult) -> None:
     "report_path",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
+    metavar="PATH",
     help="Also write PATH.xlsx and PATH.html: every workbook, conflicts between them, partners, milestones.",
 )
 @JSON
