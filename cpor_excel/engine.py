@@ -235,9 +235,14 @@ def apply(
         result, notes = row_status(findings, spec.name, rows)
         values: list[list[CellValue]] = [list(result), list(notes)]
         if spec is ASSOCIATIONS:
-            cols = evaluation.association_columns.reindex(rows)
-            for name in ASSOCIATION_VALUE_COLUMNS:
-                values.append([_cell(v) for v in cols[name].tolist()])
+            cols = _cells(
+                evaluation.association_columns.reindex(index=rows, columns=ASSOCIATION_VALUE_COLUMNS)
+            )
+            values += (
+                [list(col) for col in zip(*cols, strict=True)]
+                if cols
+                else [[] for _ in ASSOCIATION_VALUE_COLUMNS]
+            )
         book.set_columns(table.name, list(spec.tool_columns), [int(r) for r in rows], values)
 
     report_rows = [
@@ -245,10 +250,7 @@ def apply(
         for f in findings
     ]
     book.replace_sheet(REPORT_SHEET, REPORT_HEADER, report_rows)
-    ledger_rows = [
-        [_cell(v) for v in row]
-        for row in evaluation.new_ledger_rows.reindex(columns=list(LEDGER_HEADER)).itertuples(index=False)
-    ]
+    ledger_rows = _cells(evaluation.new_ledger_rows.reindex(columns=list(LEDGER_HEADER)))
     book.append_to_sheet(LEDGER_SHEET, LEDGER_HEADER, ledger_rows)
     draft_rows = [
         [d.claim_id, d.tenant_id, d.to, d.subject, d.file_name, evaluation.as_of.isoformat(), None]
@@ -272,6 +274,15 @@ def apply(
 def _sheet_name(data: WorkbookData, canonical: str) -> str:
     table = data.sheets.get(canonical)
     return table.name if table is not None else canonical
+
+
+def _cells(frame: pd.DataFrame) -> list[list[CellValue]]:
+    """A frame's rows as cell values, vectorised: missing -> None; anything unusual goes through _cell."""
+    plain = frame.astype(object).where(frame.notna(), None)
+    return [[_cell(v) if not isinstance(v, _PLAIN) else v for v in row] for row in plain.to_numpy().tolist()]
+
+
+_PLAIN = (str, int, float, type(None))
 
 
 def _cell(value: Any) -> CellValue:
