@@ -148,6 +148,15 @@ def test_total_size_and_entry_count_limits(
     assert "entries" in refused(many)
 
 
+def test_oversized_workbook_part(book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with zipfile.ZipFile(book) as archive:
+        padded = archive.read("xl/workbook.xml") + b" " * 200_000  # trailing whitespace: still valid XML
+    big = rezip(book, tmp_path / "big.xlsx", replace={"xl/workbook.xml": padded})
+    check_package(big)
+    monkeypatch.setattr(package, "MAX_PARSED_PART", 100_000)
+    assert "xl/workbook.xml is 20" in refused(big)
+
+
 def test_overlapping_entries_zip_bomb(book: Path, tmp_path: Path) -> None:
     """Two directory entries pointing at the same data (the 'overlapping files' bomb)."""
     data = bytearray(book.read_bytes())
@@ -262,6 +271,26 @@ def test_absurd_dimensions_refused_before_calamine(book: Path, tmp_path: Path) -
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "REFUSED" in result.stdout and "1,048,576 rows x 16,384 columns" in result.stdout
+
+
+def test_wide_tall_sheets_are_proved_not_walked() -> None:
+    """60 columns: past the fast path. The claim (last row, <dimension>) is proved by regex passes."""
+    cells = "".join(f'<c r="{_letters(c)}{{r}}"><v>1</v></c>' for c in range(60))
+    rows = "".join(f'<row r="{r}">{cells.format(r=r)}</row>' for r in range(1, 2001))
+    xml = sheet_with(rows).replace(b"<sheetData>", b'<dimension ref="A1:BH2000"/><sheetData>')
+    assert sheet_extent(xml) == (2000, 60)
+    hidden = xml.replace(b'<c r="A7">', b'<c r="A7000000">')  # a far cell the claim does not cover
+    assert sheet_extent(hidden) == (7_000_000, 60)  # not proved: walked, exactly
+
+
+@pytest.mark.parametrize("number", [0, 7, 9, 10, 99, 1048576, 500001])
+def test_numbers_above(number: int) -> None:
+    import re
+
+    pattern = re.compile(package._numbers_above(number) + rb"\Z")
+    for candidate in range(max(0, number - 30), number + 30):
+        assert bool(pattern.match(str(candidate).encode())) == (candidate > number)
+    assert pattern.match(str(number * 10 + 5).encode())
 
 
 def test_wide_but_reasonable_sheet_reads(book: Path, tmp_path: Path) -> None:

@@ -136,12 +136,14 @@ def _openpyxl_sheets(path: Path) -> list[str] | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            book = openpyxl.load_workbook(path, keep_vba=path.suffix == ".xlsm")
+            book = openpyxl.load_workbook(path, read_only=True, keep_vba=path.suffix == ".xlsm")
         except Exception:
             return None
+        names = list(book.sheetnames)
         if book.vba_archive is not None:  # openpyxl keeps an in-memory zip for the macros: close it
             book.vba_archive.close()
-        return list(book.sheetnames)
+        book.close()
+        return names
 
 
 @pytest.mark.slow

@@ -13,6 +13,8 @@ from xml.etree import ElementTree as ET
 import openpyxl
 import pytest
 import python_calamine as pc
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from writer_helpers import (
     REALWORLD,
     assert_only_tool_cells_changed,
@@ -106,6 +108,25 @@ def test_found_again_by_header_and_stale_results_cleared(book: Path, tmp_path: P
     assert_only_tool_cells_changed(entries(first)[part], entries(second)[part], {7, 8})
 
 
+def test_no_rows_left_to_report_clears_the_column_and_keeps_every_row(book: Path, tmp_path: Path) -> None:
+    first = patched(
+        book, tmp_path / "1.xlsx", lambda p: check_columns(p, [2, 3, 4], ["OK"] * 3, ["a", "b", "c"])
+    )
+    second = patched(first, tmp_path / "2.xlsx", lambda p: check_columns(p, [], [], []))
+    assert [row[:7] for row in values(second, "Usage")] == [row[:7] for row in values(book, "Usage")]
+    assert [row[7:] for row in values(second, "Usage")] == [CHECK] + [[None, None]] * 3
+
+
+def test_header_row_cells_written_in_place(book: Path, tmp_path: Path) -> None:
+    def edit(p: XlsxPatch) -> None:
+        p.set_cells("Usage", {(1, 1): "WorkloadName"})  # an existing header cell, left of the row's end
+        check_columns(p, [2], ["OK"], ["x"])
+
+    out = patched(book, tmp_path / "o.xlsx", edit)
+    assert values(out, "Usage")[0] == ["Tenant ID", "WorkloadName", *HEADER[2:], None, None, *CHECK]
+    ET.fromstring(entries(out)[sheet_part(book, "Usage")])
+
+
 def test_shared_string_header_typed_by_the_user_is_used(tmp_path: Path) -> None:
     src = excel_like_book(
         tmp_path / "in.xlsx", {"Usage": [["Tenant ID", "check result", "Workload"], ["t1", "old", "EXO"]]}
@@ -125,6 +146,74 @@ def test_same_run_twice_gives_the_same_bytes(book: Path, tmp_path: Path) -> None
     first = patched(book, tmp_path / "1.xlsx", edit)
     second = patched(first, tmp_path / "2.xlsx", edit)
     assert first.read_bytes() == second.read_bytes()
+
+
+def test_one_patch_saved_twice_gives_the_same_file(book: Path, tmp_path: Path) -> None:
+    with XlsxPatch(book) as patch:
+        check_columns(patch, [2, 3, 4], ["OK", "ERROR", "OK"], ["a", "b", "c"])  # the bulk path
+        patch.set_cells("Other", {(2, 0): "x"})  # the row-by-row path
+        patch.save(tmp_path / "1.xlsx")
+        patch.save(tmp_path / "2.xlsx")
+    assert (tmp_path / "1.xlsx").read_bytes() == (tmp_path / "2.xlsx").read_bytes()
+    assert values(tmp_path / "2.xlsx", "Other") == [["x"], ["x"]]
+
+
+# --- both render paths agree with a model ------------------------------------------------------------------
+
+sheet_cells = st.dictionaries(
+    st.tuples(st.integers(2, 12), st.integers(0, 3)),
+    st.one_of(st.integers(-5, 500), st.text("ab <&>é", min_size=1, max_size=4)),
+    max_size=25,
+)
+tool_run = st.dictionaries(
+    st.integers(2, 14),
+    st.tuples(
+        st.sampled_from(["OK", "WARNING", "ERROR", "CONFLICT", None]), st.sampled_from(["n1", "", None])
+    ),
+    max_size=10,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cells=sheet_cells, first=tool_run, second=tool_run, user_edit=st.booleans())
+def test_any_sheet_any_two_runs_match_the_model(
+    tmp_path: Path,
+    cells: dict[tuple[int, int], Any],
+    first: dict[int, Any],
+    second: dict[int, Any],
+    user_edit: bool,
+) -> None:
+    """Random sheets, two runs of the tool columns; a user-cell edit in the second run forces the
+    row-by-row path, otherwise the bulk path runs. Every cell must end up where the model says."""
+    rows = [["Tenant ID", "Workload", "Month", "Units"]] + [[None] * 4 for _ in range(11)]
+    for (row, column), value in cells.items():
+        rows[row - 1][column] = value
+    src = excel_like_book(tmp_path / "src.xlsx", {"Usage": rows})
+
+    def run(edits: dict[int, Any], extra: bool) -> Callable[[XlsxPatch], None]:
+        def edit(patch: XlsxPatch) -> None:
+            numbers = sorted(edits)
+            check_columns(patch, numbers, [edits[r][0] for r in numbers], [edits[r][1] for r in numbers])
+            if extra:
+                patch.set_cells("Usage", {(3, 2): "edited"})
+
+        return edit
+
+    once = patched(src, tmp_path / "1.xlsx", run(first, False))
+    twice = patched(once, tmp_path / "2.xlsx", run(second, user_edit))
+    expected = {(r, c, v) for (r, c), v in cells.items()} | {(1, c, h) for c, h in enumerate(rows[0])}
+    if user_edit:
+        expected = {cell for cell in expected if cell[:2] != (3, 2)} | {(3, 2, "edited")}
+    expected |= {(1, 4, "Check Result"), (1, 5, "Check Notes")}
+    for row, (result, note) in second.items():
+        expected |= {(row, 4, result)} if result else set()
+        expected |= {(row, 5, note)} if note else set()
+    got = {(r, c, v if not isinstance(v, float) else int(v)) for r, c, v in cells_of(twice)}
+    assert got == {(r, c, v) for r, c, v in expected}
+
+
+def cells_of(path: Path) -> set[tuple[int, int, Any]]:
+    return cells(path, "Usage")
 
 
 # --- Check Result colours ------------------------------------------------------------------------------
@@ -267,8 +356,9 @@ def test_rows_and_cells_without_refs(book: Path, tmp_path: Path) -> None:
     ]
 
 
-def test_empty_sheet_data(book: Path, tmp_path: Path) -> None:
-    src = with_sheet_xml(book, tmp_path / "empty.xlsx", "xl/worksheets/sheet1.xml", "<sheetData/>")
+@pytest.mark.parametrize("empty", ["<sheetData/>", "<sheetData></sheetData>"])
+def test_empty_sheet_data(book: Path, tmp_path: Path, empty: str) -> None:
+    src = with_sheet_xml(book, tmp_path / "empty.xlsx", "xl/worksheets/sheet1.xml", empty)
 
     def edit(p: XlsxPatch) -> None:
         p.set_columns("Usage", ["Check Result"], [2], [["OK"]])
@@ -337,6 +427,19 @@ def test_new_sheet_bookkeeping(book: Path, tmp_path: Path) -> None:
     assert all(raw_entries(book)[n] == raw_entries(out)[n] for n in unchanged)  # docProps/app.xml too
     assert values(out, "CPOR Report") == [["Severity", "Code"], ["error", "x"]]
     assert openpyxl.load_workbook(out).sheetnames == ["Usage", "Other", "CPOR Report"]
+
+
+def test_new_part_name_avoids_a_stale_content_type_entry(book: Path, tmp_path: Path) -> None:
+    stale = tmp_path / "stale.xlsx"
+    with zipfile.ZipFile(book) as old, zipfile.ZipFile(stale, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            data = old.read(info)
+            if info.filename == "[Content_Types].xml":  # an Override for a part that is not there
+                data = data.replace(b"</Types>", b'<Override PartName="/xl/worksheets/sheet3.xml" '
+                                    b'ContentType="application/xml"/></Types>')  # fmt: skip
+            new.writestr(info, data)
+    out = patched(stale, tmp_path / "o.xlsx", lambda p: p.replace_sheet("CPOR Report", ["Severity"], []))
+    assert set(entries(out)) - set(entries(stale)) == {"xl/worksheets/sheet4.xml"}
 
 
 def test_replace_sheet_replaces_a_tool_sheet(book: Path, tmp_path: Path) -> None:

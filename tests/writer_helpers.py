@@ -116,25 +116,33 @@ def column_of(ref: str) -> int:
     return number - 1
 
 
-def sheet_rows(xml: bytes) -> dict[int, tuple[dict[str, str], dict[int, bytes]]]:
-    """Row number -> (row attributes, 0-based column -> the cell element serialised), from a sheet XML.
+Shape = tuple[Any, ...]
+
+
+def shape(element: ET.Element) -> Shape:
+    """An element as comparable data: tag, attributes, text, children, tail (cheaper than serialising)."""
+    return (element.tag, element.attrib, element.text, [shape(child) for child in element], element.tail)
+
+
+def sheet_rows(xml: bytes) -> dict[int, tuple[dict[str, str], dict[int, Shape]]]:
+    """Row number -> (row attributes, 0-based column -> the cell element's shape), from a sheet XML.
 
     Rows and cells without refs are numbered as Excel does (one after the previous)."""
     root = ET.fromstring(xml)
     data = next(el for el in root if _local(el.tag) == "sheetData")
-    rows: dict[int, tuple[dict[str, str], dict[int, bytes]]] = {}
+    rows: dict[int, tuple[dict[str, str], dict[int, Shape]]] = {}
     number = 0
     for row in data:
         if _local(row.tag) != "row":
             continue
         number = int(row.get("r", number + 1))
-        cells: dict[int, bytes] = {}
+        cells: dict[int, Shape] = {}
         column = -1
         for cell in row:
             if _local(cell.tag) != "c":
                 continue
             column = column_of(cell.get("r")) if cell.get("r") else column + 1
-            cells[column] = ET.tostring(cell)
+            cells[column] = shape(cell)
         rows[number] = (dict(row.attrib), cells)
     return rows
 

@@ -50,6 +50,9 @@ MAX_CENTRAL_DIRECTORY = 64 * 1024**2
 #: a sheet whose used range (as a reader would build it) exceeds this many cells is refused
 MAX_CELLS = 50_000_000
 PROLOG_WINDOW = 64 * 1024
+#: workbook and relationship parts are parsed whole (ElementTree: ~10x their size in memory); real ones
+#: are a few MB even with thousands of defined names
+MAX_PARSED_PART = 64 * 1024**2
 
 CFB_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
 CONTENT_TYPES = "[Content_Types].xml"
@@ -178,6 +181,11 @@ class Package:
     # --- structure -----------------------------------------------------------------------------------
     def parse(self, name: str) -> Element:
         """Parse a (small) XML part with defusedxml; a parse error is NotAWorkbook."""
+        if self.info(name).file_size > MAX_PARSED_PART:
+            raise NotAWorkbook(
+                f"{self.path.name} is refused as unsafe: its part {name} is {self.info(name).file_size:,} bytes, "
+                "far beyond any real workbook; use the original workbook saved by Excel."
+            )
         data = self.read(name)
         try:
             return safe_et.fromstring(data, forbid_dtd=True)
@@ -321,7 +329,8 @@ def sheet_extent(xml: bytes) -> tuple[int, int]:
 
     Fast path, two C-speed passes: when every cell tag starts with a plain ref (``r="AW999999"`` at most),
     the range is below 50 million cells whatever else the sheet holds (rows only matter for cells without
-    refs). Otherwise every row and cell tag is walked the way calamine walks them (refs, or counting).
+    refs). Wide or tall sheets: a claim (the last row, the <dimension>) proved by three more passes.
+    Otherwise every row and cell tag is walked the way calamine walks them (refs, or counting).
     """
     xml = utf8_xml(xml)
     match = re.search(rb"<([\w.-]+:)?sheetData[\s/>]", xml)
@@ -335,7 +344,58 @@ def sheet_extent(xml: bytes) -> tuple[int, int]:
     stray = re.compile(rb"<c[\s/>]" if prefix else rb":c[\s/>]").search(xml, start, end)
     if stray is None and re.compile(b"<" + re.escape(prefix) + _UNUSUAL_CELL).search(xml, start, end) is None:
         return (999_999, 49)
+    if stray is None:
+        proved = _proved_extent(xml, prefix, start, end)
+        if proved is not None:
+            return proved
     return _walk_extent(xml, start)
+
+
+def _proved_extent(xml: bytes, prefix: bytes, start: int, end: int) -> tuple[int, int] | None:
+    """(last row, widest column) when the sheet proves them: every cell has a plain ref, none beyond."""
+    cell = b"<" + re.escape(prefix) + rb'c(?=[\s/>])(?! r="'
+    if re.compile(cell + rb'[A-Z]{1,3}[1-9]\d{0,6}")').search(xml, start, end) is not None:
+        return None  # cells without plain refs: only counting tells where they are
+    last_row = xml.rfind(b"<" + prefix + b"row", start, end)
+    row_ref = _R_ATTR.search(xml, last_row, xml.find(b">", last_row)) if last_row >= 0 else None
+    dimension = re.search(
+        rb'<(?:[\w.-]+:)?dimension\b[^>]*?\bref="[^"]*?:?\$?([A-Z]{1,3})\$?(\d+)"', xml[:start]
+    )
+    if row_ref is None or not row_ref.group(1).isdigit() or dimension is None:
+        return None
+    rows = max(int(row_ref.group(1)), int(dimension.group(2)))
+    columns = column_number(dimension.group(1).decode())
+    beyond = b"<" + re.escape(prefix) + rb'c r="(?:[A-Z]{1,3}' + _numbers_above(rows) + b'"|(?!'
+    beyond += columns_up_to(columns) + rb"\d))"
+    if rows * columns > MAX_CELLS or re.compile(beyond).search(xml, start, end) is not None:
+        return None  # not proved, or an overstated claim: the walk finds the real extent
+    return (rows, columns)
+
+
+def _numbers_above(number: int) -> bytes:
+    """A regex matching decimal numbers (no leading zero) greater than ``number``."""
+    digits = str(number)
+    options = [rb"[1-9]\d{%d,}" % len(digits)]
+    for i, digit in enumerate(digits):
+        if digit != "9":
+            rest = rb"\d{%d}" % (len(digits) - i - 1) if len(digits) - i - 1 else b""
+            options.append(digits[:i].encode() + b"[" + str(int(digit) + 1).encode() + b"-9]" + rest)
+    return b"(?:" + b"|".join(options) + b")"
+
+
+def columns_up_to(count: int) -> bytes:
+    """A regex matching the letters of columns 1..count (``E`` -> ``(?:[A-D]|E)``)."""
+    letters, n = "", count
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(65 + rem) + letters
+    options = [b"[A-Z]{1,%d}" % (len(letters) - 1)] if len(letters) > 1 else []
+    for i, ch in enumerate(letters):
+        if ch > "A":
+            rest = b"[A-Z]{%d}" % (len(letters) - i - 1) if len(letters) - i - 1 else b""
+            options.append(letters[:i].encode() + b"[A-" + chr(ord(ch) - 1).encode() + b"]" + rest)
+    options.append(letters.encode())
+    return b"(?:" + b"|".join(options) + b")"
 
 
 def _walk_extent(xml: bytes, start: int) -> tuple[int, int]:

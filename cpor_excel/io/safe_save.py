@@ -73,8 +73,12 @@ def ensure_writable(path: Path | str) -> None:
     owner = owner_file(path)
     if owner is not None:
         raise WorkbookLocked(
-            f"{path.name} is open in Excel ({owner.name} exists): close it, or use the Run CPOR checks "
-            "button inside Excel (if Excel is not running, delete that ~$ file)."
+            f"{path.name} is open in Excel: close it, or use the Run CPOR checks button inside Excel "
+            f"(if Excel is not running, delete {owner.name})."
+        )
+    if not path.parent.is_dir():
+        raise WorkbookLocked(
+            f"the folder {path.parent} does not exist: create it, or write elsewhere with --out."
         )
     if path.exists() and not os.access(path, os.W_OK):
         raise WorkbookLocked(
