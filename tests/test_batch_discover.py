@@ -43,6 +43,10 @@ def test_folder_is_searched_recursively_without_junk_or_hidden_folders(share: Pa
     found = discover([share])
     assert rel(found.workbooks, share) == ["A.xlsm", "b.xlsx", "sub/c.XLSX", "sub/deeper/d.xlsx"]
     assert all(p.is_absolute() for p in found.workbooks)
+    # a spreadsheet in a format the tool cannot read is mentioned, not silently left out
+    assert [(p.relative_to(share).as_posix(), why.split(",")[0]) for p, why in found.skipped] == [
+        ("sub/old.xls", "an Excel 97-2003 .xls file")
+    ]
 
 
 def test_order_does_not_depend_on_argument_order(share: Path) -> None:

@@ -17,6 +17,13 @@ from pathlib import Path
 from cpor_excel.errors import NotAWorkbook
 
 WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+#: spreadsheets the tool cannot read: mentioned in the batch's output, so a partner's workbook in an old
+#: format is not silently left out
+OTHER_SPREADSHEETS = {
+    ".xls": "an Excel 97-2003 .xls",
+    ".xlsb": "a binary .xlsb",
+    ".ods": "an OpenDocument .ods",
+}
 _GLOB_CHARS = frozenset("*?[")
 
 
@@ -39,13 +46,21 @@ def _is_hidden_folder(name: str) -> bool:
     return name.startswith(".") or name == "__pycache__"
 
 
-def _walk(folder: Path) -> Iterable[Path]:
+def _walk(folder: Path, skipped: dict[str, tuple[Path, str]]) -> Iterable[Path]:
     for root, dirs, files in os.walk(folder):
         # pruning in place stops os.walk descending into hidden folders (.git, .sync, .Trash)
         dirs[:] = [d for d in dirs if not _is_hidden_folder(d)]
         for name in files:
             if is_workbook_name(name):
                 yield Path(root) / name
+            elif not name.startswith(("~", ".")) and Path(name).suffix.lower() in OTHER_SPREADSHEETS:
+                path = Path(root) / name
+                skipped.setdefault(_key(path), (path.absolute(), _other_format(path)))
+
+
+def _other_format(path: Path) -> str:
+    kind = OTHER_SPREADSHEETS[path.suffix.lower()]
+    return f"{kind} file, which cpor-excel cannot read: save it as .xlsx to include it"
 
 
 def _expand(argument: str) -> list[Path]:
@@ -77,15 +92,16 @@ def discover(paths: Iterable[str | os.PathLike[str]], exclude: Iterable[Path] = 
     for argument in paths:
         for path in _expand(os.fspath(argument)):
             if path.is_dir():
-                candidates = list(_walk(path))
+                candidates = list(_walk(path, skipped))
             elif is_workbook_name(path.name):
                 candidates = [path]
             else:
-                reason = (
-                    "Excel owner or temporary file"
-                    if path.name.startswith(("~", "."))
-                    else "not an .xlsx or .xlsm workbook"
-                )
+                if path.name.startswith(("~", ".")):
+                    reason = "Excel owner or temporary file"
+                elif path.suffix.lower() in OTHER_SPREADSHEETS:
+                    reason = _other_format(path)
+                else:
+                    reason = "not an .xlsx or .xlsm workbook"
                 skipped.setdefault(_key(path), (path.absolute(), reason))
                 continue
             for candidate in candidates:

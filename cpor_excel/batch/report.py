@@ -84,7 +84,7 @@ def _workbook_row(w: Any) -> dict[str, Any]:
 
 def _month_text(values: pd.Series) -> pd.Series:
     """Month Reached as written by any producer (date, 'YYYY-MM', 'YYYY-MM-DD') -> 'YYYY-MM'."""
-    text = values.astype(object).where(values.notna(), None).map(lambda v: None if v is None else str(v)[:10])
+    text = values.astype("string").str.slice(0, 10)  # "2025-04-01 00:00:00" -> "2025-04-01"; NA stays NA
     months = pd.to_datetime(text, errors="coerce", format="mixed")
     return months.dt.strftime("%Y-%m")
 
