@@ -26,7 +26,9 @@ def handle_errors(func: F) -> F:
             click.echo(f"Error: {err}", err=True)
             sys.exit(err.exit_code)
         except KeyboardInterrupt:
-            click.echo("Error: interrupted; no workbook was left half-written (every save is atomic).", err=True)
+            click.echo(
+                "Error: interrupted; no workbook was left half-written (every save is atomic).", err=True
+            )
             sys.exit(3)
 
     return wrapper  # type: ignore[return-value]

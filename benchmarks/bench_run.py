@@ -1,0 +1,142 @@
+"""End-to-end speed of `cpor-excel run` against the calamine floor, in one run on one machine (issue 9).
+
+    python benchmarks/bench_run.py [--customers 5000] [--rounds 3]
+
+Makes (once, cached in benchmarks/out/) a sample workbook with 5,000 customers, ~50,000 associations and
+~500,000 usage rows, then interleaves whole processes A B A B ...:
+  A  the floor: python-calamine reads Customers, Associations and Usage to Python lists;
+  B  `cpor-excel run BOOK --out OUT --as-of 2025-11-30` (drafts into a temporary folder).
+It prints the medians, the ratio B/A (target: at most 3) and B's peak memory (target: under 1 GiB), then the
+time of each phase of one in-process run (read, validate, evaluate, write).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+AS_OF = dt.date(2025, 11, 30)
+
+FLOOR = """
+import resource, sys, time
+from python_calamine import CalamineWorkbook
+t = time.perf_counter()
+book = CalamineWorkbook.from_path(sys.argv[1])
+rows = [book.get_sheet_by_name(n).to_python() for n in ("Customers", "Associations", "Usage")]
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+RUN = """
+import resource, sys, time
+from cpor_excel.engine import run_workbook
+import datetime as dt
+t = time.perf_counter()
+run_workbook(sys.argv[1], out=sys.argv[2], as_of=dt.date.fromisoformat(sys.argv[3]), drafts_dir=sys.argv[4])
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def big_workbook(customers: int) -> Path:
+    path = HERE / "out" / f"big_{customers}.xlsx"
+    if not path.exists():
+        from cpor_excel.sample import create_sample
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        print(f"generating {path.name} ({customers} customers) ...", flush=True)
+        create_sample(path, customers=customers, as_of=AS_OF)
+    return path
+
+
+def process(code: str, *args: str) -> tuple[float, float, float]:
+    """(wall seconds of the whole process, seconds inside, peak RSS in MiB)."""
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - start
+    inside, rss_kib = done.stdout.split()[-2:]
+    return wall, float(inside), int(rss_kib) / 1024
+
+
+def phases(book: Path, out: Path, drafts: Path) -> dict[str, float]:
+    """One in-process run, timed phase by phase with the engine's own pieces."""
+    from cpor_excel.engine import apply, evaluate, locate
+    from cpor_excel.io.file_book import FileBook
+    from cpor_excel.io.frames import read_workbook_data
+    from cpor_excel.mail.outbox import draft_emails
+    from cpor_excel.rules.prepare import prepare
+
+    times: dict[str, float] = {}
+    t = time.perf_counter()
+    with FileBook(book) as fb:
+        data = read_workbook_data(fb, book.name)
+        times["read"] = time.perf_counter() - t
+        t = time.perf_counter()
+        prepared = prepare(data)
+        times["validate"] = time.perf_counter() - t
+        t = time.perf_counter()
+        evaluation = evaluate(prepared, AS_OF)
+        evaluation.drafts, more = draft_emails(
+            prepared, evaluation.findings, prepared.settings, AS_OF, drafts, None
+        )
+        evaluation.findings += more
+        findings = locate(evaluation.findings, data)
+        times["evaluate"] = time.perf_counter() - t
+        t = time.perf_counter()
+        apply(fb, data, evaluation, findings, run_at=dt.datetime(2025, 11, 30, 12))
+        fb.save(out)
+        times["write"] = time.perf_counter() - t
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--customers", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    book = big_workbook(args.customers)
+    floor: list[tuple[float, float, float]] = []
+    runs: list[tuple[float, float, float]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        out, drafts = Path(tmp) / "out.xlsx", Path(tmp) / "drafts"
+        for i in range(args.rounds):
+            floor.append(process(FLOOR, str(book)))
+            runs.append(process(RUN, str(book), str(out), AS_OF.isoformat(), str(drafts / str(i))))
+            print(f"round {i + 1}: floor {floor[-1][0]:.2f} s, run {runs[-1][0]:.2f} s", flush=True)
+        split = phases(book, Path(tmp) / "phases.xlsx", drafts / "phases")
+
+    a = statistics.median(w for w, _, _ in floor)
+    b = statistics.median(w for w, _, _ in runs)
+    peak = max(m for _, _, m in runs)
+    result = {
+        "workbook": book.name,
+        "bytes": book.stat().st_size,
+        "floor_s": round(a, 2),
+        "run_s": round(b, 2),
+        "ratio": round(b / a, 2),
+        "run_peak_mib": round(peak),
+        "floor_peak_mib": round(max(m for _, _, m in floor)),
+        "phases_s": {k: round(v, 2) for k, v in split.items()},
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print()
+    print(f"{'workbook':<28}{book.name} ({book.stat().st_size / 2**20:.1f} MiB)")
+    print(f"{'calamine floor (median)':<28}{a:.2f} s   peak {result['floor_peak_mib']} MiB")
+    print(f"{'cpor-excel run (median)':<28}{b:.2f} s   peak {peak:.0f} MiB")
+    print(f"{'ratio run / floor':<28}{b / a:.2f}   (target <= 3.0; peak target < 1024 MiB)")
+    print("phases of one in-process run: " + ", ".join(f"{k} {v:.2f} s" for k, v in split.items()))
+
+
+if __name__ == "__main__":
+    main()
