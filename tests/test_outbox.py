@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from rules_frames import EXO, TEAMS, association, associations, customers, ledger, tenant, usage
 
 from cpor_excel.errors import CporError
+from cpor_excel.mail import outbox
 from cpor_excel.mail.outbox import default_drafts_dir, draft_emails, draft_file_name, write_eml
-from cpor_excel.mail.render import render_consent
+from cpor_excel.mail.render import ConsentEmail, render_consent
 from cpor_excel.model.columns import DRAFTS_HEADER
 from cpor_excel.model.program import Settings, example_milestones
 from cpor_excel.model.workbook import Prepared
@@ -68,7 +69,7 @@ def test_default_drafts_folder_is_beside_the_workbook() -> None:
     assert default_drafts_dir("book.v2.xlsm") == Path("book.v2 drafts")
 
 
-def sample_message() -> email.message.EmailMessage:
+def sample_message() -> ConsentEmail:
     from test_render import request
 
     return render_consent(request(), AS_OF)
@@ -81,8 +82,9 @@ def test_write_eml_creates_the_folder_and_writes_a_parseable_crlf_file(tmp_path:
     data = path.read_bytes()
     assert b"\r\nX-Unsent: 1\r\n" in data and b"\n" not in data.replace(b"\r\n", b"")
     parsed = email.message_from_bytes(data, policy=email.policy.default)
-    assert parsed["Message-ID"] == sample_message()["Message-ID"]
+    assert parsed["Message-ID"] == sample_message().message_id
     assert sorted(p.name for p in folder.iterdir()) == ["CLM-1-abc.eml"]  # no temporary file left
+    assert data == sample_message().as_bytes()
 
 
 @pytest.mark.parametrize("name", ["../x.eml", "a/b.eml", "..", "", "c:x.eml", "a\\b.eml"])
@@ -140,7 +142,7 @@ def test_draft_emails_writes_one_eml_per_claim_and_returns_the_drafts(tmp_path: 
         on_disk = email.message_from_bytes(
             (drafts_dir / d.file_name).read_bytes(), policy=email.policy.default
         )
-        assert on_disk["Subject"] == d.subject and on_disk["Message-ID"] == d.message["Message-ID"]
+        assert on_disk["Subject"] == d.subject and on_disk["Message-ID"] == d.message.message_id
         assert on_disk["X-Unsent"] == "1"
 
 
@@ -182,3 +184,32 @@ def test_an_unwritable_drafts_folder_is_a_cannot_run_error(tmp_path: Path) -> No
     blocker.write_text("a file where the folder should be")
     with pytest.raises(CporError, match="--drafts"):
         draft_emails(prepared([submitted("CLM-1", 1)]), [], Settings(), AS_OF, blocker)
+
+
+@pytest.mark.parametrize("sync_once", [True, False])
+def test_the_drafts_are_on_disk_before_draft_emails_returns_with_one_sync_or_an_fsync_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sync_once: bool
+) -> None:
+    folder = tmp_path / "drafts"
+    calls: list[str] = []
+    real_fsync = os.fsync
+
+    def sync() -> None:  # everything is written (renamed into place) before the one sync
+        calls.append(f"sync after {sorted(p.suffix for p in folder.iterdir())}")
+
+    def fsync(fd: int) -> None:
+        calls.append("fsync")
+        real_fsync(fd)
+
+    monkeypatch.setattr(outbox, "SYNC_ONCE", sync_once)
+    monkeypatch.setattr(os, "sync", sync, raising=False)
+    monkeypatch.setattr(os, "fsync", fsync)
+    rows = [submitted("CLM-1", 1), submitted("CLM-2", 2), submitted("CLM-3", 3)]
+    drafts, _ = draft_emails(prepared(rows), [], Settings(), AS_OF, folder)
+    assert len(drafts) == 3
+    assert calls == (["sync after ['.eml', '.eml', '.eml']"] if sync_once else ["fsync"] * 3)
+    calls.clear()
+    frame = customers([1])
+    frame.loc[2, "Contact Email"] = "casey at contoso"
+    drafts, findings = draft_emails(prepared([submitted("CLM-4", 1)], frame), [], Settings(), AS_OF, folder)
+    assert (drafts, [f.code for f in findings], calls) == ([], ["draft-not-written"], [])

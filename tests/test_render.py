@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import email
+import email.header
 import email.policy
+import email.utils
 import re
 from email.message import EmailMessage
 from importlib import resources
@@ -13,9 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cpor_excel.errors import CporError
-from cpor_excel.mail.render import DraftRefused, long_date, message_id, render_consent
+from cpor_excel.mail import render as render_module
+from cpor_excel.mail.render import (
+    ConsentEmail,
+    ConsentRenderer,
+    DraftRefused,
+    long_date,
+    message_id,
+    one_line,
+    render_consent,
+)
 from cpor_excel.model.catalogue import LANGUAGES
 from cpor_excel.rules.drafts import Customer, DraftRequest, Partner
 
@@ -66,16 +79,19 @@ def request(**changes: Any) -> DraftRequest:
     return dataclasses.replace(base, **changes)
 
 
-def parts(message: EmailMessage) -> tuple[str, str]:
+def parts(message: ConsentEmail | EmailMessage) -> tuple[str, str]:
+    """The text and HTML parts as a mail program reads them (the .eml's CRLF line ends as newlines)."""
+    if isinstance(message, ConsentEmail):
+        message = reparse(message)
     text = message.get_body(("plain",))
     html = message.get_body(("html",))
     assert text is not None and html is not None
-    return str(text.get_content()), str(html.get_content())
+    return str(text.get_content()).replace("\r\n", "\n"), str(html.get_content()).replace("\r\n", "\n")
 
 
-def reparse(message: EmailMessage) -> EmailMessage:
+def reparse(message: ConsentEmail) -> EmailMessage:
     """The message as a mail program reads it from the .eml bytes."""
-    parsed = email.message_from_bytes(message.as_bytes(policy=email.policy.SMTP), policy=email.policy.default)
+    parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
     assert isinstance(parsed, EmailMessage)
     return parsed
 
@@ -83,9 +99,11 @@ def reparse(message: EmailMessage) -> EmailMessage:
 @pytest.mark.parametrize("language", sorted(LANGUAGES))
 @pytest.mark.parametrize("public_sector", [False, True])
 def test_each_language_names_everything_the_customer_needs(language: str, public_sector: bool) -> None:
-    msg = render_consent(request(customer={"language": language, "public_sector": public_sector}), AS_OF)
+    rendered = render_consent(request(customer={"language": language, "public_sector": public_sector}), AS_OF)
+    msg = reparse(rendered)
     text, html = parts(msg)
     subject = str(msg["Subject"])
+    assert subject == rendered.subject
     assert "Contoso Ltd" in subject and TENANT in subject
     for body in (text, html):
         for value in (
@@ -112,7 +130,8 @@ def test_each_language_names_everything_the_customer_needs(language: str, public
 
 def test_the_five_languages_are_five_different_emails() -> None:
     subjects = {
-        str(render_consent(request(customer={"language": lang}), AS_OF)["Subject"]) for lang in LANGUAGES
+        str(reparse(render_consent(request(customer={"language": lang}), AS_OF))["Subject"])
+        for lang in LANGUAGES
     }
     assert len(subjects) == len(LANGUAGES) == 5
 
@@ -127,8 +146,8 @@ def test_a_claim_not_yet_submitted_renders_without_a_window_date(language: str) 
 
 @pytest.mark.parametrize("language", ["it", "", "xx-YY", "../../etc", "EN"])
 def test_unknown_or_odd_languages_fall_back_to_english(language: str) -> None:
-    english = render_consent(request(), AS_OF)
-    msg = render_consent(request(customer={"language": language}), AS_OF)
+    english = reparse(render_consent(request(), AS_OF))
+    msg = reparse(render_consent(request(customer={"language": language}), AS_OF))
     assert str(msg["Subject"]) == str(english["Subject"])
     assert '<html lang="en">' in parts(msg)[1]
 
@@ -167,8 +186,8 @@ def test_same_claim_and_date_give_identical_bytes_and_message_ids_differ_by_clai
     assert one == render_consent(request(), AS_OF).as_bytes()
     assert message_id("CLM-1", TENANT, "fabrikam.example") != message_id("CLM-2", TENANT, "fabrikam.example")
     assert message_id("CLM-1", TENANT, "a.example") != message_id("CLM-1", TENANT, "b.example")
-    other = render_consent(request(claim_id="CLM-2"), AS_OF)
-    assert other["Message-ID"] != render_consent(request(), AS_OF)["Message-ID"]
+    other = reparse(render_consent(request(claim_id="CLM-2"), AS_OF))
+    assert other["Message-ID"] != reparse(render_consent(request(), AS_OF))["Message-ID"]
 
 
 def test_cr_lf_in_names_never_adds_a_header_or_a_recipient() -> None:
@@ -180,7 +199,7 @@ def test_cr_lf_in_names_never_adds_a_header_or_a_recipient() -> None:
         ),
         AS_OF,
     )
-    raw = msg.as_bytes(policy=email.policy.SMTP)
+    raw = msg.as_bytes()
     header_block = raw.split(b"\r\n\r\n", 1)[0]
     names = [
         line.split(b":", 1)[0] for line in header_block.split(b"\r\n") if line and line[:1] not in b" \t"
@@ -221,6 +240,113 @@ def test_commas_and_quotes_in_display_names_stay_one_recipient() -> None:
     assert [(a.display_name, a.addr_spec) for a in msg["From"].addresses] == [
         ("Pat, P.", "pat@fabrikam.example")
     ]
+
+
+HEADER_NAMES = sorted(
+    ["From", "To", "Reply-To", "Subject", "Date", "Message-ID", "X-Unsent", "MIME-Version", "Content-Type"]
+)
+
+
+def read_back(rendered: ConsentEmail) -> tuple[EmailMessage, list[tuple[str, str]]]:
+    """The parsed message, and (display name, address) of its From, To and Reply-To, checking on the way
+    that the file is ASCII with CRLF line ends only and that the parser found nothing wrong.
+
+    Display names are decoded as RFC 2047 says (and Outlook does): the space between two adjacent encoded
+    words is not part of the name. Python 3.11's address parser keeps it, so a long name split over two
+    encoded words gains a space there; its addresses are compared, not those display names."""
+    raw = rendered.as_bytes()
+    assert raw.isascii()
+    assert b"\n" not in raw.replace(b"\r\n", b"") and b"\r" not in raw.replace(b"\r\n", b"")
+    msg = reparse(rendered)
+    assert sorted(msg.keys()) == HEADER_NAMES
+    assert [h for name in ("From", "To", "Reply-To", "Subject") for h in msg[name].defects] == []
+    assert [p.defects for p in msg.walk()] == [[], [], []]
+    as_written = email.message_from_bytes(raw, policy=email.policy.compat32)
+    pairs = [
+        (str(email.header.make_header(email.header.decode_header(phrase))), address)
+        for name in ("From", "To", "Reply-To")
+        for phrase, address in email.utils.getaddresses(as_written.get_all(name, []))
+    ]
+    assert [a for _, a in pairs] == [
+        a.addr_spec for name in ("From", "To", "Reply-To") for a in msg[name].addresses
+    ]
+    return msg, pairs
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Doe, John (IT) " * 12,  # long, with specials: a quoted string too long for a line
+        "Łukasz Żółć-Wiśniewska " * 8,  # long, not ASCII
+        "x" * 300,  # one word longer than any line
+        "=?utf-8?b?QmNjOiB4QGV2aWwuZXhhbXBsZQ==?=",  # text that would read back as an encoded word
+        'back\\slash "quoted" <no@evil.example>',
+        "日本語の名前 株式会社",
+        "Ωmega\u2028Line\u0085Next\tTab",
+    ],
+)
+def test_long_or_odd_names_fold_into_short_ascii_lines_and_read_back_exactly(name: str) -> None:
+    rendered = render_consent(
+        request(customer={"contact_name": name, "name": name}, partner={"contact_name": name}), AS_OF
+    )
+    # every line of the file, headers and quoted-printable bodies, within RFC 5322's 78 characters
+    assert max(len(line) for line in rendered.as_bytes().split(b"\r\n")) <= 78
+    msg, addresses = read_back(rendered)
+    clean = one_line(name)
+    assert addresses == [
+        (clean, "pat@fabrikam.example"),
+        (clean, "casey@contoso.example"),
+        (clean, "pat@fabrikam.example"),
+    ]
+    assert str(msg["Subject"]) == rendered.subject and clean in rendered.subject
+    assert clean in parts(msg)[0]
+
+
+@settings(max_examples=80, deadline=None)
+@given(contact=st.text(max_size=120), company=st.text(min_size=1, max_size=80))
+def test_any_name_reads_back_as_the_one_recipient_with_that_name(contact: str, company: str) -> None:
+    rendered = render_consent(
+        request(customer={"contact_name": contact, "name": company}, partner={"contact_name": company}), AS_OF
+    )
+    msg, addresses = read_back(rendered)
+    assert addresses == [
+        (one_line(company), "pat@fabrikam.example"),
+        (one_line(contact), "casey@contoso.example"),
+        (one_line(company), "pat@fabrikam.example"),
+    ]
+    assert str(msg["Subject"]) == rendered.subject and one_line(company) in rendered.subject
+    assert (rendered.to, rendered.message_id) == ("casey@contoso.example", msg["Message-ID"])
+
+
+def test_a_renderer_checks_each_address_once_and_refuses_a_bad_one_every_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    checked: list[str] = []
+    real = render_module.validate_email
+
+    def counting(address: str, **kwargs: Any) -> Any:
+        checked.append(address)
+        return real(address, **kwargs)
+
+    monkeypatch.setattr(render_module, "validate_email", counting)
+    renderer = ConsentRenderer()
+    first = [renderer.render(request(claim_id=f"CLM-{n}"), AS_OF) for n in range(3)]
+    renderer.render(request(customer={"contact_email": "other@contoso.example"}), AS_OF)
+    for what, changes in [
+        ("customer Contact Email", {"customer": {"contact_email": "casey at contoso"}}),
+        ("customer Contact Email", {"customer": {"contact_email": "casey at contoso"}}),
+        ("Partner Contact Email", {"partner": {"contact_email": "casey at contoso"}}),
+    ]:
+        with pytest.raises(DraftRefused, match=f"{what} 'casey at contoso' is not a valid"):
+            renderer.render(request(**changes), AS_OF)
+    assert sorted(checked) == sorted(
+        ["casey@contoso.example", "pat@fabrikam.example", "other@contoso.example", "casey at contoso"]
+    )
+    # one renderer for many claims writes what rendering each claim alone writes
+    assert [m.as_bytes() for m in first] == [
+        render_consent(request(claim_id=f"CLM-{n}"), AS_OF).as_bytes() for n in range(3)
+    ]
+    assert len({m.message_id for m in first}) == 3
 
 
 def test_script_in_a_customer_name_is_escaped_in_html_and_kept_as_text_in_the_text_part() -> None:
@@ -288,7 +414,7 @@ def test_a_partner_folder_overrides_templates_file_by_file(tmp_path: Path) -> No
         "Hello {{ customer.contact_name }}: {{ workloads | join(', ') }}\n",
         encoding="utf-8",
     )
-    msg = render_consent(request(), AS_OF, templates_dir=tmp_path)
+    msg = reparse(render_consent(request(), AS_OF, templates_dir=tmp_path))
     text, html = parts(msg)
     assert str(msg["Subject"]) == f"Our note for Contoso Ltd ({TENANT})"
     assert text == "Hello Casey Customer: Exchange Online, Microsoft Teams\n"
@@ -304,12 +430,12 @@ def test_a_partner_can_add_a_language(tmp_path: Path) -> None:
     (tmp_path / "consent_request.it.html.j2").write_text(
         "<p>Gentile {{ customer.contact_name }}</p>\n", "utf-8"
     )
-    msg = render_consent(request(customer={"language": "it"}), AS_OF, templates_dir=tmp_path)
+    msg = reparse(render_consent(request(customer={"language": "it"}), AS_OF, templates_dir=tmp_path))
     assert str(msg["Subject"]) == "Avviso per Contoso Ltd"
     assert parts(msg)[1] == "<p>Gentile Casey Customer</p>\n"
     # with only half of the pair the email stays in one language: English
     (tmp_path / "consent_request.it.html.j2").unlink()
-    msg = render_consent(request(customer={"language": "it"}), AS_OF, templates_dir=tmp_path)
+    msg = reparse(render_consent(request(customer={"language": "it"}), AS_OF, templates_dir=tmp_path))
     assert '<html lang="en">' in parts(msg)[1] and "Avviso" not in str(msg["Subject"])
 
 

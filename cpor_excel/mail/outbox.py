@@ -3,21 +3,25 @@
 File names come from claim IDs, which are whatever the partner typed: a name is made safe for Windows,
 macOS and Linux and carries a short hash of the claim ID, so two claims never share a file and no claim
 ID (``../../x``, ``CON``, ``a/b``) can write outside the folder.
+
+Each file is written atomically (a temporary file in the folder, then a rename). Durability is bought once
+per run: on Linux one ``os.sync()`` after the last draft, which waits for every file to reach the disk,
+instead of an ``fsync`` per file (about 2 ms each); elsewhere each file is fsynced. Either way the drafts are
+on disk before ``draft_emails`` returns, and so before the engine saves the workbook that lists them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import email.policy
 import hashlib
 import os
 import re
+import sys
 import tempfile
-from email.message import EmailMessage
 from pathlib import Path
 
 from cpor_excel.errors import CporError
-from cpor_excel.mail.render import DraftRefused, render_consent
+from cpor_excel.mail.render import ConsentEmail, ConsentRenderer, DraftRefused
 from cpor_excel.model.evaluation import Draft
 from cpor_excel.model.findings import Finding
 from cpor_excel.model.program import Settings
@@ -33,6 +37,8 @@ _WINDOWS_RESERVED = frozenset(
     | {f"COM{i}" for i in range(10)}
     | {f"LPT{i}" for i in range(10)}
 )
+#: Linux's sync() returns only when everything is written; POSIX allows it to return sooner (macOS does)
+SYNC_ONCE = sys.platform.startswith("linux") and hasattr(os, "sync")
 
 
 def default_drafts_dir(book_path: str | Path) -> Path:
@@ -68,21 +74,23 @@ def is_plain_file_name(name: str) -> bool:
     )
 
 
-def write_eml(folder: Path, file_name: str, message: EmailMessage) -> Path:
+def write_eml(folder: Path, file_name: str, message: ConsentEmail, *, sync: bool = True) -> Path:
     """Write a message as ``folder/file_name`` atomically (temporary file in the folder, then rename),
-    creating the folder. Lines end in CRLF, as mail programs expect of an .eml file."""
+    creating the folder. Lines end in CRLF, as mail programs expect of an .eml file. With ``sync`` the
+    file is fsynced before the rename; without it the caller makes it durable (``draft_emails`` syncs
+    once at the end)."""
     if not is_plain_file_name(file_name):
         raise ValueError(f"{file_name!r} is not a plain file name")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / file_name
-    data = message.as_bytes(policy=email.policy.SMTP)
     handle, temp = tempfile.mkstemp(prefix=".~", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
+            out.write(message.as_bytes())
+            if sync:
+                out.flush()
+                os.fsync(out.fileno())
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
@@ -104,10 +112,11 @@ def draft_emails(
     `draft-not-written` finding for each claim that needs an email but cannot get one.
     """
     requests, held_back = claims_to_draft(prepared, findings, settings, as_of)
+    renderer = ConsentRenderer(templates_dir)
     drafts: list[Draft] = []
     for request in requests:
         try:
-            message = render_consent(request, as_of, templates_dir)
+            message = renderer.render(request, as_of)
         except DraftRefused as why:
             held_back.append(
                 Finding(
@@ -122,7 +131,7 @@ def draft_emails(
             continue
         file_name = draft_file_name(request.claim_id)
         try:
-            write_eml(Path(drafts_dir), file_name, message)
+            write_eml(Path(drafts_dir), file_name, message, sync=not SYNC_ONCE)
         except OSError as err:
             raise CporError(
                 f"Cannot write consent drafts into {drafts_dir} ({err.strerror or err}); "
@@ -132,11 +141,13 @@ def draft_emails(
             Draft(
                 claim_id=request.claim_id,
                 tenant_id=request.customer.tenant_id,
-                to=message["To"].addresses[0].addr_spec,
-                subject=str(message["Subject"]),
+                to=message.to,
+                subject=message.subject,
                 file_name=file_name,
                 message=message,
                 rows=list(request.rows),
             )
         )
+    if drafts and SYNC_ONCE:
+        os.sync()
     return drafts, held_back

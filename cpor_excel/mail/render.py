@@ -1,22 +1,29 @@
-"""A consent pre-notification as an email message: jinja2 templates -> EmailMessage (multipart text + HTML).
+"""A consent pre-notification as an email: jinja2 templates -> the bytes of a multipart text + HTML .eml.
 
 Templates are looked up in the partner's own folder first, then in the shipped ones
 (``importlib.resources``, so an installed package works as well as a checkout). The text template sets
-``subject``; the HTML template receives it. User text reaches headers only through ``Address`` objects and a
-one-line subject, so a CR/LF or comma in a name can never add a header or a recipient.
+``subject``; the HTML template receives it.
+
+The message is written straight to bytes rather than through ``email.message.EmailMessage``, whose header
+parsing and refolding cost several milliseconds a draft (issue 9). What makes that safe is small and kept
+in this module: user text reaches headers only as one-line display names and a one-line subject, each
+written either as plain ASCII (a display name quoted when it holds specials) or as RFC 2047 encoded words,
+and addresses only after validation; so a CR/LF or comma in a name can never add a header or a recipient.
+Bodies are quoted-printable, so the ``=_`` boundary can never occur inside them.
 """
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import dataclasses
 import datetime as dt
+import email
+import email.policy
 import functools
 import hashlib
 import re
-import unicodedata
 from collections.abc import Callable, Iterator
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from importlib import resources
@@ -28,7 +35,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from cpor_excel.errors import CporError
 from cpor_excel.model.catalogue import DEFAULT_LANGUAGE
-from cpor_excel.rules.drafts import DraftRequest
+from cpor_excel.rules.drafts import DraftRequest, Partner
 
 TEMPLATE = "consent_request"
 #: drafts carry the as-of date at this hour, so two runs on one as-of date write identical files
@@ -36,6 +43,19 @@ SEND_HOUR_UTC = 9
 
 _T = TypeVar("_T")
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{1,8})?$")
+#: exactly the Unicode categories Cc, Zl and Zp (control characters, line and paragraph separators)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: characters that make a display name a quoted string (RFC 5322 specials), and those escaped inside one
+_SPECIALS = re.compile(r'[][\\()<>@,:;".]')
+_QUOTED_ESCAPES = re.compile(r'[\\"]')
+#: header lines are folded to this length (RFC 5322 "SHOULD"; servers reject lines over 998)
+_LINE = 78
+#: a plain display name longer than this is written as encoded words, which can be folded
+_PLAIN_NAME = _LINE - len("Reply-To: ")
+#: UTF-8 bytes per encoded word: "=?utf-8?b?" + 56 base64 characters + "?=" is 68 characters, so
+#: "Reply-To: " and one word fit in a line, and a word stays under RFC 2047's 75
+_WORD_BYTES = 42
+_REQUEST_FIELDS = tuple(f.name for f in dataclasses.fields(DraftRequest))
 
 _MONTHS = {
     "en": "January February March April May June July August September October November December",
@@ -57,6 +77,26 @@ class DraftRefused(ValueError):
     """The claim's data cannot make a sendable email (e.g. an invalid address); ``str()`` says why."""
 
 
+@dataclasses.dataclass(frozen=True)
+class ConsentEmail:
+    """One consent email, ready to be written as an .eml draft, and what the workbook records of it."""
+
+    to: str  # the customer contact's address (ASCII form)
+    subject: str  # one line, as the customer reads it
+    message_id: str
+    #: the whole .eml file: ASCII, CRLF line ends, ``X-Unsent: 1``
+    data: bytes = dataclasses.field(repr=False)
+
+    def as_bytes(self) -> bytes:
+        return self.data
+
+    def as_message(self) -> EmailMessage:
+        """The email as a mail program reads it (parsed with the standard library's default policy)."""
+        parsed = email.message_from_bytes(self.data, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+
 def long_date(day: dt.date, language: str) -> str:
     """'7 April 2025', '7. April 2025', '7 avril 2025', ...; ISO for a language without month names."""
     months = _MONTHS.get(language)
@@ -69,68 +109,122 @@ def render_consent(
     request: DraftRequest,
     as_of: dt.date,
     templates_dir: Path | None = None,
-) -> EmailMessage:
+) -> ConsentEmail:
     """The consent pre-notification for one claim, ready to be written as an .eml draft.
 
     Raises ``DraftRefused`` when an address is not valid (the caller reports `draft-not-written`) and
     ``CporError`` when a template is broken (a partner's override: the message names the file).
+    Drafting many claims, use one ``ConsentRenderer``: it loads each template and checks each address once.
     """
-    customer_email = checked_address(request.customer.contact_email, "customer Contact Email")
-    partner_email = checked_address(request.partner.contact_email, "Partner Contact Email")
-    # names go into greeting lines, table cells and headers: one line each, whatever the cell held
-    request = dataclasses.replace(
-        request,
-        customer=dataclasses.replace(_one_line_fields(request.customer), contact_email=customer_email),
-        partner=dataclasses.replace(_one_line_fields(request.partner), contact_email=partner_email),
-        poe_reference=one_line(request.poe_reference) if request.poe_reference else None,
-    )
-    env = _environment(None if templates_dir is None else str(Path(templates_dir).resolve()))
-    language = _template_language(env, request.customer.language)
-    context: dict[str, Any] = {f.name: getattr(request, f.name) for f in dataclasses.fields(request)}
-    context.update(language=language, as_of=as_of)
+    return ConsentRenderer(templates_dir).render(request, as_of)
 
-    text_name = f"{TEMPLATE}.{language}.txt.j2"
-    with _template_errors(text_name):
-        module = env.get_template(text_name).make_module(context)
-        text = str(module)
-        subject = getattr(module, "subject", None)
-    if not subject or not str(subject).strip():
-        raise CporError(
-            f"Email template {text_name} does not set a subject: "
-            "add {% set subject %}...{% endset %} to it."
+
+class ConsentRenderer:
+    """Renders the consent emails of one run: templates are loaded once per language and each distinct
+    address is validated once, however many claims share it. Not shared between runs, so a template the
+    partner edits is picked up by the next run."""
+
+    def __init__(self, templates_dir: Path | None = None) -> None:
+        self._templates_dir = None if templates_dir is None else str(Path(templates_dir).resolve())
+        self._languages: dict[str, str] = {}
+        self._templates: dict[str, jinja2.Template] = {}
+        self._addresses: dict[str, str | EmailNotValidError] = {}
+        self._partners: dict[tuple[Partner, str], Partner] = {}
+
+    def render(self, request: DraftRequest, as_of: dt.date) -> ConsentEmail:
+        """See ``render_consent``."""
+        customer_email = self._checked(request.customer.contact_email, "customer Contact Email")
+        partner_email = self._checked(request.partner.contact_email, "Partner Contact Email")
+        # names go into greeting lines, table cells and headers: one line each, whatever the cell held
+        customer = dataclasses.replace(_one_line_fields(request.customer), contact_email=customer_email)
+        partner = self._partners.get((request.partner, partner_email))
+        if partner is None:
+            partner = dataclasses.replace(_one_line_fields(request.partner), contact_email=partner_email)
+            self._partners[(request.partner, partner_email)] = partner
+        language = self._language(customer.language)
+        context: dict[str, Any] = {name: getattr(request, name) for name in _REQUEST_FIELDS}
+        context.update(
+            customer=customer,
+            partner=partner,
+            poe_reference=one_line(request.poe_reference) if request.poe_reference else None,
+            language=language,
+            as_of=as_of,
         )
-    subject = one_line(str(subject))
-    html_name = f"{TEMPLATE}.{language}.html.j2"
-    with _template_errors(html_name):
-        html = env.get_template(html_name).render(context, subject=subject)
 
-    partner_domain = partner_email.rsplit("@", 1)[1]
-    message = EmailMessage()
-    message["From"] = _address(request.partner.contact_name, partner_email)
-    message["To"] = _address(request.customer.contact_name, customer_email)
-    message["Reply-To"] = _address(request.partner.contact_name, partner_email)
-    message["Subject"] = subject
-    message["Date"] = format_datetime(
-        dt.datetime.combine(as_of, dt.time(SEND_HOUR_UTC), tzinfo=dt.timezone.utc)
-    )
-    message["Message-ID"] = message_id(request.claim_id, request.customer.tenant_id, partner_domain)
-    message["X-Unsent"] = "1"  # Outlook opens an .eml with this header as a draft to review and send
-    message.set_content(text, charset="utf-8")
-    message.add_alternative(html, subtype="html", charset="utf-8")
-    # a fixed boundary (not the random default) so the same claim on the same as-of date gives the same
-    # bytes; "=_" cannot occur in quoted-printable or base64 parts
-    message.set_boundary(
-        "=_cpor_" + _claim_digest(request.claim_id, request.customer.tenant_id, partner_domain)
-    )
-    return message
+        text_name = f"{TEMPLATE}.{language}.txt.j2"
+        with _template_errors(text_name):
+            module = self._template(text_name).make_module(context)
+            text = str(module)
+            subject = getattr(module, "subject", None)
+        if not subject or not str(subject).strip():
+            raise CporError(
+                f"Email template {text_name} does not set a subject: "
+                "add {% set subject %}...{% endset %} to it."
+            )
+        subject = one_line(str(subject))
+        html_name = f"{TEMPLATE}.{language}.html.j2"
+        with _template_errors(html_name):
+            html = self._template(html_name).render(context, subject=subject)
+
+        partner_domain = partner_email.rsplit("@", 1)[1]
+        digest = _claim_digest(request.claim_id, customer.tenant_id, partner_domain)
+        ident = f"<cpor-{digest}@{partner_domain}>"
+        headers = "".join(
+            (
+                _address_header("From", partner.contact_name, partner_email),
+                _address_header("To", customer.contact_name, customer_email),
+                _address_header("Reply-To", partner.contact_name, partner_email),
+                _unstructured_header("Subject", subject),
+                f"Date: {_date_header(as_of)}\r\n",
+                f"Message-ID: {ident}\r\n",
+                "X-Unsent: 1\r\n",  # Outlook opens an .eml with this header as a draft to review and send
+            )
+        )
+        # a fixed boundary (not a random one) so the same claim on the same as-of date gives the same
+        # bytes; "=_" cannot occur in quoted-printable
+        data = _multipart_alternative(headers.encode("ascii"), f"=_cpor_{digest}", text, html)
+        return ConsentEmail(to=customer_email, subject=subject, message_id=ident, data=data)
+
+    def _checked(self, address: str, what: str) -> str:
+        found = self._addresses.get(address)
+        if found is None:
+            try:
+                found = _normalised_address(address)
+            except EmailNotValidError as err:
+                found = err
+            self._addresses[address] = found
+        if isinstance(found, EmailNotValidError):
+            raise DraftRefused(f"the {what} {address!r} is not a valid email address ({found})")
+        return found
+
+    def _environment(self) -> jinja2.Environment:
+        # looked up at first use, not at construction: a claim with a bad address is refused before a
+        # missing templates folder is reported, as it always was
+        return _environment(self._templates_dir)
+
+    def _language(self, language: str) -> str:
+        found = self._languages.get(language)
+        if found is None:
+            found = self._languages[language] = _template_language(self._environment(), language)
+        return found
+
+    def _template(self, name: str) -> jinja2.Template:
+        found = self._templates.get(name)
+        if found is None:
+            found = self._templates[name] = self._environment().get_template(name)
+        return found
 
 
 def checked_address(address: str, what: str) -> str:
     """The normalised address, or ``DraftRefused`` saying what is wrong with it. No DNS lookups."""
     try:
-        valid = validate_email(address, check_deliverability=False, allow_smtputf8=False)
+        return _normalised_address(address)
     except EmailNotValidError as err:
         raise DraftRefused(f"the {what} {address!r} is not a valid email address ({err})") from None
+
+
+def _normalised_address(address: str) -> str:
+    valid = validate_email(address, check_deliverability=False, allow_smtputf8=False)
     # the ASCII form (an international domain in punycode) needs no SMTPUTF8 from any server
     return str(valid.ascii_email or valid.normalized)
 
@@ -146,21 +240,113 @@ def _claim_digest(claim_id: str, tenant_id: str, partner_domain: str) -> str:
 
 def one_line(text: str) -> str:
     """Control characters (CR, LF, tab, ...) and runs of spaces become one space."""
-    cleaned = "".join(" " if unicodedata.category(ch) in {"Cc", "Zl", "Zp"} else ch for ch in text)
-    return " ".join(cleaned.split())
+    return " ".join(_CONTROL.sub(" ", text).split())
 
 
 def _one_line_fields(item: _T) -> _T:
+    kind: Any = type(item)
     changes = {
-        f.name: one_line(value)
-        for f in dataclasses.fields(item)  # type: ignore[arg-type]
-        if isinstance(value := getattr(item, f.name), str)
+        name: one_line(value) for name in _field_names(kind) if isinstance(value := getattr(item, name), str)
     }
     return dataclasses.replace(item, **changes)  # type: ignore[type-var]
 
 
-def _address(display_name: str, addr_spec: str) -> Address:
-    return Address(display_name=one_line(display_name), addr_spec=addr_spec)
+@functools.cache
+def _field_names(kind: Any) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(kind))
+
+
+def _address_header(field: str, display_name: str, address: str) -> str:
+    """``Field: name <address>``: the name on one line, as plain ASCII (a quoted string when it holds
+    specials) or as encoded words; ``address`` is already validated ASCII."""
+    name = one_line(display_name)
+    if not name:
+        return _fold(field, [address])
+    if _plain(name):
+        phrase = '"' + _QUOTED_ESCAPES.sub(r"\\\g<0>", name) + '"' if _SPECIALS.search(name) else name
+        if len(phrase) <= _PLAIN_NAME:
+            return _fold(field, [phrase, f"<{address}>"])
+    return _fold(field, [*_encoded_words(name), f"<{address}>"])
+
+
+def _unstructured_header(field: str, text: str) -> str:
+    """A one-line value (the subject): plain ASCII folded at its spaces, else encoded words."""
+    words = text.split(" ")
+    if _plain(text) and max(map(len, words)) <= _LINE - len(field) - 2:
+        return _fold(field, words)
+    return _fold(field, _encoded_words(text))
+
+
+def _plain(text: str) -> bool:
+    # "=?" would be read back as the start of an encoded word: such text is encoded too
+    return text.isascii() and "=?" not in text
+
+
+def _encoded_words(text: str) -> list[str]:
+    """RFC 2047 "B" encoded words of at most ``_WORD_BYTES`` UTF-8 bytes, never splitting a character
+    (a mail program joins adjacent encoded words without the space between them)."""
+    data = text.encode("utf-8")
+    words: list[str] = []
+    start = 0
+    while start < len(data):
+        end = min(start + _WORD_BYTES, len(data))
+        while end < len(data) and data[end] & 0xC0 == 0x80:  # a continuation byte: back up
+            end -= 1
+        encoded = binascii.b2a_base64(data[start:end], newline=False).decode("ascii")
+        words.append(f"=?utf-8?b?{encoded}?=")
+        start = end
+    return words
+
+
+def _fold(field: str, tokens: list[str]) -> str:
+    """``Field: token token ...`` folded between tokens into lines of at most 78 characters (a longer
+    token gets a line of its own), ending in CRLF."""
+    lines: list[str] = []
+    line = f"{field}:"
+    for position, token in enumerate(tokens):
+        if position and len(line) + 1 + len(token) > _LINE:
+            lines.append(line)
+            line = ""
+        line += " " + token
+    lines.append(line)
+    return "\r\n".join(lines) + "\r\n"
+
+
+@functools.lru_cache(maxsize=16)
+def _date_header(as_of: dt.date) -> str:
+    return format_datetime(dt.datetime.combine(as_of, dt.time(SEND_HOUR_UTC), tzinfo=dt.timezone.utc))
+
+
+_PART = 'Content-Type: text/{}; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+_TEXT_PART = _PART.format("plain").encode("ascii")
+_HTML_PART = _PART.format("html").encode("ascii")
+
+
+def _multipart_alternative(headers: bytes, boundary: str, text: str, html: str) -> bytes:
+    """The whole message: headers, then the text and HTML parts, UTF-8 and quoted-printable, CRLF."""
+    delimiter = f"\r\n--{boundary}\r\n".encode("ascii")  # the CRLF before a boundary belongs to it
+    return b"".join(
+        (
+            headers,
+            f'MIME-Version: 1.0\r\nContent-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n'.encode(),
+            delimiter,
+            _TEXT_PART,
+            _quoted_printable(text),
+            delimiter,
+            _HTML_PART,
+            _quoted_printable(html),
+            f"\r\n--{boundary}--\r\n".encode("ascii"),
+        )
+    )
+
+
+def _quoted_printable(body: str) -> bytes:
+    """The body in UTF-8, quoted-printable with CRLF line ends, ending in a line end (the CRLF before
+    the next boundary belongs to the boundary)."""
+    body = body.replace("\r\n", "\n").replace("\r", "\n")
+    if not body.endswith("\n"):
+        body += "\n"
+    return binascii.b2a_qp(body.replace("\n", "\r\n").encode("utf-8"), istext=True)
 
 
 def _template_language(env: jinja2.Environment, language: str) -> str:

@@ -20,7 +20,7 @@ class Draft:
     to: str  # the customer contact's address
     subject: str
     file_name: str  # safe file name inside the drafts folder
-    message: Any  # email.message.EmailMessage
+    message: Any  # cpor_excel.mail.render.ConsentEmail (the .eml bytes and its headers)
     rows: list[int] = field(default_factory=list)  # Association rows of the claim
 
 
