@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import xlsxwriter
-from writer_helpers import excel_like_book, realworld
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from writer_helpers import entries, excel_like_book, realworld
 
+from cpor_excel.errors import NotAWorkbook
+from cpor_excel.io import package
 from cpor_excel.io.file_book import FileBook
+from cpor_excel.io.xlsx_patch import XlsxPatch
 
 
 def kinds_of_cells(path: Path, date_1904: bool = False) -> Path:
@@ -125,3 +133,103 @@ def test_closed_book_refuses_work(tmp_path: Path) -> None:
     fb.close()  # idempotent
     with pytest.raises(ValueError, match="closed"):
         fb.read_rows("Usage")
+
+
+# --- reading fast: checks ahead, one inflate per sheet, no collector walks -----------------------------------
+
+
+def with_far_cell(path: Path) -> Path:
+    """Sheets Usage (fine) and Far, whose two cells (A1, XFD1048576) make an absurd range for a reader."""
+    wb = xlsxwriter.Workbook(str(path))
+    wb.add_worksheet("Usage").write_row(0, 0, ["Tenant ID", "Workload"])
+    far = wb.add_worksheet("Far")
+    far.write("A1", "x")
+    far.write("XFD1048576", "y")
+    wb.close()
+    return path
+
+
+def test_a_sheet_checked_ahead_is_refused_only_when_read(tmp_path: Path) -> None:
+    """While calamine reads a sheet, the next one is checked; its refusal waits until it is asked for."""
+    with FileBook(with_far_cell(tmp_path / "far.xlsx")) as fb:
+        assert fb.read_rows("Usage") == [["Tenant ID", "Workload"]]
+        for _ in range(2):  # and again: the refusal is not forgotten
+            with pytest.raises(NotAWorkbook, match="Far"):
+                fb.read_rows("Far")
+        assert fb.read_rows("Usage") == [["Tenant ID", "Workload"]]
+
+
+def test_read_rows_leaves_the_collector_as_it_was(tmp_path: Path) -> None:
+    path = with_far_cell(tmp_path / "far.xlsx")
+    was = gc.isenabled()
+    try:
+        with FileBook(path) as fb:
+            for enabled in (True, False):
+                (gc.enable if enabled else gc.disable)()
+                fb.read_rows("Usage")
+                assert gc.isenabled() is enabled
+                with pytest.raises(NotAWorkbook):
+                    fb.read_rows("Far")
+                assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
+def test_each_sheet_is_inflated_once_for_reading_and_writing(tmp_path: Path) -> None:
+    """The reader's checks inflate a sheet; the writer edits those bytes (and reuses the reader's proof
+    that every cell has a plain ref) instead of inflating and scanning it again: same result."""
+    rows = [["Tenant ID", "Workload"], *([f"t{i}", "Teams"] for i in range(200))]
+    path = excel_like_book(tmp_path / "b.xlsx", {"Usage": rows, "Other": [["x"]]})
+    inflated: list[str] = []
+    with FileBook(path) as fb:
+        read = fb._package.zip.read
+
+        def counting(name: Any, *args: Any) -> bytes:
+            inflated.append(getattr(name, "filename", name))
+            return read(name, *args)
+
+        fb._package.zip.read = counting  # type: ignore[method-assign]
+        assert fb.read_rows("Usage") == rows
+        assert fb._package.plain_columns == {"xl/worksheets/sheet1.xml": 2, "xl/worksheets/sheet2.xml": 1}
+        fb.set_columns("Usage", ["Check Result"], list(range(2, 202)), [["OK"] * 200])
+        fb.save(tmp_path / "via_book.xlsx")
+    assert inflated.count("xl/worksheets/sheet1.xml") == 1
+    with XlsxPatch(path) as patch:  # no reader before it: its own inflate and proof
+        patch.set_columns("Usage", ["Check Result"], list(range(2, 202)), [["OK"] * 200])
+        patch.save(tmp_path / "direct.xlsx")
+    assert entries(tmp_path / "via_book.xlsx") == entries(tmp_path / "direct.xlsx")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.binary(max_size=300).map(lambda b: b.replace(b"\x00", b"<c")),
+    window=st.integers(1, 40),
+    boundary=st.booleans(),
+)
+def test_windowed_search_finds_what_one_search_finds(data: bytes, window: int, boundary: bool) -> None:
+    """Long scans are cut into windows (other threads get the GIL between them): same first match."""
+    pattern = re.compile(rb'<c(?! r="[A-C]\d)[^>]{0,3}')
+    original = package._SCAN_WINDOW
+    package._SCAN_WINDOW = window
+    try:
+        if boundary:
+            data = data.replace(b">", b"</row>")
+            found = package.search_windows(pattern, data, boundary=b"</row>")
+        else:
+            found = package.search_windows(pattern, data, reach=8)
+    finally:
+        package._SCAN_WINDOW = original
+    expected = pattern.search(data)
+    assert (found and found.span()) == (expected and expected.span())
+
+
+def test_a_book_only_read_keeps_no_sheet_xml_for_the_writer(tmp_path: Path) -> None:
+    path = excel_like_book(tmp_path / "b.xlsx", {"Usage": [["Tenant ID"], ["t1"]]})
+    with FileBook(path, write=False) as fb:
+        assert fb.read_rows("Usage") == [["Tenant ID"], ["t1"]]
+        assert fb._package._handed == {}
+        fb.set_columns("Usage", ["Check Result"], [2], [["OK"]])  # writing still works
+        fb.save(tmp_path / "o.xlsx")
+    with FileBook(tmp_path / "o.xlsx") as fb:
+        assert fb.read_rows("Usage") == [["Tenant ID", "Check Result"], ["t1", "OK"]]
+        assert set(fb._package._handed) == {"xl/worksheets/sheet1.xml"}

@@ -28,6 +28,7 @@ from writer_helpers import (
 
 from cpor_excel.io.file_book import FileBook
 from cpor_excel.io.package import open_package
+from cpor_excel.io.xlsx_patch import XlsxPatch
 
 READABLE = [name for name in realworld_names() if name not in HOSTILE]
 REPORT_HEADER = ["Severity", "Code", "Sheet", "Cell", "Claim ID", "Message"]
@@ -120,6 +121,21 @@ def test_readers_open_the_result(name: str, written: dict[str, Written]) -> None
     source_names = _openpyxl_sheets(w.source)
     if source_names:  # openpyxl opens the original (it cannot open every producer's files)
         assert _openpyxl_sheets(w.result) == [*source_names, "CPOR Report"]
+
+
+@pytest.mark.parametrize("name", READABLE)
+def test_what_the_reader_hands_the_writer_changes_nothing(
+    name: str, written: dict[str, Written], tmp_path: Path
+) -> None:
+    """FileBook gives the writer the sheet bytes its checks inflated and their proof that every cell has a
+    plain ref; the writer alone inflates and proves for itself: the same sheet comes out."""
+    w = written[name]
+    results = [RESULTS[i % 4] for i in range(len(w.rows))]
+    with XlsxPatch(w.source) as patch:
+        patch.set_columns(w.sheet, TOOL_HEADERS, w.rows, [results, [f"note {r} <&>" for r in w.rows]])
+        patch.save(tmp_path / name)
+    assert w.part is not None
+    assert entries(tmp_path / name)[w.part] == entries(w.result)[w.part]
 
 
 def _opens_with_calamine(path: Path) -> bool:

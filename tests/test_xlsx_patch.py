@@ -604,3 +604,205 @@ def test_feature_rich_workbook_keeps_everything(tmp_path: Path, add_report: bool
     assert loaded["Hidden"].sheet_state == "hidden"
     if loaded.vba_archive is not None:
         loaded.vba_archive.close()
+
+
+# --- whole rows built as bytes (replace_sheet, append_to_sheet, append_rows) -------------------------------
+
+#: characters that exercise escaping: XML specials, a formula start, Excel's _xHHHH_ escapes, control
+#: characters, line breaks, spaces at the ends, non-ASCII (U+FFFE/U+FFFF are left out: calamine does not
+#: decode their escapes)
+TEXT_CHARS = "aZ0 \t\n\r\x01\x1f<>&\"'=_x4é🎉中\u00a0"
+cell_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**16), 10**16),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.dates(dt.date(1900, 3, 1), dt.date(2200, 1, 1)),
+    st.datetimes(dt.datetime(1900, 3, 1), dt.datetime(2200, 1, 1)),
+    st.text(TEXT_CHARS, max_size=8),
+)
+value_rows = st.lists(st.lists(cell_values, max_size=5), max_size=6)
+
+
+def read_back(value: Any) -> Any:
+    """What calamine gives for a value the tool wrote (numbers as floats, dates as ISO text)."""
+    if value is None or value == "" or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return float(value) if abs(value) < 10**15 else str(value)
+    if isinstance(value, float):
+        return value if abs(value) != float("inf") else str(value)
+    if isinstance(value, dt.datetime):
+        midnight = value.time() == dt.time(0)
+        return value.date().isoformat() if midnight else value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def expected_cells(rows: list[list[Any]], first: int) -> set[tuple[int, int, Any]]:
+    """(Excel row, column, value read back) of the non-empty cells of rows written from row ``first``."""
+    found = {(first + r, c, read_back(v)) for r, row in enumerate(rows) for c, v in enumerate(row)}
+    return {cell for cell in found if cell[2] is not None}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(report=value_rows, log=value_rows, more=value_rows)
+def test_rows_written_in_bulk_read_back_as_given(
+    book: Path, tmp_path: Path, report: list[list[Any]], log: list[list[Any]], more: list[list[Any]]
+) -> None:
+    """A new sheet (replace_sheet), a new sheet appended to twice and a user sheet appended to, with every
+    kind of value: calamine and openpyxl read back what was written; the XML is well-formed."""
+    header = ["Severity", "Code", "Sheet", "Cell", "Message"]
+
+    def edit(p: XlsxPatch) -> None:
+        p.replace_sheet("CPOR Report", header, report)
+        p.append_to_sheet("Run Log", header, log)
+        p.append_to_sheet("Run Log", header, more)
+        assert p.append_rows("Other", more) == list(range(3, 3 + len(more)))
+
+    out = patched(book, tmp_path / "o.xlsx", edit)
+    for part, xml in entries(out).items():
+        if part.startswith("xl/worksheets/"):
+            ET.fromstring(xml)
+
+    header_cells = expected_cells([header], 1)
+    assert cells(out, "CPOR Report") == header_cells | expected_cells(report, 2)
+    # the second append starts after the last row that holds a value
+    last = max((2 + r for r, row in enumerate(log) if any(read_back(v) is not None for v in row)), default=1)
+    assert cells(out, "Run Log") == header_cells | expected_cells(log, 2) | expected_cells(more, last + 1)
+    assert cells(out, "Other") == {(1, 0, "x"), (2, 0, 1.0)} | expected_cells(more, 3)
+    sheet = openpyxl.load_workbook(out)["CPOR Report"]
+    for r, row in enumerate(report, start=2):
+        for c, value in enumerate(row, start=1):
+            got, want = sheet.cell(r, c).value, read_back(value)
+            if isinstance(want, str) and re.search("[\x00-\x1f_]", want):
+                continue  # openpyxl does not decode Excel's _xHHHH_ escapes in inline strings
+            assert got == want, (r, c, value)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=value_rows)
+def test_bulk_rows_are_the_bytes_of_cell_by_cell_writes(
+    book: Path, tmp_path: Path, rows: list[list[Any]]
+) -> None:
+    """append_rows builds new rows in bulk; set_cells writes the same cells one by one: same sheet XML."""
+    first = 5  # after Usage's last row
+    cells = {  # set_cells would clear cells for empty values; append_rows leaves them alone
+        (first + r, c): v for r, row in enumerate(rows) for c, v in enumerate(row) if read_back(v) is not None
+    }
+    bulk = patched(book, tmp_path / "bulk.xlsx", lambda p: p.append_rows("Usage", rows))
+    one_by_one = patched(book, tmp_path / "cells.xlsx", lambda p: p.set_cells("Usage", cells))
+    part = sheet_part(book, "Usage")
+    if cells:
+        assert entries(bulk)[part] == entries(one_by_one)[part]
+    else:  # nothing to write: the sheet is not rewritten
+        assert raw_entries(bulk)[part] == raw_entries(book)[part]
+
+
+def test_appending_over_formatted_empty_rows_keeps_their_formats(book: Path, tmp_path: Path) -> None:
+    """Rows at the sheet's end that hold only formats are written cell by cell (formats kept); the rows
+    after them in bulk."""
+    data = (
+        "<sheetData>"
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>Tenant ID</t></is></c></row>'
+        '<row r="2"><c r="A2" t="inlineStr"><is><t>t1</t></is></c></row>'
+        '<row r="3" ht="30" customHeight="1"><c r="A3" s="1"/><c r="B3" s="1"/></row>'
+        '<row r="5" s="1" customFormat="1"/>'
+        "</sheetData>"
+    )
+    src = with_sheet_xml(book, tmp_path / "formatted.xlsx", "xl/worksheets/sheet1.xml", data)
+    numbers: list[int] = []
+    rows = [["t2", 2], ["t3"], [None, 4], ["t5", 5], ["t6"]]
+    out = patched(src, tmp_path / "o.xlsx", lambda p: numbers.extend(p.append_rows("Usage", rows)))
+    assert numbers == [3, 4, 5, 6, 7]
+    assert values(out, "Usage")[2:] == [["t2", 2.0], ["t3", None], [None, 4.0], ["t5", 5.0], ["t6", None]]
+    got = sheet_rows(entries(out)["xl/worksheets/sheet1.xml"])
+    assert got[3][0] == {"r": "3", "ht": "30", "customHeight": "1"}  # the row keeps its height
+    assert {c: cell[1].get("s") for c, cell in got[3][1].items()} == {0: "1", 1: "1"}  # and its formats
+    assert got[5][0] == {"r": "5", "s": "1", "customFormat": "1"}
+    assert got[6][0] == {"r": "6"} and "s" not in got[6][1][0][1]  # a new row: no format
+
+
+def test_later_writes_to_added_rows_win(book: Path, tmp_path: Path) -> None:
+    """Cells of rows appended in this run can be written again: a later set_cells or set_columns wins,
+    and set_columns clears its column in the appended rows it does not list (as in every other row)."""
+
+    def edit(p: XlsxPatch) -> None:
+        assert p.append_rows("Usage", [["t4", None, None, None, None, "old", "drop me"], ["t5"]]) == [5, 6]
+        p.set_cells("Usage", {(5, 0): "t4 again", (6, 0): None, (6, 1): "EXO"})
+        p.set_columns("Usage", ["Check Result"], [2, 6], [["OK", "ERROR"]])
+
+    out = patched(book, tmp_path / "o.xlsx", edit)
+    got = values(out, "Usage")
+    assert got[0][7] == "Check Result" and got[1][7] == "OK"
+    assert got[4] == ["t4 again", None, None, None, None, "old", "drop me", None]
+    assert got[5] == [None, "EXO", None, None, None, None, None, "ERROR"]
+    found_again = patched(
+        out, tmp_path / "again.xlsx", lambda p: p.append_rows("Usage", [[None] * 7 + ["x"]])
+    )
+    assert values(found_again, "Usage")[6] == [None] * 7 + ["x"]
+
+
+def test_new_sheet_column_widths_follow_the_final_cells(book: Path, tmp_path: Path) -> None:
+    def edit(p: XlsxPatch) -> None:
+        p.append_to_sheet("Run Log", ["Run At", "Errors"], [["2025-11-30T12:00:00", 1]])
+        p.append_to_sheet("Run Log", ["Run At", "Errors", "A much longer header than the others"], [])
+        p.replace_sheet("CPOR Report", ["Message"], [["m" * 200], ["short"]])
+
+    out = patched(book, tmp_path / "o.xlsx", edit)
+    widths = {}
+    for name in ("Run Log", "CPOR Report"):
+        xml = entries(out)[sheet_part(out, name)]
+        widths[name] = [int(w) for w in re.findall(rb'<col min="\d+" max="\d+" width="(\d+)"', xml)]
+    assert widths == {"Run Log": [21, 10, 38], "CPOR Report": [60]}  # text + 2, between 10 and 60
+
+
+def test_new_big_parts_are_deflated_in_pieces_that_make_one_stream(book: Path, tmp_path: Path) -> None:
+    rows = [[f"row {i}", i, "x" * (i % 50)] for i in range(60_000)]  # a few MB of sheet XML
+    out = patched(book, tmp_path / "o.xlsx", lambda p: p.replace_sheet("CPOR Report", ["A", "B", "C"], rows))
+    with zipfile.ZipFile(out) as archive:
+        assert archive.testzip() is None  # every CRC and size right
+    assert values(out, "CPOR Report")[1:] == [
+        [f"row {i}", float(i), "x" * (i % 50) or None] for i in range(60_000)
+    ]
+    assert len(entries(out)[sheet_part(out, "CPOR Report")]) > 2 * 1024**2  # more than one piece
+
+
+def test_a_failing_part_stops_the_writer_threads(book: Path, tmp_path: Path) -> None:
+    import threading
+
+    from cpor_excel.io.package import open_package
+
+    def chunks() -> Any:
+        yield b"<x>" * 500_000
+        raise NotAWorkbook("stop here")
+
+    with open_package(book) as package, pytest.raises(NotAWorkbook, match="stop here"):
+        package.write(tmp_path / "o.xlsx", {"xl/styles.xml": (chunks(), 1)})
+    assert not [t for t in threading.enumerate() if t.name.startswith("zip-")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(st.text(TEXT_CHARS + " \u2028\ud7ff\ufffe", max_size=12), min_size=65, max_size=80))
+def test_texts_built_in_bulk_are_excels_cell_text(texts: list[str]) -> None:
+    """The fast ways to build text cells (plain text as it is, a column's new texts in one loop) give what
+    the general rule gives: cell_text's escapes, xml:space="preserve" for spaces at the ends or line
+    breaks, nothing for an empty text."""
+    from cpor_excel.io.sheet_xml import CellXml, cell_text
+
+    cells = CellXml(b"x:")
+
+    def rule(text: str) -> bytes | None:
+        if text == "":
+            return None
+        escaped = cell_text(text)
+        space = b' xml:space="preserve"' if escaped != escaped.strip() or "\n" in escaped else b""
+        return b'"' + cells.text_open + space + b">" + escaped.encode() + cells.text_close
+
+    built = [cells.text(text) for text in texts]
+    assert [None if b is None else b'"' + b for b in built] == [rule(t) for t in texts]
+    assert CellXml(b"x:").tails(texts) == [rule(t) for t in texts]
+    assert CellXml(b"x:").tails([None, *texts]) == [None, *map(rule, texts)]

@@ -19,6 +19,13 @@ Safety: ``check_package`` runs before calamine sees the file; a sheet's cell ran
 before calamine builds it (calamine allocates the whole rectangle and aborts the process when that fails);
 the parts calamine parses on opening are inflated once by Python first (bounded by their declared size and
 CRC-checked), so a part lying about its size fails here instead of inside the reader.
+
+Speed (a run reads three big sheets, then writes into them): calamine lets go of the GIL while it parses a
+sheet, so meanwhile the next worksheet's checks run (their refusal is kept until that sheet is read); the
+sheet XML the checks inflated, and their proof that every cell has a plain ref, go to the writer through
+the package (``Package.hand_over``, ``Package.plain_columns``) instead of being redone; the collector is
+paused while the rows' lists are built. The "" -> None pass stays here: the Book protocol promises None to
+every caller, though ``frames.py`` would also accept "".
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +41,22 @@ import python_calamine
 
 from cpor_excel.errors import NotAWorkbook
 from cpor_excel.io.book import CellValue
-from cpor_excel.io.package import REL_NS, Package, SheetInfo, check_sheet_extent, open_package, utf8_xml
+from cpor_excel.io.package import (
+    REL_NS,
+    Package,
+    SheetInfo,
+    check_sheet_extent,
+    open_package,
+    paused_gc,
+    search_windows,
+    utf8_xml,
+)
 from cpor_excel.io.safe_save import atomic_replace, ensure_writable, remove_stale_temps, workbook_lock
 from cpor_excel.io.xlsx_patch import XlsxPatch, xml_text
 
 _ERROR_VALUE = re.compile(rb"<(?:[\w.-]+:)?v\b[^>]*>(.*?)</(?:[\w.-]+:)?v>", re.S)
 _CELL_REF = re.compile(rb'\sr="([A-Za-z]{1,3})(\d+)"')
+_ERROR_TYPE = re.compile(rb't="e"')
 
 
 class FileBook:
@@ -48,14 +66,19 @@ class FileBook:
     in-place save the book reopens the new file, so it can go on being used.
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, write: bool = True) -> None:
+        """``write=False``: the book is only read, so the sheets' XML its checks inflate is not kept for
+        the writer (a read-only run holds less memory; writing still works, it inflates them again)."""
         self.path = Path(path)
+        self._write = write
         self._open()
 
     def _open(self) -> None:
         self._package: Package = open_package(self.path)
         self._patch = XlsxPatch(self.path, self._package)
         self._reader: python_calamine.CalamineWorkbook | None = None
+        self._ahead: dict[str, list[tuple[int, int, str]] | Exception] = {}  # sheets checked ahead
+        self._seen: set[str] = set()  # sheets checked (not checked ahead again)
         self._dirty = False
         self._closed = False
 
@@ -81,22 +104,23 @@ class FileBook:
         """Worksheet names in workbook order (chart, dialog and macro sheets are not listed)."""
         return [s.name for s in self._package.worksheets()]
 
+    @paused_gc()  # the rows are hundreds of thousands of lists: no collector walks while they are built
     def read_rows(self, sheet: str) -> list[list[Any]]:
         """The sheet's values from A1 to the end of its used range (see the module notes)."""
         info = self._worksheet(sheet)
-        assert info.part is not None
-        xml = utf8_xml(self._package.read(info.part))
-        check_sheet_extent(xml, info.name, self.path.name)
-        errors = _error_cells(xml) if b't="e"' in xml else []
-        del xml
-        try:
-            rows: list[list[Any]] = (
-                self._calamine().get_sheet_by_name(info.name).to_python(skip_empty_area=False)
-            )
-        except python_calamine.CalamineError as err:
-            raise NotAWorkbook(
-                f"{self.path.name}: sheet '{info.name}' cannot be read ({err}); open it in Excel and save it again."
-            ) from None
+        errors = self._checked_sheet(info)
+        reader = self._calamine()
+        with ThreadPoolExecutor(1, thread_name_prefix="calamine") as pool:
+            # calamine lets go of the GIL while it parses: the next sheet's checks run meanwhile
+            parsed = pool.submit(_sheet_rows, reader, info.name)
+            self._check_ahead(info)
+            try:
+                rows = parsed.result()
+            except python_calamine.CalamineError as err:
+                raise NotAWorkbook(
+                    f"{self.path.name}: sheet '{info.name}' cannot be read ({err}); open it in Excel and save "
+                    "it again."
+                ) from None
         for i, row in enumerate(rows):
             if "" in row:
                 rows[i] = [None if value == "" else value for value in row]
@@ -108,6 +132,40 @@ class FileBook:
                 cells.extend([None] * (column + 1 - len(cells)))
             cells[column] = text
         return rows
+
+    def _checked_sheet(self, info: SheetInfo) -> list[tuple[int, int, str]]:
+        """The sheet's error cells, once its XML passed the checks calamine needs (done ahead, or now)."""
+        ahead = self._ahead.pop(info.name, None)
+        if isinstance(ahead, Exception):
+            raise ahead
+        return ahead if ahead is not None else self._check_sheet(info)
+
+    def _check_sheet(self, info: SheetInfo) -> list[tuple[int, int, str]]:
+        assert info.part is not None
+        self._seen.add(info.name)
+        raw = self._package.read(info.part)
+        xml = utf8_xml(raw)
+        plain = check_sheet_extent(xml, info.name, self.path.name)
+        if plain is not None:  # the writer needs this proof too: it is not redone
+            self._package.plain_columns[info.part] = plain
+        errors = _error_cells(xml) if search_windows(_ERROR_TYPE, xml) else []
+        if self._write:  # the writer edits this part when results go in: these bytes, not a new inflate
+            self._package.hand_over(info.part, raw)
+        return errors
+
+    def _check_ahead(self, current: SheetInfo) -> None:
+        """Check the worksheet after ``current`` (the next one a reader of the whole book asks for), unless
+        it was checked already; a refusal is kept for when that sheet is read."""
+        sheets = self._package.worksheets()
+        at = next((i for i, s in enumerate(sheets) if s.name == current.name), len(sheets))
+        following = sheets[at + 1 : at + 2]
+        if not following or following[0].name in self._ahead or following[0].name in self._seen:
+            return
+        info = following[0]
+        try:
+            self._ahead[info.name] = self._check_sheet(info)
+        except Exception as refusal:  # e.g. NotAWorkbook: raised when the sheet is read, not now
+            self._ahead[info.name] = refusal
 
     def _worksheet(self, sheet: str) -> SheetInfo:
         self._require_open()
@@ -226,6 +284,11 @@ class FileBook:
     def _require_open(self) -> None:
         if self._closed:
             raise ValueError(f"{self.path.name}: the workbook is closed")
+
+
+def _sheet_rows(reader: python_calamine.CalamineWorkbook, name: str) -> list[list[Any]]:
+    rows: list[list[Any]] = reader.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    return rows
 
 
 def _error_cells(xml: bytes) -> list[tuple[int, int, str]]:

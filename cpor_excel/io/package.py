@@ -22,13 +22,17 @@ Decisions on the hostile and unusual files of ``realworld_xlsx`` (see docs in ``
 
 from __future__ import annotations
 
+import gc
 import os
 import posixpath
 import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -53,6 +57,8 @@ PROLOG_WINDOW = 64 * 1024
 #: workbook and relationship parts are parsed whole (ElementTree: ~10x their size in memory); real ones
 #: are a few MB even with thousands of defined names
 MAX_PARSED_PART = 64 * 1024**2
+#: inflated parts kept between the reader's checks and the writer (``Package.hand_over``), at most
+MAX_HANDED = 512 * 1024**2
 
 CFB_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
 CONTENT_TYPES = "[Content_Types].xml"
@@ -115,6 +121,10 @@ class Package:
         self.path = path
         self.zip = archive
         self.infos = archive.infolist()
+        self._handed: dict[str, bytes] = {}
+        #: entry -> N, for sheets whose every cell tag is proved to start with a plain ref (``r="B7"``) in
+        #: the first N columns (``check_sheet_extent`` proves it; the writer uses it instead of a new pass)
+        self.plain_columns: dict[str, int] = {}
         self._exact = {info.filename: info for info in self.infos}
         self._folded: dict[str, str] = {}
         for info in self.infos:
@@ -146,10 +156,20 @@ class Package:
         entry = self.find(name)
         if entry is None:
             raise KeyError(name)
+        handed = self._handed.pop(entry, None)
+        if handed is not None:
+            return handed
         try:
             return self.zip.read(self._exact[entry])
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as err:
             raise _damaged(self.path, f"part {entry} is damaged ({err})") from None
+
+    def hand_over(self, name: str, data: bytes) -> None:
+        """Keep an entry's bytes, as ``read`` gave them, for the next ``read`` of it: a sheet the reader
+        inflated for its checks is not inflated again by the writer (up to ``MAX_HANDED`` in all)."""
+        entry = self.find(name)
+        if entry is not None and sum(map(len, self._handed.values())) + len(data) <= MAX_HANDED:
+            self._handed[entry] = data
 
     def verify(self, name: str) -> None:
         """Inflate an entry in chunks and check its CRC, without keeping it (bounded memory)."""
@@ -170,6 +190,7 @@ class Package:
         return self._exact[entry]
 
     def close(self) -> None:
+        self._handed.clear()
         self.zip.close()
 
     def __enter__(self) -> Package:
@@ -299,8 +320,7 @@ class Package:
         dropped: Collection[str] = (),
     ) -> None:
         """``write`` into a seekable binary stream (``dropped`` entries left out: for reader views only)."""
-        with open(self.path, "rb") as source:
-            writer = _ZipWriter(out)
+        with open(self.path, "rb") as source, _ZipWriter(out) as writer:
             for info in self.infos:
                 if info.filename in dropped:
                     continue
@@ -317,8 +337,8 @@ class Package:
 
 # --- sheet extent ---------------------------------------------------------------------------------------
 
-#: a cell tag that does not start with a plain ref below column AX and row 1,000,000 (or has no ref)
-_UNUSUAL_CELL = rb'c(?=[\s/>])(?! r="(?:[A-Z]|A[A-W])\d{1,6}")'
+#: the fast path's bound: cells with plain refs up to column AW and row 999,999 (under MAX_CELLS)
+_FAST_COLUMNS = 49
 _TAG = re.compile(rb"<(?:[\w.-]+:)?(row|c)(?=[\s/>])([^>]*)>")
 _R_ATTR = re.compile(rb'\sr="([^"]*)"')
 _REF = re.compile(r"([A-Za-z]{0,3})(\d*)$")
@@ -332,23 +352,54 @@ def sheet_extent(xml: bytes) -> tuple[int, int]:
     refs). Wide or tall sheets: a claim (the last row, the <dimension>) proved by three more passes.
     Otherwise every row and cell tag is walked the way calamine walks them (refs, or counting).
     """
+    return _extent(xml)[0]
+
+
+def _extent(xml: bytes) -> tuple[tuple[int, int], int | None]:
+    """``sheet_extent``, and N when every cell tag is proved to start with a plain ref in the first N
+    columns (the proof the writer needs: the fast path tries the sheet's likely width first)."""
     xml = utf8_xml(xml)
     match = re.search(rb"<([\w.-]+:)?sheetData[\s/>]", xml)
     if match is None:
-        return (0, 0)
+        return (0, 0), None
     prefix = match.group(1) or b""
     start = match.start()
     end = xml.find(b"</" + prefix + b"sheetData>", start)
     end = len(xml) if end < 0 else end
     # cells under another prefix than sheetData's would escape the fast pattern
-    stray = re.compile(rb"<c[\s/>]" if prefix else rb":c[\s/>]").search(xml, start, end)
-    if stray is None and re.compile(b"<" + re.escape(prefix) + _UNUSUAL_CELL).search(xml, start, end) is None:
-        return (999_999, 49)
+    stray = search_windows(re.compile(rb"<c[\s/>]" if prefix else rb":c[\s/>]"), xml, start, end)
     if stray is None:
+        # the usual sheet is as wide as its first and last rows: one pass proves it (the writer needs the
+        # exact width); else as its <dimension> says; else the bound is AW
+        claims = [_edge_columns(xml, prefix, start, end)]
+        dimension = re.search(
+            rb'<(?:[\w.-]+:)?dimension\b[^>]*?\bref="[^"]*?:?\$?([A-Z]{1,3})\$?\d+"', xml[:start]
+        )
+        if dimension is not None:
+            claims.append(column_number(dimension.group(1).decode()))
+        claims = [claim for claim in claims if 0 < claim < _FAST_COLUMNS]
+        for columns in dict.fromkeys([*claims, _FAST_COLUMNS]):
+            cell = b"<" + re.escape(prefix) + rb'c(?=[\s/>])(?! r="' + columns_up_to(columns) + rb'\d{1,6}")'
+            if search_windows(re.compile(cell), xml, start, end) is None:
+                return (999_999, _FAST_COLUMNS), columns
         proved = _proved_extent(xml, prefix, start, end)
         if proved is not None:
-            return proved
-    return _walk_extent(xml, start)
+            return proved, proved[1]
+    return _walk_extent(xml, start), None
+
+
+def _edge_columns(xml: bytes, prefix: bytes, start: int, end: int) -> int:
+    """The column (1-based) of the rightmost cell of the first and the last row, from the refs of their
+    last cells (0 when they have none)."""
+    cell = b"<" + prefix + b"c "
+    first_end = xml.find(b"</" + prefix + b"row>", start, end)
+    widest = 0
+    for at in (xml.rfind(cell, start, first_end if first_end >= 0 else end), xml.rfind(cell, start, end)):
+        ref = _R_ATTR.search(xml, at, xml.find(b">", at)) if at >= 0 else None
+        letters = _REF.match(ref.group(1).decode("ascii", "replace")) if ref else None
+        if letters is not None and letters.group(1):
+            widest = max(widest, column_number(letters.group(1)))
+    return widest
 
 
 def _proved_extent(xml: bytes, prefix: bytes, start: int, end: int) -> tuple[int, int] | None:
@@ -420,14 +471,18 @@ def _walk_extent(xml: bytes, start: int) -> tuple[int, int]:
     return (max_row, max_col)
 
 
-def check_sheet_extent(xml: bytes, sheet: str, workbook: str) -> None:
-    """Refuse (NotAWorkbook) a sheet whose cell range is absurd, before any reader materialises it."""
-    rows, cols = sheet_extent(xml)
+def check_sheet_extent(xml: bytes, sheet: str, workbook: str) -> int | None:
+    """Refuse (NotAWorkbook) a sheet whose cell range is absurd, before any reader materialises it.
+
+    Returns N when every cell tag was proved to start with a plain ref in the first N columns, else None.
+    """
+    (rows, cols), plain = _extent(xml)
     if rows * cols > MAX_CELLS:
         raise NotAWorkbook(
             f"{workbook}: sheet '{sheet}' claims {rows:,} rows x {cols:,} columns, more than "
             f"{MAX_CELLS:,} cells: delete the stray far-away cells (Ctrl+End shows them) and save again."
         )
+    return plain
 
 
 def column_number(letters: str) -> int:
@@ -438,7 +493,53 @@ def column_number(letters: str) -> int:
     return number
 
 
-# --- XML helpers -----------------------------------------------------------------------------------------
+# --- helpers ---------------------------------------------------------------------------------------------
+
+
+#: long byte scans are cut into windows of this size: a regex search holds the GIL until it returns, and
+#: the threads of the reader (calamine) and the writer (deflate) need it now and then
+_SCAN_WINDOW = 4 * 1024**2
+
+
+def search_windows(
+    pattern: re.Pattern[bytes],
+    data: bytes,
+    start: int = 0,
+    end: int | None = None,
+    reach: int = 64,
+    boundary: bytes | None = None,
+) -> re.Match[bytes] | None:
+    """``pattern.search(data, start, end)``, window by window. A match may look at most ``reach`` bytes
+    past its start (a window is searched that much further; what starts there is the next window's);
+    with a ``boundary`` no match crosses, windows end right after one instead."""
+    end = len(data) if end is None else end
+    at = start
+    while at < end:
+        stop = min(end, at + _SCAN_WINDOW)
+        if boundary is not None:
+            cut = data.find(boundary, stop, end)
+            stop = end if cut < 0 else cut + len(boundary)
+            found = pattern.search(data, at, stop)
+        else:
+            found = pattern.search(data, at, min(end, stop + reach))
+        if found is not None and found.start() < stop:
+            return found
+        at = stop
+    return None
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Python's cycle collector paused for a block that builds many containers without cycles (a sheet's
+    rows, a sheet's cells): otherwise every full collection on the way walks all the run's objects again.
+    Refcounting still frees everything; the collector runs as usual afterwards. Also a decorator."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def utf8_xml(data: bytes) -> bytes:
@@ -640,6 +741,28 @@ def _name_bytes(info: zipfile.ZipInfo) -> bytes:
 # --- zip writer -----------------------------------------------------------------------------------------
 
 
+#: new parts are deflated in pieces of about this size, two at a time
+_PIECE = 1 << 20
+_WINDOW = 1 << 15  # deflate's window: a piece is primed with the last 32 KB before it
+
+
+def _pieces(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The chunks regrouped into pieces of at least ``_PIECE`` bytes (the last one may be smaller)."""
+    small: list[bytes] = []
+    held = 0
+    for chunk in chunks:
+        if held == 0 and len(chunk) >= _PIECE:
+            yield chunk  # no copy
+            continue
+        small.append(chunk)
+        held += len(chunk)
+        if held >= _PIECE:
+            yield b"".join(small)
+            small, held = [], 0
+    if held:
+        yield b"".join(small)
+
+
 def _dos_time(date_time: tuple[int, ...]) -> tuple[int, int]:
     year, month, day, hour, minute, second = date_time[:6]
     return (hour << 11) | (minute << 5) | (second // 2), ((year - 1980) << 9) | (month << 5) | day
@@ -658,12 +781,63 @@ def _without_zip64(extra: bytes) -> bytes:
     return bytes(out)
 
 
+class _Entry:
+    """A deflated entry being written: where it starts and what its header will say."""
+
+    def __init__(self, name: bytes, flags: int, template: zipfile.ZipInfo | None) -> None:
+        self.name, self.flags, self.template = name, flags, template
+        self.date_time = template.date_time if template else _DOS_EPOCH
+        self.offset = self.crc = self.size = self.compressed = 0
+
+
+def _deflate_piece(piece: bytes, primer: bytes, level: int) -> bytes:
+    """A piece as raw deflate data that continues the stream before it (``primer``: its last bytes, up to
+    32 KB) and ends on a byte boundary without closing it (a sync flush), the way pigz cuts a stream.
+    Pieces so made, in order and followed by an empty final block, are one deflate stream."""
+    if primer:
+        deflate = zlib.compressobj(level, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, primer)
+    else:
+        deflate = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return deflate.compress(piece) + deflate.flush(zlib.Z_SYNC_FLUSH)
+
+
+_FINAL_BLOCK = zlib.compressobj(1, zlib.DEFLATED, -15).flush()
+
+
 class _ZipWriter:
-    """A minimal zip writer that can copy entries raw (no zip64: the size limits keep us far below)."""
+    """A minimal zip writer that can copy entries raw (no zip64: the size limits keep us far below).
+
+    New parts are deflated in pieces by two threads (zlib lets go of the GIL) while the caller renders
+    the next chunk, and one more thread writes, task after task in order. At most a few pieces wait; an
+    error in a thread is raised in the caller at its next step. Use it as a context manager: on the way
+    out it waits for the threads (and leaves what is left undone on an error).
+    """
 
     def __init__(self, out: IO[bytes]) -> None:
         self.out = out
         self.central: list[bytes] = []
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="zip-writer")
+        self._deflaters = ThreadPoolExecutor(2, thread_name_prefix="zip-deflate")
+        self._queued: deque[Future[None]] = deque()
+
+    def __enter__(self) -> _ZipWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        try:
+            if kind is None:
+                self._wait(0)
+        finally:
+            self._writer.shutdown(wait=True, cancel_futures=True)
+            self._deflaters.shutdown(wait=True, cancel_futures=True)
+
+    def _run(self, task: Callable[..., None], *args: object) -> None:
+        self._wait(4)  # bounded: each waiting task may hold a piece
+        self._queued.append(self._writer.submit(task, *args))
+
+    def _wait(self, backlog: int) -> None:
+        while len(self._queued) > backlog:
+            self._queued.popleft().result()
 
     def _offset(self) -> int:
         offset = self.out.tell()
@@ -672,6 +846,9 @@ class _ZipWriter:
         return offset
 
     def copy(self, info: zipfile.ZipInfo, source: IO[bytes]) -> None:
+        self._run(self._copy, info, source)
+
+    def _copy(self, info: zipfile.ZipInfo, source: IO[bytes]) -> None:
         source.seek(info.header_offset)
         header = source.read(30)
         if len(header) < 30 or not header.startswith(b"PK\x03\x04"):
@@ -716,31 +893,42 @@ class _ZipWriter:
         level: int,
         template: zipfile.ZipInfo | None,
     ) -> None:
-        date_time = template.date_time if template else _DOS_EPOCH
-        flags = utf8_flag
-        offset = self._offset()
-        self._local_header(20, flags, zipfile.ZIP_DEFLATED, date_time, 0, 0, 0, name, b"")
-        deflate = zlib.compressobj(level, zlib.DEFLATED, -15)
-        crc = size = compressed = 0
-        for chunk in chunks:
-            crc = zlib.crc32(chunk, crc)
-            size += len(chunk)
-            data = deflate.compress(chunk)
-            compressed += len(data)
-            self.out.write(data)
-        data = deflate.flush()
-        compressed += len(data)
+        entry = _Entry(name, utf8_flag, template)
+        self._run(self._start, entry)
+        primer = b""
+        for piece in _pieces(chunks):
+            packed = self._deflaters.submit(_deflate_piece, piece, primer, level)
+            self._run(self._write_piece, entry, piece, packed)
+            primer = piece[-_WINDOW:]
+        self._run(self._end, entry)
+
+    def _start(self, entry: _Entry) -> None:
+        entry.offset = self._offset()
+        self._local_header(20, entry.flags, zipfile.ZIP_DEFLATED, entry.date_time, 0, 0, 0, entry.name, b"")
+
+    def _write_piece(self, entry: _Entry, piece: bytes, packed: Future[bytes]) -> None:
+        entry.crc = zlib.crc32(piece, entry.crc)
+        entry.size += len(piece)
+        data = packed.result()
+        entry.compressed += len(data)
         self.out.write(data)
+
+    def _end(self, entry: _Entry) -> None:
+        entry.compressed += len(_FINAL_BLOCK)
+        self.out.write(_FINAL_BLOCK)
+        crc, compressed, size = entry.crc, entry.compressed, entry.size
         if size >= 0xFFFFFFFF or compressed >= 0xFFFFFFFF:
             raise NotAWorkbook("a sheet would exceed 4 GB, which this tool does not write.")
         end = self.out.tell()
-        self.out.seek(offset + 14)
+        self.out.seek(entry.offset + 14)
         self.out.write(struct.pack("<3I", crc, compressed, size))
         self.out.seek(end)
-        info = template or zipfile.ZipInfo(name.decode("utf-8"), date_time)
-        if template is None:
+        info = entry.template or zipfile.ZipInfo(entry.name.decode("utf-8"), entry.date_time)
+        if entry.template is None:
             info.create_system, info.create_version, info.extract_version = 0, 20, 20
-        self._central_record(info, name, flags, zipfile.ZIP_DEFLATED, crc, compressed, size, offset)
+        self._central_record(
+            info, entry.name, entry.flags, zipfile.ZIP_DEFLATED, crc, compressed, size, entry.offset
+        )
 
     def _local_header(
         self,
@@ -815,6 +1003,10 @@ class _ZipWriter:
         )
 
     def finish(self, comment: bytes) -> None:
+        self._run(self._finish, comment)
+        self._wait(0)
+
+    def _finish(self, comment: bytes) -> None:
         start = self._offset()
         for record in self.central:
             self.out.write(record)
