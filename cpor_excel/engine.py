@@ -374,7 +374,7 @@ def check_workbook(
     from cpor_excel.io.file_book import FileBook
 
     path = Path(path)
-    with FileBook(path) as book:
+    with FileBook(path, write=False) as book:  # read-only: the writer's copy of the sheet XML is not kept
         return process_book(book, source or path.name, as_of or dt.date.today(), write=False, others=others)
 
 
