@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -326,16 +327,23 @@ def process_book(
     data = read_workbook_data(book, source)
     prepared = prepare(data)
     _release_raw_values(data)
-    evaluation = evaluate(prepared, as_of, source, others)
-    if write and draft_writer is not None:
-        drafts, draft_findings = draft_writer(prepared, evaluation.findings, as_of)
-        evaluation.drafts = drafts
-        evaluation.findings += draft_findings
-        for d in drafts:
-            evaluation.association_columns.loc[d.rows, "Consent Draft"] = d.file_name
-    findings = locate(evaluation.findings, data)
-    if write:
-        apply(book, data, evaluation, findings, run_at=run_at or dt.datetime.now().replace(microsecond=0))
+    # The frames live until the end of the run: move them out of the collector's sight, so the many
+    # small objects evaluate and apply create do not make it walk them again and again.
+    gc.freeze()
+    try:
+        evaluation = evaluate(prepared, as_of, source, others)
+        if write and draft_writer is not None:
+            drafts, draft_findings = draft_writer(prepared, evaluation.findings, as_of)
+            evaluation.drafts = drafts
+            evaluation.findings += draft_findings
+            files = pd.Series({row: d.file_name for d in drafts for row in d.rows}, dtype=object)
+            if not files.empty:
+                evaluation.association_columns.loc[files.index, "Consent Draft"] = files
+        findings = locate(evaluation.findings, data)
+        if write:
+            apply(book, data, evaluation, findings, run_at=run_at or dt.datetime.now().replace(microsecond=0))
+    finally:
+        gc.unfreeze()
     return Report(
         workbook=source,
         as_of=as_of,
