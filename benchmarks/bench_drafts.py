@@ -22,19 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from bench_run import big_workbook  # the cached big workbook, shared with the end-to-end benchmark
+
 AS_OF = dt.date(2025, 11, 30)
-
-
-def big_workbook(customers: int) -> Path:
-    path = HERE / "out" / f"big_{customers}.xlsx"
-    if not path.exists():
-        from cpor_excel.sample import create_sample
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        print(f"generating {path.name} ({customers} customers) ...", flush=True)
-        create_sample(path, customers=customers, as_of=AS_OF)
-    return path
 
 
 def main() -> None:
