@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from cpor_excel.model.findings import Finding, Severity
+from cpor_excel.model.findings import Finding
 
 
 @dataclass
@@ -35,10 +35,3 @@ class Evaluation:
     new_ledger_rows: pd.DataFrame
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     drafts: list[Draft] = field(default_factory=list)
-
-    def count(self, severity: Severity) -> int:
-        return sum(1 for f in self.findings if f.severity is severity)
-
-    @property
-    def conflict_count(self) -> int:
-        return sum(1 for f in self.findings if f.code == "association-conflict")
