@@ -3,9 +3,9 @@ button and `batch`. It composes the pure rules with the adapters and decides not
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import gc
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +30,7 @@ from cpor_excel.model.columns import (
     RUN_LOG_SHEET,
 )
 from cpor_excel.model.evaluation import Draft, Evaluation
-from cpor_excel.model.findings import Finding, Severity, column_letter
+from cpor_excel.model.findings import CODES, Finding, Severity, column_letter
 from cpor_excel.model.workbook import Prepared, WorkbookData
 from cpor_excel.rules import claims, conflicts, consent, milestones, poe_dates, usage
 from cpor_excel.rules.prepare import prepare
@@ -55,23 +55,12 @@ class Report:
         return sum(1 for f in self.findings if f.severity is severity)
 
     @property
-    def conflict_count(self) -> int:
-        return sum(1 for f in self.findings if f.code == "association-conflict")
-
-    @property
     def exit_code(self) -> int:
         """SPEC "Exit codes": 1 when errors or conflicts were found, else 0."""
-        return 1 if self.count(Severity.ERROR) else 0
+        return 1 if tally(self.findings)["errors"] else 0
 
     def counts(self) -> dict[str, int]:
-        return {
-            "errors": self.count(Severity.ERROR),
-            "warnings": self.count(Severity.WARNING),
-            "infos": self.count(Severity.INFO),
-            "conflicts": self.conflict_count,
-            "new_milestones": len(self.milestones),
-            "drafts": len(self.drafts),
-        }
+        return {**tally(self.findings), "new_milestones": len(self.milestones), "drafts": len(self.drafts)}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +72,20 @@ class Report:
             "milestones": self.milestones,
             "drafts": self.drafts,
         }
+
+
+def tally(findings: Iterable[Finding]) -> dict[str, int]:
+    """Errors, warnings, infos and conflicts among findings (a conflict is also an error)."""
+    per_code = Counter(f.code for f in findings)
+    by_severity = Counter({severity: 0 for severity in Severity})
+    for code, n in per_code.items():
+        by_severity[CODES[code][0]] += n
+    return {
+        "errors": by_severity[Severity.ERROR],
+        "warnings": by_severity[Severity.WARNING],
+        "infos": by_severity[Severity.INFO],
+        "conflicts": per_code["association-conflict"],
+    }
 
 
 # --------------------------------------------------------------------------------------------- evaluate
@@ -180,13 +183,24 @@ def locate(findings: Iterable[Finding], data: WorkbookData) -> list[Finding]:
             elif f.row is None and f.column is not None:  # header problems point at row 1
                 pos = table.positions.get(f.column)
                 cell = None if pos is None else f"{column_letter(pos)}1"
-        out.append(dataclasses.replace(f, cell=cell) if cell != f.cell else f)
+        out.append(_with_cell(f, cell) if cell != f.cell else f)
     out.sort(key=lambda f: (order.get(f.sheet, 99), f.sheet, f.row or 0, _severity_rank(f), f.code))
     return out
 
 
+def _with_cell(f: Finding, cell: str | None) -> Finding:
+    """``dataclasses.replace(f, cell=cell)`` without re-running __init__ (the code was checked when f was
+    made): a run locates tens of thousands of findings."""
+    located = object.__new__(Finding)
+    located.__dict__.update(f.__dict__, cell=cell)
+    return located
+
+
+_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
 def _severity_rank(f: Finding) -> int:
-    return {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}[f.severity]
+    return _RANK[f.severity]
 
 
 # ----------------------------------------------------------------------------------------------- apply
@@ -204,19 +218,18 @@ def _level(f: Finding) -> int:
 
 def row_status(findings: list[Finding], sheet: str, rows: pd.Index) -> tuple[list[str], list[str]]:
     """Check Result and Check Notes for every data row of a sheet (rows without findings are OK)."""
-    result = np.full(len(rows), "OK", dtype=object)
-    notes = np.full(len(rows), "", dtype=object)
-    mine = [(f.row, _level(f), f"{f.code}: {f.message}") for f in findings if f.sheet == sheet and f.row]
-    if mine:
-        frame = pd.DataFrame(mine, columns=["row", "level", "note"])
-        grouped = frame.groupby("row", sort=False)
-        worst = grouped["level"].max()
-        joined = grouped["note"].agg(" | ".join)
-        pos = rows.get_indexer(worst.index)
-        found = pos >= 0
-        result[pos[found]] = np.asarray(RESULT_LEVELS, dtype=object)[worst.to_numpy()[found]]
-        notes[pos[found]] = joined.reindex(worst.index).to_numpy()[found]
-    return result.tolist(), notes.tolist()
+    worst: dict[int, int] = {}
+    notes: dict[int, list[str]] = {}
+    for f in findings:  # one pass in plain Python: a groupby joining tens of thousands of groups is slower
+        if f.sheet == sheet and f.row:
+            level = _level(f)
+            if level > worst.get(f.row, -1):
+                worst[f.row] = level
+            notes.setdefault(f.row, []).append(f"{f.code}: {f.message}")
+    if not worst:
+        return ["OK"] * len(rows), [""] * len(rows)
+    result = [RESULT_LEVELS[worst[r]] if r in worst else "OK" for r in rows.tolist()]
+    return result, [" | ".join(notes[r]) if r in notes else "" for r in rows.tolist()]
 
 
 def apply(
@@ -226,8 +239,12 @@ def apply(
     findings: list[Finding],
     *,
     run_at: dt.datetime,
+    ledger_rows: list[list[CellValue]] | None = None,
 ) -> None:
-    """Write a run's results through the Book interface (file or live workbook)."""
+    """Write a run's results through the Book interface (file or live workbook).
+
+    ``ledger_rows``: the new ledger rows as cells (``ledger_cells``), when the caller has them already.
+    """
     for spec in DATA_SHEETS:
         table = data.sheets.get(spec.name)
         if table is None or not spec.tool_columns:
@@ -246,22 +263,23 @@ def apply(
             )
         book.set_columns(table.name, list(spec.tool_columns), [int(r) for r in rows], values)
 
-    report_rows = [
-        [f.severity.value.upper(), f.code, _sheet_name(data, f.sheet), f.cell, f.claim_id, f.message]
-        for f in findings
-    ]
+    label = {code: severity.value.upper() for code, (severity, _) in CODES.items()}
+    names = {f.sheet: _sheet_name(data, f.sheet) for f in findings}
+    report_rows = [[label[f.code], f.code, names[f.sheet], f.cell, f.claim_id, f.message] for f in findings]
     book.replace_sheet(REPORT_SHEET, REPORT_HEADER, report_rows)
-    ledger_rows = _cells(evaluation.new_ledger_rows.reindex(columns=list(LEDGER_HEADER)))
+    if ledger_rows is None:
+        ledger_rows = ledger_cells(evaluation)
     book.append_to_sheet(LEDGER_SHEET, LEDGER_HEADER, ledger_rows)
     draft_rows = [
         [d.claim_id, d.tenant_id, d.to, d.subject, d.file_name, evaluation.as_of.isoformat(), None]
         for d in evaluation.drafts
     ]
     book.append_to_sheet(DRAFTS_SHEET, DRAFTS_HEADER, draft_rows)
+    tallied = tally(findings)
     counts = [
-        sum(1 for f in findings if f.severity is Severity.ERROR),
-        sum(1 for f in findings if f.severity is Severity.WARNING),
-        sum(1 for f in findings if f.code == "association-conflict"),
+        tallied["errors"],
+        tallied["warnings"],
+        tallied["conflicts"],
         len(evaluation.new_ledger_rows),
         len(evaluation.drafts),
     ]
@@ -275,6 +293,11 @@ def apply(
 def _sheet_name(data: WorkbookData, canonical: str) -> str:
     table = data.sheets.get(canonical)
     return table.name if table is not None else canonical
+
+
+def ledger_cells(evaluation: Evaluation) -> list[list[CellValue]]:
+    """The new Milestone Ledger rows as cell values, in LEDGER_HEADER order."""
+    return _cells(evaluation.new_ledger_rows.reindex(columns=list(LEDGER_HEADER)))
 
 
 def _cells(frame: pd.DataFrame) -> list[list[CellValue]]:
@@ -340,8 +363,10 @@ def process_book(
             if not files.empty:
                 evaluation.association_columns.loc[files.index, "Consent Draft"] = files
         findings = locate(evaluation.findings, data)
+        ledger = ledger_cells(evaluation)  # once, for the sheet and the report
         if write:
-            apply(book, data, evaluation, findings, run_at=run_at or dt.datetime.now().replace(microsecond=0))
+            when = run_at or dt.datetime.now().replace(microsecond=0)
+            apply(book, data, evaluation, findings, run_at=when, ledger_rows=ledger)
     finally:
         gc.unfreeze()
     return Report(
@@ -349,10 +374,7 @@ def process_book(
         as_of=as_of,
         findings=findings,
         conflicts=evaluation.conflicts,
-        milestones=[
-            {str(k): _cell(v) for k, v in row.items()}
-            for row in evaluation.new_ledger_rows.to_dict("records")
-        ],
+        milestones=[dict(zip(LEDGER_HEADER, row, strict=True)) for row in ledger],
         drafts=[
             {"claim_id": d.claim_id, "to": d.to, "subject": d.subject, "file": d.file_name}
             for d in evaluation.drafts

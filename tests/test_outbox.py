@@ -110,6 +110,14 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(
     assert [p.name for p in tmp_path.iterdir()] == ["CLM-1.eml"]
 
 
+def test_a_temporary_left_by_a_crashed_run_with_the_same_process_id_is_replaced(tmp_path: Path) -> None:
+    stale = tmp_path / f".~CLM-1.eml.{os.getpid()}.tmp"
+    stale.write_bytes(b"half a message")
+    path = write_eml(tmp_path, "CLM-1.eml", sample_message())
+    assert path.read_bytes() == sample_message().as_bytes()
+    assert [p.name for p in tmp_path.iterdir()] == ["CLM-1.eml"]
+
+
 def prepared(rows: list[dict], customer_frame: pd.DataFrame | None = None) -> Prepared:
     return Prepared(
         customers=customer_frame if customer_frame is not None else customers([1, 2, 3]),

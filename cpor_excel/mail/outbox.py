@@ -17,7 +17,6 @@ import hashlib
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 
 from cpor_excel.errors import CporError
@@ -84,16 +83,19 @@ def write_eml(folder: Path, file_name: str, message: ConsentEmail, *, sync: bool
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / file_name
-    handle, temp = tempfile.mkstemp(prefix=".~", suffix=".tmp", dir=folder)
+    # A temporary name of our own (process id: runs side by side do not meet), opened exclusively;
+    # tempfile.mkstemp costs ~0.4 ms a file here, which is most of drafting 2,000 emails.
+    temp = folder / f".~{file_name}.{os.getpid()}.tmp"
+    temp.unlink(missing_ok=True)  # left behind by a crashed run whose process id this one reuses
     try:
-        with os.fdopen(handle, "wb") as out:
+        with open(temp, "xb") as out:
             out.write(message.as_bytes())
             if sync:
                 out.flush()
                 os.fsync(out.fileno())
         os.replace(temp, target)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
     return target
 
