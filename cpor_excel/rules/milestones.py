@@ -76,13 +76,18 @@ def evaluate_milestones(
     (warning) on an existing Milestone Ledger row its claim no longer reaches.
     """
     as_of_month = float((as_of.year - 1970) * 12 + as_of.month - 1)
-    earning = _earning(associations, settings, as_of_month)
     buckets, table = _milestone_table(milestones)
-    months = _usage_months(usage, earning, buckets, as_of_month)
     minimum = float(settings.minimum_paid_units)
-
-    gated = _gate(months)
-    reach = _reach(months, gated, table, minimum)
+    # Usage joined once to every association ever approved; what an association reaches depends on its
+    # own months only, so the Approved ones' share is a filter of the same tables.
+    ever = _earning(associations, settings, as_of_month)
+    months_ever = _usage_months(usage, ever, buckets, as_of_month)
+    gated_ever = _gate(months_ever)
+    reach_ever = _reach(months_ever, gated_ever, table, minimum)
+    approved = ever["_pos"][ever["_status"] == "Approved"]
+    months = months_ever[months_ever["_pos"].isin(approved)]
+    gated = gated_ever[gated_ever["_pos"].isin(approved)]
+    reach = reach_ever[reach_ever["_pos"].isin(approved)]
     paid = paid_keys(ledger).rename(columns=_PAID)
     won = _first_to_reach(_not_in(reach, paid))
     new_rows = ledger_rows(won, customers, as_of) if len(won) else empty_ledger()
@@ -91,9 +96,7 @@ def evaluate_milestones(
     findings = _reached_findings(won, as_of) + _recorded_today(associations, ledger, as_of)
     findings += _gate_findings(gated)
     findings += _below_minimum_findings(latest, minimum)
-    findings += unsupported(
-        ledger, _reach_ever(associations, usage, settings, buckets, table, minimum, as_of_month)
-    )
+    findings += unsupported(ledger, _supporting(reach_ever))
     findings.sort(key=lambda f: (f.sheet, f.row or 0, f.code, f.message))
 
     paid_now = pd.concat([paid, won[list(_PAID.values())].astype(str)], ignore_index=True)
@@ -122,24 +125,13 @@ def _reach(months: pd.DataFrame, gated: pd.DataFrame, table: pd.DataFrame, minim
     )
 
 
-def _reach_ever(
-    associations: pd.DataFrame,
-    usage: pd.DataFrame,
-    settings: Settings,
-    buckets: pd.DataFrame,
-    table: pd.DataFrame,
-    minimum: float,
-    as_of_month: float,
-) -> pd.DataFrame:
+def _supporting(reach_ever: pd.DataFrame) -> pd.DataFrame:
     """What every association that was ever approved reaches (Claim ID, Tenant ID, Workload, Milestone).
 
     A claim approved, then disassociated or rejected, earns nothing new, but the milestones it reached while
     approved (before Ended) still support its ledger rows: they are not `ledger-unsupported`.
     """
-    ever = _earning(associations, settings, as_of_month, statuses=EVER_APPROVED)
-    months = _usage_months(usage, ever, buckets, as_of_month)
-    reach = _reach(months, _gate(months), table, minimum)
-    return reach.rename(columns={v: k for k, v in {**_PAID, "Claim ID": "_claim"}.items()})
+    return reach_ever.rename(columns={v: k for k, v in {**_PAID, "Claim ID": "_claim"}.items()})
 
 
 #: statuses an association can have after approval (Dispute and the rejections follow a disassociation)
@@ -172,14 +164,10 @@ def _first_to_reach(fresh: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------- inputs
 
 
-def _earning(
-    associations: pd.DataFrame,
-    settings: Settings,
-    as_of_month: float,
-    statuses: frozenset[str] = frozenset({"Approved"}),
-) -> pd.DataFrame:
-    """Rows with one of ``statuses``, an Approved date and a complete key, with their month bounds (month
-    numbers): _approved, _submitted, and _last (the last month that can count)."""
+def _earning(associations: pd.DataFrame, settings: Settings, as_of_month: float) -> pd.DataFrame:
+    """Rows ever approved (``EVER_APPROVED``; _status tells which are Approved now) with an Approved date
+    and a complete key, with their month bounds (month numbers): _approved, _submitted, and _last (the
+    last month that can count)."""
     approved = _months(associations, "Approved")
     ended = _months(associations, "Ended")
     last = np.fmin(np.full(len(associations), as_of_month), ended - 1)  # fmin ignores NaN: no Ended, no bound
@@ -193,13 +181,14 @@ def _earning(
             "_tenant": _column(associations, "Tenant ID"),
             "_workload": _column(associations, "Workload"),
             "_partner": _column(associations, "Partner ID"),
+            "_status": _column(associations, "Status"),
             "_approved": approved,
             "_submitted": _months(associations, "Submitted"),
             "_last": last,
         }
     )
     keep = (
-        pd.Series(_column(associations, "Status")).isin(statuses).to_numpy(dtype=bool)
+        pd.Series(frame["_status"]).isin(EVER_APPROVED).to_numpy(dtype=bool)
         & ~np.isnan(approved)
         & frame[["_claim", "_tenant", "_workload"]].notna().all(axis=1).to_numpy(dtype=bool)
     )
