@@ -17,6 +17,7 @@ import pandas as pd
 from cpor_excel import __version__
 from cpor_excel.io.book import Book, CellValue
 from cpor_excel.io.frames import read_workbook_data
+from cpor_excel.io.package import paused_gc
 from cpor_excel.model.columns import (
     ASSOCIATIONS,
     DATA_SHEETS,
@@ -31,9 +32,9 @@ from cpor_excel.model.columns import (
 )
 from cpor_excel.model.evaluation import Draft, Evaluation
 from cpor_excel.model.findings import CODES, Finding, Severity, column_letter
-from cpor_excel.model.workbook import Prepared, WorkbookData
+from cpor_excel.model.workbook import Prepared, SheetTable, WorkbookData
 from cpor_excel.rules import claims, conflicts, consent, milestones, poe_dates, usage
-from cpor_excel.rules.prepare import prepare
+from cpor_excel.rules.prepare import Checked, check_early, prepare
 
 #: the tool's columns on Associations besides Check Result / Check Notes, in SPEC order
 ASSOCIATION_VALUE_COLUMNS = ASSOCIATIONS.tool_columns[2:]
@@ -347,8 +348,16 @@ def process_book(
 
     ``others``: associations from other workbooks of a batch (see ``evaluate``).
     """
-    data = read_workbook_data(book, source)
-    prepared = prepare(data)
+    early: dict[str, Checked] = {}
+
+    def check_now(sheet: str, table: SheetTable) -> None:  # while the next sheets are parsed
+        checked = check_early(sheet, table.frame)
+        if checked is not None:
+            early[sheet] = checked
+
+    with paused_gc():  # building frames makes no cycles: no collector walks over the growing sheets
+        data = read_workbook_data(book, source, on_sheet=check_now)
+        prepared = prepare(data, early)
     _release_raw_values(data)
     # The frames live until the end of the run: move them out of the collector's sight, so the many
     # small objects evaluate and apply create do not make it walk them again and again.
@@ -426,7 +435,7 @@ def run_workbook(
     """
     from cpor_excel.io.file_book import FileBook
     from cpor_excel.io.safe_save import ensure_writable
-    from cpor_excel.mail.outbox import default_drafts_dir, draft_emails
+    from cpor_excel.mail.outbox import DraftFiles, default_drafts_dir, draft_emails
 
     path = Path(path)
     dest = Path(out) if out is not None else path
@@ -435,12 +444,13 @@ def run_workbook(
     folder = Path(drafts_dir) if drafts_dir is not None else default_drafts_dir(dest)
     templates = Path(templates_dir) if templates_dir is not None else None
 
-    def write_drafts(
-        prepared: Prepared, findings: list[Finding], day: dt.date
-    ) -> tuple[list[Draft], list[Finding]]:
-        return draft_emails(prepared, findings, prepared.settings, day, folder, templates)
+    with FileBook(path) as book, DraftFiles(folder) as files:
 
-    with FileBook(path) as book:
+        def write_drafts(
+            prepared: Prepared, findings: list[Finding], day: dt.date
+        ) -> tuple[list[Draft], list[Finding]]:
+            return draft_emails(prepared, findings, prepared.settings, day, files, templates)
+
         report = process_book(
             book,
             source or path.name,
@@ -450,6 +460,7 @@ def run_workbook(
             run_at=run_at,
             others=others,
         )
+        files.close()  # the drafts are written while the results go in; on disk before the book lists them
         book.save(dest)
     report.written = str(dest)
     return report

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +176,33 @@ def test_read_rows_leaves_the_collector_as_it_was(tmp_path: Path) -> None:
         (gc.enable if was else gc.disable)()
 
 
+def test_the_collector_comes_back_only_when_the_last_paused_block_of_any_thread_ends() -> None:
+    was = gc.isenabled()
+    gc.enable()
+    inside, leave = threading.Event(), threading.Event()
+
+    def other_thread() -> None:
+        with package.paused_gc():
+            inside.set()
+            leave.wait(10)
+
+    try:
+        worker = threading.Thread(target=other_thread)
+        worker.start()
+        inside.wait(10)
+        with package.paused_gc():
+            with package.paused_gc():
+                assert not gc.isenabled()
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the other thread is still inside its block
+        leave.set()
+        worker.join(10)
+        assert gc.isenabled()
+    finally:
+        leave.set()
+        (gc.enable if was else gc.disable)()
+
+
 def test_each_sheet_is_inflated_once_for_reading_and_writing(tmp_path: Path) -> None:
     """The reader's checks inflate a sheet; the writer edits those bytes (and reuses the reader's proof
     that every cell has a plain ref) instead of inflating and scanning it again: same result."""
@@ -190,8 +218,9 @@ def test_each_sheet_is_inflated_once_for_reading_and_writing(tmp_path: Path) -> 
 
         fb._package.zip.read = counting  # type: ignore[method-assign]
         assert fb.read_rows("Usage") == rows
-        assert fb._package.plain_columns == {"xl/worksheets/sheet1.xml": 2, "xl/worksheets/sheet2.xml": 1}
         fb.set_columns("Usage", ["Check Result"], list(range(2, 202)), [["OK"] * 200])
+        # the next sheet was checked meanwhile (writes wait for the checks in flight)
+        assert fb._package.plain_columns == {"xl/worksheets/sheet1.xml": 2, "xl/worksheets/sheet2.xml": 1}
         fb.save(tmp_path / "via_book.xlsx")
     assert inflated.count("xl/worksheets/sheet1.xml") == 1
     with XlsxPatch(path) as patch:  # no reader before it: its own inflate and proof
@@ -227,9 +256,10 @@ def test_a_book_only_read_keeps_no_sheet_xml_for_the_writer(tmp_path: Path) -> N
     path = excel_like_book(tmp_path / "b.xlsx", {"Usage": [["Tenant ID"], ["t1"]]})
     with FileBook(path, write=False) as fb:
         assert fb.read_rows("Usage") == [["Tenant ID"], ["t1"]]
-        assert fb._package._handed == {}
+        assert fb._package._handed == {} and fb._patch._docs == {}
         fb.set_columns("Usage", ["Check Result"], [2], [["OK"]])  # writing still works
         fb.save(tmp_path / "o.xlsx")
     with FileBook(tmp_path / "o.xlsx") as fb:
         assert fb.read_rows("Usage") == [["Tenant ID", "Check Result"], ["t1", "OK"]]
-        assert set(fb._package._handed) == {"xl/worksheets/sheet1.xml"}
+        assert set(fb._patch._docs) == {"Usage"}  # split for the writer from the checks' bytes
+        assert fb._package._handed == {}

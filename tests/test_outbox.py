@@ -17,7 +17,13 @@ from rules_frames import EXO, TEAMS, association, associations, customers, ledge
 
 from cpor_excel.errors import CporError
 from cpor_excel.mail import outbox
-from cpor_excel.mail.outbox import default_drafts_dir, draft_emails, draft_file_name, write_eml
+from cpor_excel.mail.outbox import (
+    DraftFiles,
+    default_drafts_dir,
+    draft_emails,
+    draft_file_name,
+    write_eml,
+)
 from cpor_excel.mail.render import ConsentEmail, render_consent
 from cpor_excel.model.columns import DRAFTS_HEADER
 from cpor_excel.model.program import Settings, example_milestones
@@ -152,6 +158,26 @@ def test_draft_emails_writes_one_eml_per_claim_and_returns_the_drafts(tmp_path: 
         )
         assert on_disk["Subject"] == d.subject and on_disk["Message-ID"] == d.message.message_id
         assert on_disk["X-Unsent"] == "1"
+
+
+def test_drafts_written_on_their_own_thread_are_all_there_once_closed(tmp_path: Path) -> None:
+    rows = [submitted(f"CLM-{i}", i) for i in range(1, 40)]
+    with DraftFiles(tmp_path / "threaded") as files:
+        drafts, _ = draft_emails(prepared(rows, customers(range(1, 40))), [], Settings(), AS_OF, files)
+    plain, _ = draft_emails(
+        prepared(rows, customers(range(1, 40))), [], Settings(), AS_OF, tmp_path / "plain"
+    )
+    assert len(drafts) == 39 and [d.file_name for d in drafts] == [d.file_name for d in plain]
+    written = {p.name: p.read_bytes() for p in (tmp_path / "threaded").iterdir()}
+    assert written == {p.name: p.read_bytes() for p in (tmp_path / "plain").iterdir()}
+
+
+def test_a_draft_that_cannot_be_written_is_an_error_when_the_files_are_closed(tmp_path: Path) -> None:
+    (tmp_path / "file").write_bytes(b"")
+    files = DraftFiles(tmp_path / "file" / "drafts")
+    files.write("CLM-1.eml", sample_message())
+    with pytest.raises(CporError, match="Cannot write consent drafts into"):
+        files.close()
 
 
 def test_a_hostile_claim_id_cannot_write_outside_the_drafts_folder(tmp_path: Path) -> None:

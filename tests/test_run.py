@@ -205,3 +205,22 @@ def test_bad_as_of_is_a_usage_error(sample_book) -> None:
     path, _ = sample_book
     result = CliRunner().invoke(main, ["check", str(path), "--as-of", "30/11/2025"])
     assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
+
+
+def test_a_drafts_folder_that_cannot_be_written_stops_the_run_before_the_workbook(
+    sample_book, tmp_path: Path
+) -> None:
+    """The drafts are written beside the run; a failure to write them is one Error line, exit 3, and the
+    workbook that would list them is not written."""
+    path, _ = sample_book
+    book = tmp_path / "partner.xlsx"
+    shutil.copy(path, book)
+    blocker = tmp_path / "not a folder"
+    blocker.write_bytes(b"a file where the drafts folder should be")
+    args = ["run", str(book), "--drafts", str(blocker / "drafts"), "--as-of", AS_OF.isoformat()]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 3
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: Cannot write consent drafts into")
+    assert book.read_bytes() == path.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not a folder", "partner.xlsx"]

@@ -20,12 +20,15 @@ before calamine builds it (calamine allocates the whole rectangle and aborts the
 the parts calamine parses on opening are inflated once by Python first (bounded by their declared size and
 CRC-checked), so a part lying about its size fails here instead of inside the reader.
 
-Speed (a run reads three big sheets, then writes into them): calamine lets go of the GIL while it parses a
-sheet, so meanwhile the next worksheet's checks run (their refusal is kept until that sheet is read); the
-sheet XML the checks inflated, and their proof that every cell has a plain ref, go to the writer through
-the package (``Package.hand_over``, ``Package.plain_columns``) instead of being redone; the collector is
-paused while the rows' lists are built. The "" -> None pass stays here: the Book protocol promises None to
-every caller, though ``frames.py`` would also accept "".
+Speed (a run reads three big sheets, then writes into them): two helper threads, one checking sheets (the
+inflate lets go of the GIL) and one parsing them with calamine (which lets go of the GIL while it parses),
+so the caller's work on one sheet overlaps the parsing of the next. ``read_ahead`` queues every sheet a
+reader will want; ``read_rows`` alone queues its sheet and the check of the next one. The sheet XML the
+checks inflated, and their proof that every cell has a plain ref, go to the writer through the package
+(``Package.hand_over``, ``Package.plain_columns``) instead of being redone; writes wait for the checks in
+flight, so the writer never works beside the checker. The collector is paused while rows are built. The
+"" -> None pass stays here: the Book protocol promises None to every caller, though ``frames.py`` would
+also accept "".
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -77,17 +81,26 @@ class FileBook:
         self._package: Package = open_package(self.path)
         self._patch = XlsxPatch(self.path, self._package)
         self._reader: python_calamine.CalamineWorkbook | None = None
-        self._ahead: dict[str, list[tuple[int, int, str]] | Exception] = {}  # sheets checked ahead
-        self._seen: set[str] = set()  # sheets checked (not checked ahead again)
+        # Two helper threads: one checks (and inflates) sheets, one parses them with calamine, which lets
+        # go of the GIL meanwhile; a sheet is parsed only once its check has passed.
+        self._checker: ThreadPoolExecutor | None = None
+        self._parser: ThreadPoolExecutor | None = None
+        self._checks: dict[str, Future[list[tuple[int, int, str]]]] = {}
+        self._parses: dict[str, Future[list[list[Any]]]] = {}
         self._dirty = False
         self._closed = False
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def close(self) -> None:
-        """Release the file (idempotent)."""
+        """Release the file (idempotent). Sheets still being read ahead are waited for first."""
         if self._closed:
             return
         self._closed = True
+        for pool in (self._parser, self._checker):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        self._checks.clear()
+        self._parses.clear()
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -104,23 +117,68 @@ class FileBook:
         """Worksheet names in workbook order (chart, dialog and macro sheets are not listed)."""
         return [s.name for s in self._package.worksheets()]
 
-    @paused_gc()  # the rows are hundreds of thousands of lists: no collector walks while they are built
+    def read_ahead(self, sheets: Sequence[str]) -> list[str]:
+        """The caller will read these sheets: start checking and parsing them now, in the background, so
+        that what it does with one sheet overlaps the parsing of the next. Returns the order to read them
+        in, the parsing order: smallest first, so the biggest sheet is parsed while the caller works on
+        the others. A sheet that does not exist is left for ``read_rows`` to refuse."""
+        self._require_open()
+        self._calamine()
+        found: list[tuple[str, SheetInfo | None]] = []
+        for sheet in sheets:
+            try:
+                found.append((sheet, self._worksheet(sheet)))
+            except KeyError:
+                found.append((sheet, None))
+        found.sort(key=lambda item: 0 if item[1] is None else self._package.size(item[1].part or ""))
+        for _, info in found:
+            if info is not None:
+                self._parse_later(info)
+        return [sheet for sheet, _ in found]
+
     def read_rows(self, sheet: str) -> list[list[Any]]:
         """The sheet's values from A1 to the end of its used range (see the module notes)."""
         info = self._worksheet(sheet)
-        errors = self._checked_sheet(info)
-        reader = self._calamine()
-        with ThreadPoolExecutor(1, thread_name_prefix="calamine") as pool:
-            # calamine lets go of the GIL while it parses: the next sheet's checks run meanwhile
-            parsed = pool.submit(_sheet_rows, reader, info.name)
-            self._check_ahead(info)
-            try:
-                rows = parsed.result()
-            except python_calamine.CalamineError as err:
-                raise NotAWorkbook(
-                    f"{self.path.name}: sheet '{info.name}' cannot be read ({err}); open it in Excel and save "
-                    "it again."
-                ) from None
+        self._calamine()
+        parsed = self._parse_later(info)
+        self._check_later(self._next_sheet(info))  # while this one is parsed
+        try:
+            return parsed.result()
+        except python_calamine.CalamineError as err:
+            raise NotAWorkbook(
+                f"{self.path.name}: sheet '{info.name}' cannot be read ({err}); open it in Excel and save "
+                "it again."
+            ) from None
+        finally:
+            self._parses.pop(info.name, None)  # read once: its rows are the caller's now
+            self._checks.pop(info.name, None)
+
+    def _check_later(self, info: SheetInfo | None) -> Future[list[tuple[int, int, str]]] | None:
+        if info is None:
+            return None
+        check = self._checks.get(info.name)
+        if check is None:
+            if self._checker is None:
+                self._checker = ThreadPoolExecutor(1, thread_name_prefix="sheet-check")
+            check = self._checks[info.name] = self._checker.submit(self._check_sheet, info)
+        return check
+
+    def _parse_later(self, info: SheetInfo) -> Future[list[list[Any]]]:
+        parse = self._parses.get(info.name)
+        if parse is None:
+            check = self._check_later(info)
+            assert check is not None
+            if self._parser is None:
+                self._parser = ThreadPoolExecutor(1, thread_name_prefix="calamine")
+            parse = self._parses[info.name] = self._parser.submit(self._parse, info, check)
+        return parse
+
+    @paused_gc()  # the rows are hundreds of thousands of lists: no collector walks while they are built
+    def _parse(self, info: SheetInfo, check: Future[list[tuple[int, int, str]]]) -> list[list[Any]]:
+        """(parser thread) The sheet's rows, once its check has passed (a refusal is raised here)."""
+        errors = check.result()
+        assert self._reader is not None
+        rows: list[list[Any]] = self._reader.get_sheet_by_name(info.name).to_python(skip_empty_area=False)
         for i, row in enumerate(rows):
             if "" in row:
                 rows[i] = [None if value == "" else value for value in row]
@@ -133,39 +191,32 @@ class FileBook:
             cells[column] = text
         return rows
 
-    def _checked_sheet(self, info: SheetInfo) -> list[tuple[int, int, str]]:
-        """The sheet's error cells, once its XML passed the checks calamine needs (done ahead, or now)."""
-        ahead = self._ahead.pop(info.name, None)
-        if isinstance(ahead, Exception):
-            raise ahead
-        return ahead if ahead is not None else self._check_sheet(info)
-
     def _check_sheet(self, info: SheetInfo) -> list[tuple[int, int, str]]:
+        """(checker thread) The sheet's error cells, once its XML passed the checks calamine needs. When
+        the book is written, the sheet is also made ready for editing: the writer takes these bytes
+        instead of inflating them again."""
         assert info.part is not None
-        self._seen.add(info.name)
         raw = self._package.read(info.part)
         xml = utf8_xml(raw)
         plain = check_sheet_extent(xml, info.name, self.path.name)
         if plain is not None:  # the writer needs this proof too: it is not redone
             self._package.plain_columns[info.part] = plain
         errors = _error_cells(xml) if search_windows(_ERROR_TYPE, xml) else []
-        if self._write:  # the writer edits this part when results go in: these bytes, not a new inflate
+        if self._write:  # split for the writer now, while the parser thread has the other core
             self._package.hand_over(info.part, raw)
+            with suppress(NotAWorkbook):  # a sheet the writer cannot edit is refused if it is edited
+                self._patch.open_sheet(info.name)
         return errors
 
-    def _check_ahead(self, current: SheetInfo) -> None:
-        """Check the worksheet after ``current`` (the next one a reader of the whole book asks for), unless
-        it was checked already; a refusal is kept for when that sheet is read."""
+    def _next_sheet(self, current: SheetInfo) -> SheetInfo | None:
+        """The worksheet after ``current`` (the next one a reader of the whole book asks for)."""
         sheets = self._package.worksheets()
         at = next((i for i, s in enumerate(sheets) if s.name == current.name), len(sheets))
-        following = sheets[at + 1 : at + 2]
-        if not following or following[0].name in self._ahead or following[0].name in self._seen:
-            return
-        info = following[0]
-        try:
-            self._ahead[info.name] = self._check_sheet(info)
-        except Exception as refusal:  # e.g. NotAWorkbook: raised when the sheet is read, not now
-            self._ahead[info.name] = refusal
+        return sheets[at + 1] if at + 1 < len(sheets) else None
+
+    def _settle(self) -> None:
+        """Wait for the sheet checks in flight: the writer never works beside the checker thread."""
+        wait(list(self._checks.values()))  # a refusal is raised when that sheet is read, not here
 
     def _worksheet(self, sheet: str) -> SheetInfo:
         self._require_open()
@@ -232,26 +283,31 @@ class FileBook:
         values: Sequence[Sequence[CellValue]],
     ) -> None:
         self._require_open()
+        self._settle()
         self._patch.set_columns(sheet, headers, rows, values)
         self._dirty = True
 
     def set_cells(self, sheet: str, cells: Mapping[tuple[int, int], CellValue]) -> None:
         self._require_open()
+        self._settle()
         self._patch.set_cells(sheet, cells)
         self._dirty = True
 
     def append_rows(self, sheet: str, rows: Sequence[Sequence[CellValue]]) -> list[int]:
         self._require_open()
+        self._settle()
         self._dirty = True
         return self._patch.append_rows(sheet, rows)
 
     def replace_sheet(self, sheet: str, header: Sequence[str], rows: Sequence[Sequence[CellValue]]) -> None:
         self._require_open()
+        self._settle()
         self._patch.replace_sheet(sheet, header, rows)
         self._dirty = True
 
     def append_to_sheet(self, sheet: str, header: Sequence[str], rows: Sequence[Sequence[CellValue]]) -> None:
         self._require_open()
+        self._settle()
         self._patch.append_to_sheet(sheet, header, rows)
         self._dirty = True
 
@@ -262,6 +318,7 @@ class FileBook:
         In place with nothing changed, the file is left as it is.
         """
         self._require_open()
+        self._settle()
         target = Path(dest) if dest is not None else self.path
         in_place = target.resolve() == self.path.resolve()
         if in_place and not self._dirty:
@@ -284,11 +341,6 @@ class FileBook:
     def _require_open(self) -> None:
         if self._closed:
             raise ValueError(f"{self.path.name}: the workbook is closed")
-
-
-def _sheet_rows(reader: python_calamine.CalamineWorkbook, name: str) -> list[list[Any]]:
-    rows: list[list[Any]] = reader.get_sheet_by_name(name).to_python(skip_empty_area=False)
-    return rows
 
 
 def _error_cells(xml: bytes) -> list[tuple[int, int, str]]:

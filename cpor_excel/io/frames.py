@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -54,30 +54,55 @@ class SheetSource(Protocol):
     def read_rows(self, sheet: str) -> list[list[Any]]: ...
 
 
-def read_workbook_data(book: SheetSource, source: str) -> WorkbookData:
-    """Read every data sheet and the tool sheets the engine needs back; report missing sheets and columns."""
+@runtime_checkable
+class ReadsAhead(Protocol):
+    """A source that can start reading the sheets it will be asked for (``FileBook``)."""
+
+    def read_ahead(self, sheets: Sequence[str]) -> list[str]:
+        """Start reading ``sheets``; returns the order in which to read them."""
+
+
+def read_workbook_data(
+    book: SheetSource, source: str, on_sheet: Callable[[str, SheetTable], None] | None = None
+) -> WorkbookData:
+    """Read every data sheet and the tool sheets the engine needs back; report missing sheets and columns.
+
+    ``on_sheet(canonical name, table)`` is called as each sheet is read: with a book that reads ahead
+    (``FileBook.read_ahead``), what it does overlaps the parsing of the sheets still to come.
+    """
     found: dict[str, str] = {}
     for name in book.sheet_names():
         found.setdefault(fold(name), name)  # two sheets folding alike: the first in the workbook wins
     sheets: dict[str, SheetTable] = {}
     findings: list[Finding] = []
+    present: list[tuple[SheetSpec, str]] = []
     for spec in (*DATA_SHEETS, *TOOL_SPECS):
         actual = next((found[k] for k in map(fold, (spec.name, *spec.aliases)) if k in found), None)
-        if actual is None:
-            if spec.required:
-                findings.append(
-                    Finding(
-                        "missing-sheet",
-                        spec.name,
-                        f"The workbook has no {spec.name} sheet; add a sheet named {spec.name} with its header "
-                        "row (`cpor-excel new` writes a template with every sheet).",
-                    )
+        if actual is not None:
+            present.append((spec, actual))
+        elif spec.required:
+            findings.append(
+                Finding(
+                    "missing-sheet",
+                    spec.name,
+                    f"The workbook has no {spec.name} sheet; add a sheet named {spec.name} with its header "
+                    "row (`cpor-excel new` writes a template with every sheet).",
                 )
-            continue
+            )
+    if isinstance(book, ReadsAhead):
+        order = {name: i for i, name in enumerate(book.read_ahead([actual for _, actual in present]))}
+        present.sort(key=lambda item: order.get(item[1], len(order)))
+    for spec, actual in present:
         table, problems = read_sheet(book.read_rows(actual), spec, actual)
         sheets[spec.name] = table
         findings += problems
+        if on_sheet is not None:
+            on_sheet(spec.name, table)
+    findings.sort(key=lambda f: _SHEET_ORDER.get(f.sheet, len(_SHEET_ORDER)))
     return WorkbookData(source=source, sheets=sheets, findings=findings)
+
+
+_SHEET_ORDER = {spec.name: i for i, spec in enumerate((*DATA_SHEETS, *TOOL_SPECS))}
 
 
 def header_lookup(spec: SheetSpec) -> dict[str, str]:

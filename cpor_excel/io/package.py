@@ -27,6 +27,7 @@ import os
 import posixpath
 import re
 import struct
+import threading
 import zipfile
 import zlib
 from collections import deque
@@ -163,6 +164,11 @@ class Package:
             return self.zip.read(self._exact[entry])
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as err:
             raise _damaged(self.path, f"part {entry} is damaged ({err})") from None
+
+    def size(self, name: str) -> int:
+        """An entry's declared uncompressed size (0 when there is no such entry)."""
+        entry = self.find(name)
+        return 0 if entry is None else self._exact[entry].file_size
 
     def hand_over(self, name: str, data: bytes) -> None:
         """Keep an entry's bytes, as ``read`` gave them, for the next ``read`` of it: a sheet the reader
@@ -528,18 +534,28 @@ def search_windows(
     return None
 
 
+_gc_pauses = [0, False]  # blocks inside paused_gc now (any thread), and whether the collector was on
+_gc_lock = threading.Lock()
+
+
 @contextmanager
 def paused_gc() -> Iterator[None]:
     """Python's cycle collector paused for a block that builds many containers without cycles (a sheet's
     rows, a sheet's cells): otherwise every full collection on the way walks all the run's objects again.
-    Refcounting still frees everything; the collector runs as usual afterwards. Also a decorator."""
-    enabled = gc.isenabled()
-    gc.disable()
+    Refcounting still frees everything; the collector runs as usual once the last paused block (of any
+    thread: the pause is process-wide) ends. Also a decorator."""
+    with _gc_lock:
+        if _gc_pauses[0] == 0:
+            _gc_pauses[1] = gc.isenabled()
+            gc.disable()
+        _gc_pauses[0] += 1
     try:
         yield
     finally:
-        if enabled:
-            gc.enable()
+        with _gc_lock:
+            _gc_pauses[0] -= 1
+            if _gc_pauses[0] == 0 and _gc_pauses[1]:
+                gc.enable()
 
 
 def utf8_xml(data: bytes) -> bytes:

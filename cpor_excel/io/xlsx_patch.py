@@ -106,6 +106,12 @@ class XlsxPatch:
         """Worksheet names in workbook order, then the sheets this patch adds."""
         return [s.name for s in self.package.worksheets()] + list(self._new)
 
+    def open_sheet(self, sheet: str) -> None:
+        """Split a worksheet for editing now (it is done on its first edit otherwise): a reader can do it
+        while another thread parses, before any edit comes."""
+        self._doc(sheet)
+        self._shared_strings()
+
     # --- Book write methods ----------------------------------------------------------------------------
     @paused_gc()
     def set_columns(

@@ -4,10 +4,11 @@ File names come from claim IDs, which are whatever the partner typed: a name is 
 macOS and Linux and carries a short hash of the claim ID, so two claims never share a file and no claim
 ID (``../../x``, ``CON``, ``a/b``) can write outside the folder.
 
-Each file is written atomically (a temporary file in the folder, then a rename). Durability is bought once
-per run: on Linux one ``os.sync()`` after the last draft, which waits for every file to reach the disk,
-instead of an ``fsync`` per file (about 2 ms each); elsewhere each file is fsynced. Either way the drafts are
-on disk before ``draft_emails`` returns, and so before the engine saves the workbook that lists them.
+Each file is written atomically (a temporary file in the folder, then a rename), on a thread of its own
+(``DraftFiles``) while the run goes on. Durability is bought once per run: on Linux one ``os.sync()`` after
+the last draft, which waits for every file to reach the disk, instead of an ``fsync`` per file (about 2 ms
+each); elsewhere each file is fsynced. Either way the drafts are on disk before ``DraftFiles.close``
+returns, and a run closes them before it saves the workbook that lists them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import hashlib
 import os
 import re
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 from cpor_excel.errors import CporError
@@ -100,56 +103,99 @@ def write_eml(folder: Path, file_name: str, message: ConsentEmail, *, sync: bool
     return target
 
 
+class DraftFiles:
+    """Writes drafts into a folder on a thread of its own: creating files is I/O that the rest of a run
+    need not wait for. ``close`` waits for every file, makes them durable (once, see the module notes)
+    and raises CporError naming the folder if any could not be written. Use it as a context manager and
+    close it before saving the workbook that lists the drafts."""
+
+    def __init__(self, folder: Path | str) -> None:
+        self.folder = Path(folder)
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="drafts")
+        self._pending: list[Future[Path]] = []
+        self._closed = False
+
+    def write(self, file_name: str, message: ConsentEmail) -> None:
+        if not is_plain_file_name(file_name):  # refused now, in the caller, not later
+            raise ValueError(f"{file_name!r} is not a plain file name")
+        self._pending.append(
+            self._pool.submit(write_eml, self.folder, file_name, message, sync=not SYNC_ONCE)
+        )
+
+    def close(self) -> None:
+        """Wait for every draft; raise CporError if one failed (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._pool.shutdown(wait=True)
+        failed = next((f.exception() for f in self._pending if f.exception() is not None), None)
+        if failed is not None:
+            why = failed.strerror if isinstance(failed, OSError) and failed.strerror else failed
+            raise CporError(
+                f"Cannot write consent drafts into {self.folder} ({why}); choose another folder with --drafts."
+            )
+        if self._pending and SYNC_ONCE:
+            os.sync()
+
+    def __enter__(self) -> DraftFiles:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        if kind is None:
+            self.close()
+        else:  # already failing: wait for the thread, but do not hide the first error
+            self._closed = True
+            self._pool.shutdown(wait=True)
+
+
 def draft_emails(
     prepared: Prepared,
     findings: list[Finding],
     settings: Settings,
     as_of: dt.date,
-    drafts_dir: Path,
+    drafts_dir: Path | DraftFiles,
     templates_dir: Path | None = None,
 ) -> tuple[list[Draft], list[Finding]]:
     """Draft the consent email of every claim that needs one and write each as an .eml file.
 
     Returns the drafts (for the Consent Drafts sheet and the Consent Draft column) and a
-    `draft-not-written` finding for each claim that needs an email but cannot get one.
+    `draft-not-written` finding for each claim that needs an email but cannot get one. Given a folder,
+    every file is on disk when it returns; given ``DraftFiles``, when the caller closes them.
     """
     requests, held_back = claims_to_draft(prepared, findings, settings, as_of)
     renderer = ConsentRenderer(templates_dir)
     drafts: list[Draft] = []
-    for request in requests:
-        try:
-            message = renderer.render(request, as_of)
-        except DraftRefused as why:
-            held_back.append(
-                Finding(
-                    "draft-not-written",
-                    "Associations",
-                    f"No consent email drafted for claim {request.claim_id}: {why}; correct it and run again.",
-                    row=request.rows[0],
-                    column="Claim ID",
+    with ExitStack() as stack:
+        files = (
+            drafts_dir if isinstance(drafts_dir, DraftFiles) else stack.enter_context(DraftFiles(drafts_dir))
+        )
+        for request in requests:
+            try:
+                message = renderer.render(request, as_of)
+            except DraftRefused as why:
+                held_back.append(
+                    Finding(
+                        "draft-not-written",
+                        "Associations",
+                        f"No consent email drafted for claim {request.claim_id}: {why}; correct it and run "
+                        "again.",
+                        row=request.rows[0],
+                        column="Claim ID",
+                        claim_id=request.claim_id,
+                    )
+                )
+                continue
+            file_name = draft_file_name(request.claim_id)
+            files.write(file_name, message)
+            drafts.append(
+                Draft(
                     claim_id=request.claim_id,
+                    tenant_id=request.customer.tenant_id,
+                    to=message.to,
+                    subject=message.subject,
+                    file_name=file_name,
+                    message=message,
+                    rows=list(request.rows),
                 )
             )
-            continue
-        file_name = draft_file_name(request.claim_id)
-        try:
-            write_eml(Path(drafts_dir), file_name, message, sync=not SYNC_ONCE)
-        except OSError as err:
-            raise CporError(
-                f"Cannot write consent drafts into {drafts_dir} ({err.strerror or err}); "
-                "choose another folder with --drafts."
-            ) from None
-        drafts.append(
-            Draft(
-                claim_id=request.claim_id,
-                tenant_id=request.customer.tenant_id,
-                to=message.to,
-                subject=message.subject,
-                file_name=file_name,
-                message=message,
-                rows=list(request.rows),
-            )
-        )
-    if drafts and SYNC_ONCE:
-        os.sync()
     return drafts, held_back

@@ -13,7 +13,7 @@ is append-only and must never lose a row because a cell was edited by hand.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,23 +72,40 @@ class Checked:
         return pd.Series(self.frame.index.isin(issues.index), index=self.frame.index)
 
 
-def prepare(data: WorkbookData) -> Prepared:
+def check_early(sheet: str, raw: pd.DataFrame) -> Checked | None:
+    """Parse and validate one data sheet as soon as it is read (before the others are), or None for a
+    sheet whose checks need the whole workbook. ``prepare`` takes the results as they are."""
+    early = _EARLY.get(sheet)
+    return None if early is None else check_sheet(early[0], raw, early[1])
+
+
+def prepare(data: WorkbookData, early: Mapping[str, Checked] | None = None) -> Prepared:
     """Validate every sheet and build ``Prepared``.
 
+    ``early``: sheets already checked by ``check_early`` on these same raw frames (a run checks each sheet
+    while the next one is read).
     ``Prepared.findings`` is complete up to validation: the reader's findings (``data.findings``: missing
     sheets and columns) come first, then this module's, sheet by sheet in workbook-spec order.
     ``Prepared.bad_rows[sheet]``: every row with an error-severity finding here. A failed cell is empty in the
     typed frame; row-wide errors (``duplicate-key`` after the first row, ``unknown-tenant``) keep the values.
     """
-    customers = check_sheet(CUSTOMERS, _raw(data, CUSTOMERS.name), _customer_defaults)
-    associations = check_sheet(ASSOCIATIONS, _raw(data, ASSOCIATIONS.name))
-    usage = check_sheet(USAGE, _raw(data, USAGE.name))
+    early = early or {}
+
+    def checked(spec: SheetSpec) -> Checked:
+        done = early.get(spec.name)
+        if done is not None:
+            return done
+        return check_sheet(spec, _raw(data, spec.name), _EARLY[spec.name][1])
+
+    customers = checked(CUSTOMERS)
+    associations = checked(ASSOCIATIONS)
+    usage = checked(USAGE)
     if CUSTOMERS.name in data.sheets and "Tenant ID" in data.sheets[CUSTOMERS.name].frame:
         known = set(customers.frame["Tenant ID"].dropna())
         for sheet in (associations, usage):
             _unknown_tenants(sheet, known)
     milestones, example_program, program_findings = _milestones(data)
-    settings_sheet = check_sheet(SETTINGS, _raw(data, SETTINGS.name), _setting_names)
+    settings_sheet = checked(SETTINGS)
     settings = _settings(settings_sheet)
 
     findings = list(data.findings) + program_findings
@@ -185,6 +202,8 @@ def _add_schema_failures(sheet: Checked, failures: pd.DataFrame) -> None:
 def _duplicate_messages(sheet: Checked, rows: pd.Index) -> list[str]:
     key = list(sheet.spec.key)
     frame = sheet.frame[key]
+    # only rows sharing a repeated key's first part can hold its first occurrence: a cheap cut first
+    frame = frame[frame[key[0]].isin(frame.loc[rows, key[0]].dropna().unique())]
     complete = frame[frame.notna().all(axis=1)]
     firsts = complete.reset_index(names="_first").drop_duplicates(key, keep="first")
     dups = frame.loc[rows].reset_index(names="_row").merge(firsts, on=key, how="left")
@@ -292,6 +311,15 @@ def _whole(text: str) -> int | None:
     if number is None or number < 0 or not float(number).is_integer():
         return None
     return int(number)
+
+
+#: the sheets checked on their own (``check_early``), with the hook each runs before its schema
+_EARLY: dict[str, tuple[SheetSpec, Hook | None]] = {
+    CUSTOMERS.name: (CUSTOMERS, _customer_defaults),
+    ASSOCIATIONS.name: (ASSOCIATIONS, None),
+    USAGE.name: (USAGE, None),
+    SETTINGS.name: (SETTINGS, _setting_names),
+}
 
 
 def _milestones(data: WorkbookData) -> tuple[Checked, bool, list[Finding]]:
