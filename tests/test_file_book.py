@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from writer_helpers import entries, excel_like_book, realworld
 
 from cpor_excel.errors import NotAWorkbook
-from cpor_excel.io import package
+from cpor_excel.io import file_book, package
 from cpor_excel.io.file_book import FileBook
 from cpor_excel.io.xlsx_patch import XlsxPatch
 
@@ -160,6 +160,36 @@ def test_a_sheet_checked_ahead_is_refused_only_when_read(tmp_path: Path) -> None
         assert fb.read_rows("Usage") == [["Tenant ID", "Workload"]]
 
 
+@pytest.mark.parametrize("lane", [True, False])
+def test_sheets_read_ahead_are_what_read_rows_gives_and_refusals_wait_until_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lane: bool
+) -> None:
+    """read_ahead parses every sheet in the background (the biggest on a lane of its own when it is big
+    enough; here the threshold is lowered): same rows, and a refused sheet is refused only when read."""
+    path = tmp_path / "b.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    wb.add_worksheet("Small").write_row(0, 0, ["a", 1])
+    big = wb.add_worksheet("Big")
+    for i in range(300):
+        big.write_row(i, 0, [f"t{i}", i, None if i % 7 else "#N/A"])
+    wb.add_worksheet("Far").write("XFD1048576", "y")
+    wb.close()
+    with FileBook(path) as plain:
+        expected = {name: plain.read_rows(name) for name in ("Small", "Big")}
+    monkeypatch.setattr(file_book, "LANE_SIZE", 1 if lane else 1 << 40)
+    with FileBook(path) as fb:
+        order = fb.read_ahead(["Big", "Far", "Small"])
+        assert order[-1] == "Big" and set(order) == {"Big", "Far", "Small"}
+        assert (fb._lane is not None) is lane
+        assert {name: fb.read_rows(name) for name in ("Small", "Big")} == expected
+        with pytest.raises(NotAWorkbook, match="Far"):
+            fb.read_rows("Far")
+        fb.set_columns("Big", ["Check Result"], [2], [["OK"]])  # writes wait for the helpers
+        fb.save(tmp_path / "o.xlsx")
+    with FileBook(tmp_path / "o.xlsx") as fb:
+        assert fb.read_rows("Big")[:2] == [[*expected["Big"][0], "Check Result"], [*expected["Big"][1], "OK"]]
+
+
 def test_read_rows_leaves_the_collector_as_it_was(tmp_path: Path) -> None:
     path = with_far_cell(tmp_path / "far.xlsx")
     was = gc.isenabled()
@@ -261,5 +291,10 @@ def test_a_book_only_read_keeps_no_sheet_xml_for_the_writer(tmp_path: Path) -> N
         fb.save(tmp_path / "o.xlsx")
     with FileBook(tmp_path / "o.xlsx") as fb:
         assert fb.read_rows("Usage") == [["Tenant ID", "Check Result"], ["t1", "OK"]]
-        assert set(fb._patch._docs) == {"Usage"}  # split for the writer from the checks' bytes
+        assert set(fb._package._handed) == {"xl/worksheets/sheet1.xml"}  # kept for the writer
+    with FileBook(tmp_path / "o.xlsx") as fb:
+        assert fb.read_ahead(["Usage", "Nope"]) == ["Nope", "Usage"]
+        assert fb.read_rows("Usage") == [["Tenant ID", "Check Result"], ["t1", "OK"]]
+        fb._settle()
+        assert set(fb._patch._docs) == {"Usage"}  # read ahead: split for the writer from those bytes
         assert fb._package._handed == {}

@@ -58,6 +58,9 @@ from cpor_excel.io.package import (
 from cpor_excel.io.safe_save import atomic_replace, ensure_writable, remove_stale_temps, workbook_lock
 from cpor_excel.io.xlsx_patch import XlsxPatch, xml_text
 
+#: a sheet whose XML is at least this big gets a reading lane of its own in ``read_ahead``
+LANE_SIZE = 8 * 1024**2
+
 _ERROR_VALUE = re.compile(rb"<(?:[\w.-]+:)?v\b[^>]*>(.*?)</(?:[\w.-]+:)?v>", re.S)
 _CELL_REF = re.compile(rb'\sr="([A-Za-z]{1,3})(\d+)"')
 _ERROR_TYPE = re.compile(rb't="e"')
@@ -81,12 +84,18 @@ class FileBook:
         self._package: Package = open_package(self.path)
         self._patch = XlsxPatch(self.path, self._package)
         self._reader: python_calamine.CalamineWorkbook | None = None
-        # Two helper threads: one checks (and inflates) sheets, one parses them with calamine, which lets
-        # go of the GIL meanwhile; a sheet is parsed only once its check has passed.
+        self._from_path = True  # calamine reads the file itself (not an in-memory copy of it)
+        # Helper threads: one checks (and inflates) sheets, one parses them with calamine, which lets go
+        # of the GIL meanwhile; a sheet is parsed only once its check has passed. ``read_ahead`` gives
+        # the biggest sheet a lane of its own (a thread and a calamine reader: one reader parses one
+        # sheet at a time), so it is checked and parsed from the start while the others go by.
         self._checker: ThreadPoolExecutor | None = None
         self._parser: ThreadPoolExecutor | None = None
+        self._lane: ThreadPoolExecutor | None = None
+        self._lane_reader: python_calamine.CalamineWorkbook | None = None
         self._checks: dict[str, Future[list[tuple[int, int, str]]]] = {}
         self._parses: dict[str, Future[list[list[Any]]]] = {}
+        self._opening: list[Future[None]] = []  # sheets being split for the writer
         self._dirty = False
         self._closed = False
 
@@ -96,14 +105,16 @@ class FileBook:
         if self._closed:
             return
         self._closed = True
-        for pool in (self._parser, self._checker):
+        for pool in (self._lane, self._parser, self._checker):
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
         self._checks.clear()
         self._parses.clear()
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        self._opening.clear()
+        for reader in (self._reader, self._lane_reader):
+            if reader is not None:
+                reader.close()
+        self._reader = self._lane_reader = None
         self._package.close()
 
     def __enter__(self) -> FileBook:
@@ -119,9 +130,9 @@ class FileBook:
 
     def read_ahead(self, sheets: Sequence[str]) -> list[str]:
         """The caller will read these sheets: start checking and parsing them now, in the background, so
-        that what it does with one sheet overlaps the parsing of the next. Returns the order to read them
-        in, the parsing order: smallest first, so the biggest sheet is parsed while the caller works on
-        the others. A sheet that does not exist is left for ``read_rows`` to refuse."""
+        that what it does with one sheet overlaps the parsing of the others. Returns the order to read
+        them in: smallest first, the biggest last (it is parsed on its own lane meanwhile). A sheet that
+        does not exist is left for ``read_rows`` to refuse."""
         self._require_open()
         self._calamine()
         found: list[tuple[str, SheetInfo | None]] = []
@@ -130,10 +141,21 @@ class FileBook:
                 found.append((sheet, self._worksheet(sheet)))
             except KeyError:
                 found.append((sheet, None))
-        found.sort(key=lambda item: 0 if item[1] is None else self._package.size(item[1].part or ""))
-        for _, info in found:
-            if info is not None:
-                self._parse_later(info)
+        found.sort(key=lambda item: 0 if item[1] is None else self._size(item[1]))
+        infos = [info for _, info in found if info is not None and info.name not in self._parses]
+        if len(infos) > 1 and self._size(infos[-1]) >= LANE_SIZE and self._from_path:
+            big = infos.pop()
+            self._lane_reader = python_calamine.CalamineWorkbook.from_path(str(self.path))
+            self._lane = ThreadPoolExecutor(1, thread_name_prefix="calamine-lane")
+            check = self._checks[big.name] = self._lane.submit(self._check_sheet, big)
+            self._parses[big.name] = self._lane.submit(self._parse, big, check, self._lane_reader)
+            infos.append(big)
+        for info in infos:
+            self._parse_later(info)
+        if self._write:  # the writer's split of each sheet, from the checks' bytes, off the main thread
+            checker = self._checker_pool()
+            for info in infos:
+                self._opening.append(checker.submit(self._open_for_writing, info, self._checks[info.name]))
         return [sheet for sheet, _ in found]
 
     def read_rows(self, sheet: str) -> list[list[Any]]:
@@ -153,32 +175,42 @@ class FileBook:
             self._parses.pop(info.name, None)  # read once: its rows are the caller's now
             self._checks.pop(info.name, None)
 
+    def _size(self, info: SheetInfo) -> int:
+        return self._package.size(info.part) if info.part else 0
+
+    def _checker_pool(self) -> ThreadPoolExecutor:
+        if self._checker is None:
+            self._checker = ThreadPoolExecutor(1, thread_name_prefix="sheet-check")
+        return self._checker
+
     def _check_later(self, info: SheetInfo | None) -> Future[list[tuple[int, int, str]]] | None:
         if info is None:
             return None
         check = self._checks.get(info.name)
         if check is None:
-            if self._checker is None:
-                self._checker = ThreadPoolExecutor(1, thread_name_prefix="sheet-check")
-            check = self._checks[info.name] = self._checker.submit(self._check_sheet, info)
+            check = self._checks[info.name] = self._checker_pool().submit(self._check_sheet, info)
         return check
 
     def _parse_later(self, info: SheetInfo) -> Future[list[list[Any]]]:
         parse = self._parses.get(info.name)
         if parse is None:
             check = self._check_later(info)
-            assert check is not None
+            assert check is not None and self._reader is not None
             if self._parser is None:
                 self._parser = ThreadPoolExecutor(1, thread_name_prefix="calamine")
-            parse = self._parses[info.name] = self._parser.submit(self._parse, info, check)
+            parse = self._parses[info.name] = self._parser.submit(self._parse, info, check, self._reader)
         return parse
 
     @paused_gc()  # the rows are hundreds of thousands of lists: no collector walks while they are built
-    def _parse(self, info: SheetInfo, check: Future[list[tuple[int, int, str]]]) -> list[list[Any]]:
-        """(parser thread) The sheet's rows, once its check has passed (a refusal is raised here)."""
+    def _parse(
+        self,
+        info: SheetInfo,
+        check: Future[list[tuple[int, int, str]]],
+        reader: python_calamine.CalamineWorkbook,
+    ) -> list[list[Any]]:
+        """(a parser thread) The sheet's rows, once its check has passed (a refusal is raised here)."""
         errors = check.result()
-        assert self._reader is not None
-        rows: list[list[Any]] = self._reader.get_sheet_by_name(info.name).to_python(skip_empty_area=False)
+        rows: list[list[Any]] = reader.get_sheet_by_name(info.name).to_python(skip_empty_area=False)
         for i, row in enumerate(rows):
             if "" in row:
                 rows[i] = [None if value == "" else value for value in row]
@@ -192,9 +224,8 @@ class FileBook:
         return rows
 
     def _check_sheet(self, info: SheetInfo) -> list[tuple[int, int, str]]:
-        """(checker thread) The sheet's error cells, once its XML passed the checks calamine needs. When
-        the book is written, the sheet is also made ready for editing: the writer takes these bytes
-        instead of inflating them again."""
+        """(a helper thread) The sheet's error cells, once its XML passed the checks calamine needs. When
+        the book is written, the bytes are kept for the writer, which would otherwise inflate them again."""
         assert info.part is not None
         raw = self._package.read(info.part)
         xml = utf8_xml(raw)
@@ -202,11 +233,16 @@ class FileBook:
         if plain is not None:  # the writer needs this proof too: it is not redone
             self._package.plain_columns[info.part] = plain
         errors = _error_cells(xml) if search_windows(_ERROR_TYPE, xml) else []
-        if self._write:  # split for the writer now, while the parser thread has the other core
+        if self._write:
             self._package.hand_over(info.part, raw)
-            with suppress(NotAWorkbook):  # a sheet the writer cannot edit is refused if it is edited
-                self._patch.open_sheet(info.name)
         return errors
+
+    def _open_for_writing(self, info: SheetInfo, check: Future[list[tuple[int, int, str]]]) -> None:
+        """(checker thread) Split a checked sheet for the writer (a refused sheet is refused when read;
+        one the writer cannot edit, when it is edited)."""
+        if check.exception() is None:
+            with suppress(NotAWorkbook):
+                self._patch.open_sheet(info.name)
 
     def _next_sheet(self, current: SheetInfo) -> SheetInfo | None:
         """The worksheet after ``current`` (the next one a reader of the whole book asks for)."""
@@ -216,7 +252,8 @@ class FileBook:
 
     def _settle(self) -> None:
         """Wait for the sheet checks in flight: the writer never works beside the checker thread."""
-        wait(list(self._checks.values()))  # a refusal is raised when that sheet is read, not here
+        pending: list[Future[Any]] = [*self._checks.values(), *self._opening]
+        wait(pending)  # a refusal is raised when that sheet is read, not here
 
     def _worksheet(self, sheet: str) -> SheetInfo:
         self._require_open()
@@ -238,6 +275,7 @@ class FileBook:
             try:
                 if pkg.case_twins():  # calamine may read the twin instead of the part the workbook names
                     self._reader = python_calamine.CalamineWorkbook.from_filelike(self._worksheets_only())
+                    self._from_path = False
                 else:
                     self._reader = python_calamine.CalamineWorkbook.from_path(str(self.path))
             except python_calamine.PasswordError:
@@ -247,6 +285,7 @@ class FileBook:
             except python_calamine.CalamineError as err:
                 try:
                     self._reader = python_calamine.CalamineWorkbook.from_filelike(self._worksheets_only())
+                    self._from_path = False
                 except python_calamine.CalamineError:
                     raise NotAWorkbook(
                         f"{self.path.name} cannot be read ({err}): open it in Excel and save it again."
