@@ -28,6 +28,7 @@ from writer_helpers import (
 )
 
 from cpor_excel.errors import NotAWorkbook
+from cpor_excel.io import sheet_xml
 from cpor_excel.io.file_book import FileBook
 from cpor_excel.io.xlsx_patch import CHECK_FILLS, TEXT_LIMIT, XlsxPatch
 
@@ -210,6 +211,30 @@ def test_any_sheet_any_two_runs_match_the_model(
         expected |= {(row, 5, note)} if note else set()
     got = {(r, c, v if not isinstance(v, float) else int(v)) for r, c, v in cells_of(twice)}
     assert got == {(r, c, v) for r, c, v in expected}
+
+
+@pytest.mark.parametrize("block", [1, 40, 333])
+def test_the_bulk_render_gives_the_same_bytes_whatever_its_block_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    """The bulk path cuts the sheet data into rows a block at a time (and cuts the old tool cells out of
+    each block): a second run over 300 rows gives the same file for any block size."""
+    rows = [["Tenant ID", "Units"]] + [[f"t{i}", i] for i in range(300)]
+    src = excel_like_book(tmp_path / "src.xlsx", {"Usage": rows})
+    numbers = list(range(2, 302))
+    results = [("OK", None), ("ERROR", "bad & <worse>"), ("WARNING", "")]
+
+    def run(shift: int) -> Callable[[XlsxPatch], None]:
+        chosen = [results[(n + shift) % 3] for n in numbers]
+        return lambda p: check_columns(p, numbers, [r for r, _ in chosen], [n for _, n in chosen])
+
+    def two_runs(name: str) -> dict[str, bytes]:
+        once = patched(src, tmp_path / f"{name}1.xlsx", run(0))
+        return entries(patched(once, tmp_path / f"{name}2.xlsx", run(1)))
+
+    whole = two_runs("whole")
+    monkeypatch.setattr(sheet_xml, "_BLOCK", block)
+    assert two_runs(f"block{block}-") == whole
 
 
 def cells_of(path: Path) -> set[tuple[int, int, Any]]:

@@ -287,6 +287,9 @@ class SharedStrings:
 
 # --- one worksheet's XML ----------------------------------------------------------------------------------
 
+#: the bulk render cuts the sheet data into rows about this many bytes at a time
+_BLOCK = 1 << 20
+
 _SHEET_DATA = re.compile(rb"<([\w.-]+:)?sheetData\b([^>]*?)(/?)>")
 _R_ATTR = re.compile(rb'\sr="([A-Za-z]+)(\d*)"')
 _S_ATTR = re.compile(rb'\ss="(\d+)"')
@@ -710,11 +713,11 @@ class SheetDoc:
         edited = set(self.puts).union(*(group.rows for group in groups))
         new_rows = sorted(edited.difference(self.nums).difference(self.added))
         trailing = None if self.added else self._trailing(groups, check_ids)
-        segments = None
+        bulk, old_cells = False, None
         if trailing is not None and (not new_rows or new_rows[0] > self._last_num):
-            segments = self._row_segments(*trailing)
-        if segments is not None:
-            yield from self._render_bulk(groups, segments, new_rows)
+            bulk, old_cells = self._bulk_plan(*trailing)
+        if bulk:
+            yield from self._render_bulk(groups, old_cells, new_rows)
         else:
             yield self.lead
             yield from self._render_rows(groups, edited, new_rows, check_ids)
@@ -756,40 +759,56 @@ class SheetDoc:
                 out = []
         yield b"".join(out)
 
-    def _row_segments(self, starts: list[bytes], styled: re.Pattern[bytes] | None) -> list[bytes] | None:
-        """The sheet data split at every ``</row>``, with the tool's old cells cut out of rows 2 on (from
-        the first of them to the row's end: ``starts`` begin them); None when a cell to cut has a format
-        of the user's (``styled``) or a row has no ``</row>`` (``<row/>``): the general path takes those."""
+    def _bulk_plan(
+        self, starts: list[bytes], styled: re.Pattern[bytes] | None
+    ) -> tuple[bool, re.Pattern[bytes] | None]:
+        """Whether the sheet data can be cut at every ``</row>`` (not when a row has no ``</row>``, as
+        ``<row/>``, or when a cell to cut has a format of the user's (``styled``): the general path takes
+        those), and the pattern of the tool's old cells to cut out of rows 2 on (from the first of them to
+        the row's end: ``starts`` begin them), None when there are none."""
         body = self._body
         assert body is not None
         close = self.close_row
-        if starts:
-            if styled is not None and search_windows(styled, body, boundary=close) is not None:
-                return None
-            first = b"|".join(re.escape(start) for start in starts)
-            # from the first of the tool's cells to the row's end ("unrolled": [^<]* runs at C speed)
-            old_cells = b"(?:" + first + rb')(?!1")\d[^<]*(?:<(?!' + re.escape(close[1:]) + rb")[^<]*)*"
-            body = re.sub(old_cells, b"", body)
-        segments = body.split(close)
-        return segments if len(segments) - 1 == len(self.nums) else None
+        if body.count(close) != len(self.nums):
+            return False, None
+        if not starts:
+            return True, None
+        if styled is not None and search_windows(styled, body, boundary=close) is not None:
+            return False, None
+        first = b"|".join(re.escape(start) for start in starts)
+        # from the first of the tool's cells to the row's end ("unrolled": [^<]* runs at C speed)
+        return True, re.compile(
+            b"(?:" + first + rb')(?!1")\d[^<]*(?:<(?!' + re.escape(close[1:]) + rb")[^<]*)*"
+        )
 
     def _render_bulk(
-        self, groups: list[_Group], segments: list[bytes], new_rows: list[int]
+        self, groups: list[_Group], old_cells: re.Pattern[bytes] | None, new_rows: list[int]
     ) -> Iterator[bytes]:
         """Whole tool columns at the right end of every row, with C-speed passes and no per-row Python:
-        the new cells inserted before each ``</row>``."""
+        the new cells inserted before each ``</row>``. The sheet data is cut into rows a block of about
+        ``_BLOCK`` bytes at a time (never the whole sheet at once: it may be hundreds of MB), the tool's
+        old cells cut out of each block (``old_cells``; no match crosses a ``</row>``)."""
+        body = self._body
+        assert body is not None
         close = self.close_row
         extras = self._bulk_cells(groups)
         header = self.puts.get(1)
         if header and 1 in self.nums:
             at = self.nums.index(1)
             extras[at] += self._cells_xml(b"1", sorted(header.items()))
-        step = 8192
-        for i in range(0, len(extras), step):
-            rows = segments[i : i + step]
-            yield b"".join(chain.from_iterable(zip(rows, extras[i : i + step], repeat(close), strict=False)))
+        pos = row = 0
+        last = body.rfind(close)
+        while row < len(extras):
+            end = body.find(close, min(pos + _BLOCK, last))  # the end of the block's last row
+            block = body[pos:end]
+            if old_cells is not None:
+                block = old_cells.sub(b"", block)
+            rows = block.split(close)
+            yield b"".join(chain.from_iterable(zip(rows, extras[row : row + len(rows)], repeat(close))))
+            row += len(rows)
+            pos = end + len(close)
         yield b"".join(self._new_row(number, groups) for number in new_rows)
-        yield segments[-1]  # after the last </row>
+        yield body[pos:]  # after the last </row>
 
     def _trailing(
         self, groups: list[_Group], check_ids: set[int]
@@ -800,7 +819,7 @@ class SheetDoc:
 
         Proved with C-speed passes over the sheet: every cell starts with a plain ref and none lies right
         of the tool columns (or at or right of them, when they are new); no row holds other elements.
-        ``_row_segments`` proves the rest: no row is self-closing, and the cells to replace carry no
+        ``_bulk_plan`` proves the rest: no row is self-closing, and the cells to replace carry no
         format of the user's that a rewrite would drop."""
         body = self._body
         columns = sorted({column for group in groups for column, _ in group.columns} | self.clear)
