@@ -460,7 +460,8 @@ def run_workbook(
             run_at=run_at,
             others=others,
         )
-        files.close()  # the drafts are written while the results go in; on disk before the book lists them
-        book.save(dest)
+        # the drafts are written while the results go in and the new file is made; they are on disk
+        # before that file takes the workbook's place
+        book.save(dest, ready=files.close)
     report.written = str(dest)
     return report

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import suppress
 from pathlib import Path
@@ -350,11 +350,13 @@ class FileBook:
         self._patch.append_to_sheet(sheet, header, rows)
         self._dirty = True
 
-    def save(self, dest: Path | str | None = None) -> None:
+    def save(self, dest: Path | str | None = None, *, ready: Callable[[], None] | None = None) -> None:
         """Write the changes: in place (``dest`` None or the same file) or into ``dest``, atomically.
 
         Refused (WorkbookLocked) while Excel has the target open; runs on one target wait for each other.
-        In place with nothing changed, the file is left as it is.
+        In place with nothing changed, the file is left as it is. ``ready`` is called once the new file is
+        written, before it takes the target's place; if it raises, the target is left as it was (a run
+        waits there for the drafts the workbook lists).
         """
         self._require_open()
         self._settle()
@@ -369,6 +371,8 @@ class FileBook:
 
             def write(temp: Path) -> None:
                 self._patch.save(temp)
+                if ready is not None:
+                    ready()
                 if in_place:
                     self.close()  # Windows refuses to replace a file this process still holds open
 
