@@ -15,13 +15,14 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from cpor_excel.batch.run import run_batch
-    from cpor_excel.engine import Report, check_workbook, run_workbook
+    from cpor_excel.engine import Report
+    from cpor_excel.workbook_run import check_workbook, run_workbook
 
 __all__ = ["Report", "__version__", "check_workbook", "main", "run_batch", "run_workbook"]
 
 _LAZY = {
-    "check_workbook": "cpor_excel.engine",
-    "run_workbook": "cpor_excel.engine",
+    "check_workbook": "cpor_excel.workbook_run",
+    "run_workbook": "cpor_excel.workbook_run",
     "Report": "cpor_excel.engine",
     "run_batch": "cpor_excel.batch.run",
 }

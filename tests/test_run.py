@@ -8,13 +8,14 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
 from cpor_excel.cli import main
-from cpor_excel.engine import check_workbook, run_workbook
 from cpor_excel.model.columns import LEDGER_HEADER, REPORT_HEADER, RUN_LOG_HEADER
+from cpor_excel.workbook_run import check_workbook, run_workbook
 from tests.conftest import AS_OF
 
 
@@ -224,3 +225,23 @@ def test_a_drafts_folder_that_cannot_be_written_stops_the_run_before_the_workboo
     assert len(lines) == 1 and lines[0].startswith("Error: Cannot write consent drafts into")
     assert book.read_bytes() == path.read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["not a folder", "partner.xlsx"]
+
+
+def test_every_command_loads_its_module_on_first_use_and_run_starts_without_pandas() -> None:
+    """The CLI imports a command's module when the command is used: `run` has its workbook reading
+    started before pandas loads (workbook_run.py)."""
+    import subprocess
+    import sys
+
+    from cpor_excel.cli import COMMANDS
+
+    ctx = click.Context(main)
+    assert {name: main.get_command(ctx, name).name for name in COMMANDS} == {n: n for n in COMMANDS}
+    assert set(main.list_commands(ctx)) == set(COMMANDS)
+    probe = (
+        "import sys, click; from cpor_excel.cli import main; "
+        "main.get_command(click.Context(main), 'run'); "
+        "print(sorted(m for m in ('pandas', 'numpy', 'pandera', 'jinja2') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -242,7 +242,7 @@ def _check(path: str, workbook: str, as_of: dt.date, others: pd.DataFrame | None
 def _run(
     path: str, workbook: str, as_of: dt.date, others: pd.DataFrame | None, run_at: dt.datetime
 ) -> Report:
-    from cpor_excel.engine import run_workbook
+    from cpor_excel.workbook_run import run_workbook
 
     return run_workbook(path, as_of=as_of, others=others, source=workbook, run_at=run_at)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -34,29 +35,37 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: command -> the module that registers it on ``main``; a module is imported when its command is used,
+#: so `cpor-excel run` does not load pandas for the batch report before it starts reading the workbook
+COMMANDS = {
+    "check": "commands_book",
+    "run": "commands_book",
+    "new": "commands_create",
+    "sample": "commands_create",
+    "send": "commands_mail",
+    "import-usage": "commands_usage",
+    "batch": "commands_batch",
+    "excel-addin": "commands_excel",
+    "excel-workbook": "commands_excel",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands' modules are imported on first use (click's lazy subcommand pattern)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            importlib.import_module(f"cpor_excel.cli.{COMMANDS[cmd_name]}")
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cpor-excel")
 def main() -> None:
     """Check, track and report Microsoft CPOR work kept in Excel workbooks."""
 
 
-# Each module registers its commands on `main` (imported last: they need `main` and `handle_errors`).
-from cpor_excel.cli import (  # noqa: E402
-    commands_batch,
-    commands_book,
-    commands_create,
-    commands_excel,
-    commands_mail,
-    commands_usage,
-)
-
-__all__ = [
-    "commands_batch",
-    "commands_book",
-    "commands_create",
-    "commands_excel",
-    "commands_mail",
-    "commands_usage",
-    "handle_errors",
-    "main",
-]
+__all__ = ["COMMANDS", "handle_errors", "main"]

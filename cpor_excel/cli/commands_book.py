@@ -6,13 +6,17 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from cpor_excel.cli import handle_errors, main
-from cpor_excel.engine import Report, check_workbook, run_workbook
+from cpor_excel.workbook_run import check_workbook, run_workbook
+
+if TYPE_CHECKING:
+    from cpor_excel.engine import Report
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 

@@ -24,21 +24,11 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from cpor_excel.io.layout import READ_SPECS, match_sheets
 from cpor_excel.model.catalogue import fold
-from cpor_excel.model.columns import DATA_SHEETS, DRAFTS_SHEET, LEDGER_SHEET, TOOL_SHEETS, Column, SheetSpec
+from cpor_excel.model.columns import SheetSpec
 from cpor_excel.model.findings import Finding, column_letter
 from cpor_excel.model.workbook import SheetTable, WorkbookData
-
-#: the tool's own sheets that are read back: the ledger (append-only) and the drafts (never repeated)
-TOOL_SPECS: tuple[SheetSpec, ...] = tuple(
-    SheetSpec(
-        name,
-        tuple(Column(h, required=False, nullable=True) for h in TOOL_SHEETS[name]),
-        required=False,
-        tool_columns=(),
-    )
-    for name in (LEDGER_SHEET, DRAFTS_SHEET)
-)
 
 _SPARE_COLUMNS = 64  # unheaded columns read along on the fast path before rows are cut to the header
 
@@ -70,14 +60,10 @@ def read_workbook_data(
     ``on_sheet(canonical name, table)`` is called as each sheet is read: with a book that reads ahead
     (``FileBook.read_ahead``), what it does overlaps the parsing of the sheets still to come.
     """
-    found: dict[str, str] = {}
-    for name in book.sheet_names():
-        found.setdefault(fold(name), name)  # two sheets folding alike: the first in the workbook wins
     sheets: dict[str, SheetTable] = {}
     findings: list[Finding] = []
     present: list[tuple[SheetSpec, str]] = []
-    for spec in (*DATA_SHEETS, *TOOL_SPECS):
-        actual = next((found[k] for k in map(fold, (spec.name, *spec.aliases)) if k in found), None)
+    for spec, actual in match_sheets(book.sheet_names()):
         if actual is not None:
             present.append((spec, actual))
         elif spec.required:
@@ -102,7 +88,7 @@ def read_workbook_data(
     return WorkbookData(source=source, sheets=sheets, findings=findings)
 
 
-_SHEET_ORDER = {spec.name: i for i, spec in enumerate((*DATA_SHEETS, *TOOL_SPECS))}
+_SHEET_ORDER = {spec.name: i for i, spec in enumerate(READ_SPECS)}
 
 
 def header_lookup(spec: SheetSpec) -> dict[str, str]:
