@@ -226,10 +226,15 @@ def row_status(findings: list[Finding], sheet: str, rows: pd.Index) -> tuple[lis
             if level > worst.get(f.row, -1):
                 worst[f.row] = level
             notes.setdefault(f.row, []).append(f"{f.code}: {f.message}")
-    if not worst:
-        return ["OK"] * len(rows), [""] * len(rows)
-    result = [RESULT_LEVELS[worst[r]] if r in worst else "OK" for r in rows.tolist()]
-    return result, [" | ".join(notes[r]) if r in notes else "" for r in rows.tolist()]
+    result = np.full(len(rows), "OK", dtype=object)
+    joined = np.full(len(rows), "", dtype=object)
+    if worst:  # set where the findings are (a handful of rows in a big sheet), not row by row
+        keys = list(worst)
+        at = rows.get_indexer(pd.Index(keys))
+        found = at >= 0
+        result[at[found]] = np.array([RESULT_LEVELS[worst[k]] for k in keys], dtype=object)[found]
+        joined[at[found]] = np.array([" | ".join(notes[k]) for k in keys], dtype=object)[found]
+    return result.tolist(), joined.tolist()
 
 
 def apply(
@@ -251,7 +256,7 @@ def apply(
             continue
         rows = table.frame.index
         result, notes = row_status(findings, spec.name, rows)
-        values: list[list[CellValue]] = [list(result), list(notes)]
+        values: list[list[CellValue]] = [result, notes]  # type: ignore[list-item]
         if spec is ASSOCIATIONS:
             cols = _cells(
                 evaluation.association_columns.reindex(index=rows, columns=ASSOCIATION_VALUE_COLUMNS)
@@ -261,7 +266,7 @@ def apply(
                 if cols
                 else [[] for _ in ASSOCIATION_VALUE_COLUMNS]
             )
-        book.set_columns(table.name, list(spec.tool_columns), [int(r) for r in rows], values)
+        book.set_columns(table.name, list(spec.tool_columns), rows.tolist(), values)
 
     label = {code: severity.value.upper() for code, (severity, _) in CODES.items()}
     names = {f.sheet: _sheet_name(data, f.sheet) for f in findings}
