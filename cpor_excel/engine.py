@@ -173,18 +173,22 @@ def _existing_draft_files(assoc: pd.DataFrame, drafts: pd.DataFrame) -> pd.Serie
 def locate(findings: Iterable[Finding], data: WorkbookData) -> list[Finding]:
     """Fill each finding's A1 cell from the sheet layout, and sort the report as the workbook reads."""
     order = {spec.name: i for i, spec in enumerate(DATA_SHEETS)}
+    rank = {code: _RANK[severity] for code, (severity, _) in CODES.items()}
+    letters: dict[tuple[str, str], str | None] = {}  # (sheet, column) -> its column letters
     out = []
     for f in findings:
-        table = data.sheets.get(f.sheet)
         cell = f.cell
-        if cell is None and table is not None:
-            if f.row is not None and f.column is not None:
-                cell = table.cell(f.row, f.column)
-            elif f.row is None and f.column is not None:  # header problems point at row 1
-                pos = table.positions.get(f.column)
-                cell = None if pos is None else f"{column_letter(pos)}1"
+        if cell is None and f.column is not None:
+            key = (f.sheet, f.column)
+            if key not in letters:
+                table = data.sheets.get(f.sheet)
+                pos = None if table is None else table.positions.get(f.column)
+                letters[key] = None if pos is None else column_letter(pos)
+            column = letters[key]
+            if column is not None:  # header problems (no row) point at row 1
+                cell = f"{column}{f.row if f.row is not None else 1}"
         out.append(_with_cell(f, cell) if cell != f.cell else f)
-    out.sort(key=lambda f: (order.get(f.sheet, 99), f.sheet, f.row or 0, _severity_rank(f), f.code))
+    out.sort(key=lambda f: (order.get(f.sheet, 99), f.sheet, f.row or 0, rank[f.code], f.code))
     return out
 
 
@@ -197,10 +201,6 @@ def _with_cell(f: Finding, cell: str | None) -> Finding:
 
 
 _RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-
-
-def _severity_rank(f: Finding) -> int:
-    return _RANK[f.severity]
 
 
 # ----------------------------------------------------------------------------------------------- apply
