@@ -1,6 +1,6 @@
 """End-to-end speed of `cpor-excel run` against the calamine floor, in one run on one machine (issue 9).
 
-    python benchmarks/bench_run.py [--customers 5000] [--rounds 3]
+    python benchmarks/bench_run.py [--customers 5000] [--rounds 5] [--python PATH]
 
 Makes (once, cached in benchmarks/out/) a sample workbook with 5,000 customers, ~50,000 associations and
 ~500,000 usage rows, then interleaves whole processes A B A B ...:
@@ -131,7 +131,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--customers", type=int, default=5000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
         "--python",
