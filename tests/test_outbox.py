@@ -180,6 +180,20 @@ def test_a_draft_that_cannot_be_written_is_an_error_when_the_files_are_closed(tm
         files.close()
 
 
+def test_drafts_of_a_run_that_fails_or_drafts_again_leave_no_file(tmp_path: Path) -> None:
+    folder = tmp_path / "drafts"
+    with pytest.raises(RuntimeError), DraftFiles(folder) as files:
+        files.write("CLM-1.eml", sample_message())
+        raise RuntimeError("the run failed after drafting")
+    assert list(folder.iterdir()) == []
+    with DraftFiles(folder) as files:
+        files.write("CLM-1.eml", sample_message())
+        files.discard()  # drafted again, without that claim
+        files.write("CLM-2.eml", sample_message())
+        assert list(folder.glob("*.eml")) == []  # nothing is in its place before close
+    assert [p.name for p in folder.iterdir()] == ["CLM-2.eml"]
+
+
 def test_a_hostile_claim_id_cannot_write_outside_the_drafts_folder(tmp_path: Path) -> None:
     drafts_dir = tmp_path / "a" / "drafts"
     rows = [submitted("../../x", 1), submitted("..\\..\\y", 2), submitted("/etc/z", 3)]

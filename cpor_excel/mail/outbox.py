@@ -18,7 +18,7 @@ import hashlib
 import os
 import re
 import sys
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -84,18 +84,9 @@ def write_eml(folder: Path, file_name: str, message: ConsentEmail, *, sync: bool
     if not is_plain_file_name(file_name):
         raise ValueError(f"{file_name!r} is not a plain file name")
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     target = folder / file_name
-    # A temporary name of our own (process id: runs side by side do not meet), opened exclusively;
-    # tempfile.mkstemp costs ~0.4 ms a file here, which is most of drafting 2,000 emails.
-    temp = folder / f".~{file_name}.{os.getpid()}.tmp"
-    temp.unlink(missing_ok=True)  # left behind by a crashed run whose process id this one reuses
+    temp = _write_temporary(folder, file_name, message.as_bytes(), sync)
     try:
-        with open(temp, "xb") as out:
-            out.write(message.as_bytes())
-            if sync:
-                out.flush()
-                os.fsync(out.fileno())
         os.replace(temp, target)
     except BaseException:
         temp.unlink(missing_ok=True)
@@ -105,31 +96,40 @@ def write_eml(folder: Path, file_name: str, message: ConsentEmail, *, sync: bool
 
 class DraftFiles:
     """Writes drafts into a folder on a thread of its own: creating files is I/O that the rest of a run
-    need not wait for. ``close`` waits for every file, makes them durable (once, see the module notes)
-    and raises CporError naming the folder if any could not be written. Use it as a context manager and
-    close it before saving the workbook that lists the drafts."""
+    need not wait for. Each draft goes to a temporary file first; ``close`` waits for them, puts every one
+    in its place and makes them durable (once, see the module notes), or raises CporError naming the
+    folder if any could not be written. A run that fails before (``__exit__`` with an error) or that
+    drafts again (``discard``) leaves no file of them. Use it as a context manager and close it before
+    saving the workbook that lists the drafts."""
 
     def __init__(self, folder: Path | str) -> None:
         self.folder = Path(folder)
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="drafts")
-        self._pending: list[Future[Path]] = []
+        self._pending: dict[str, Future[Path]] = {}  # file name -> its temporary file being written
         self._closed = False
 
     def write(self, file_name: str, message: ConsentEmail) -> None:
         if not is_plain_file_name(file_name):  # refused now, in the caller, not later
             raise ValueError(f"{file_name!r} is not a plain file name")
-        self._pending.append(
-            self._pool.submit(write_eml, self.folder, file_name, message, sync=not SYNC_ONCE)
+        self._pending[file_name] = self._pool.submit(
+            _write_temporary, self.folder, file_name, message.as_bytes(), not SYNC_ONCE
         )
 
     def close(self) -> None:
-        """Wait for every draft; raise CporError if one failed (idempotent)."""
+        """Put every draft in its place; raise CporError if one could not be written (idempotent)."""
         if self._closed:
             return
         self._closed = True
         self._pool.shutdown(wait=True)
-        failed = next((f.exception() for f in self._pending if f.exception() is not None), None)
+        failed = next((f.exception() for f in self._pending.values() if f.exception() is not None), None)
+        try:
+            if failed is None:
+                for file_name, temp in self._pending.items():
+                    os.replace(temp.result(), self.folder / file_name)
+        except OSError as err:
+            failed = err
         if failed is not None:
+            self._remove_temporaries()
             why = failed.strerror if isinstance(failed, OSError) and failed.strerror else failed
             raise CporError(
                 f"Cannot write consent drafts into {self.folder} ({why}); choose another folder with --drafts."
@@ -137,15 +137,44 @@ class DraftFiles:
         if self._pending and SYNC_ONCE:
             os.sync()
 
+    def discard(self) -> None:
+        """Forget every draft written so far (their temporary files are removed)."""
+        wait(list(self._pending.values()))
+        self._remove_temporaries()
+        self._pending.clear()
+
+    def _remove_temporaries(self) -> None:
+        for temp in self._pending.values():
+            if temp.exception() is None:
+                temp.result().unlink(missing_ok=True)
+
     def __enter__(self) -> DraftFiles:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
         if kind is None:
             self.close()
-        else:  # already failing: wait for the thread, but do not hide the first error
+        else:  # already failing: no draft of this run is left behind, and the first error is not hidden
             self._closed = True
             self._pool.shutdown(wait=True)
+            self._remove_temporaries()
+
+
+def _write_temporary(folder: Path, file_name: str, data: bytes, sync: bool) -> Path:
+    """(drafts thread) The draft's bytes in a temporary file beside its place; ``close`` moves it there."""
+    folder.mkdir(parents=True, exist_ok=True)
+    temp = folder / f".~{file_name}.{os.getpid()}.tmp"
+    temp.unlink(missing_ok=True)  # left behind by a crashed run whose process id this one reuses
+    try:
+        with open(temp, "xb") as out:
+            out.write(data)
+            if sync:
+                out.flush()
+                os.fsync(out.fileno())
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return temp
 
 
 def draft_emails(
