@@ -3,6 +3,7 @@ button and `batch`. It composes the pure rules with the adapters and decides not
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gc
 from collections import Counter
@@ -15,10 +16,11 @@ import pandas as pd
 
 from cpor_excel import __version__
 from cpor_excel.io.book import Book, CellValue
-from cpor_excel.io.frames import read_workbook_data
+from cpor_excel.io.frames import ReadsAhead, read_workbook_data
 from cpor_excel.io.package import paused_gc
 from cpor_excel.model.columns import (
     ASSOCIATIONS,
+    CUSTOMERS,
     DATA_SHEETS,
     DRAFTS_HEADER,
     DRAFTS_SHEET,
@@ -28,11 +30,14 @@ from cpor_excel.model.columns import (
     REPORT_SHEET,
     RUN_LOG_HEADER,
     RUN_LOG_SHEET,
+    SETTINGS,
+    USAGE,
 )
 from cpor_excel.model.evaluation import Draft, Evaluation
 from cpor_excel.model.findings import CODES, Finding, Severity, column_letter
 from cpor_excel.model.workbook import Prepared, SheetTable, WorkbookData
 from cpor_excel.rules import claims, conflicts, consent, milestones, poe_dates, usage
+from cpor_excel.rules.drafts import draft_blockers
 from cpor_excel.rules.prepare import Checked, check_early, prepare
 
 #: the tool's columns on Associations besides Check Result / Check Notes, in SPEC order
@@ -100,13 +105,7 @@ def evaluate(
     reported on this workbook's rows, naming the other workbook.
     """
     assoc = prepared.associations
-    findings: list[Finding] = list(prepared.findings)
-    findings += claims.check_claims(assoc)
-    findings += poe_dates.check_poe_and_dates(assoc, prepared.settings, as_of)
-    conflict = _conflicts(assoc, as_of, source, others)
-    findings += conflict.findings
-    consent_findings, window_ends = consent.consent_windows(assoc, prepared.settings, as_of)
-    findings += consent_findings
+    findings, conflict, window_ends = _claim_rules(prepared, as_of, source, others)
     findings += usage.check_usage(prepared.usage, prepared.settings)
     earned = milestones.evaluate_milestones(
         assoc,
@@ -132,6 +131,22 @@ def evaluate(
         new_ledger_rows=earned.new_ledger_rows,
         conflicts=conflict.conflicts,
     )
+
+
+def _claim_rules(
+    prepared: Prepared, as_of: dt.date, source: str, others: pd.DataFrame | None
+) -> tuple[list[Finding], conflicts.ConflictResult, pd.Series]:
+    """The validation findings and the rules on claims alone (no usage): their findings, the conflicts
+    and the consent window ends. All that the consent drafts depend on."""
+    assoc = prepared.associations
+    findings: list[Finding] = list(prepared.findings)
+    findings += claims.check_claims(assoc)
+    findings += poe_dates.check_poe_and_dates(assoc, prepared.settings, as_of)
+    conflict = _conflicts(assoc, as_of, source, others)
+    findings += conflict.findings
+    consent_findings, window_ends = consent.consent_windows(assoc, prepared.settings, as_of)
+    findings += consent_findings
+    return findings, conflict, window_ends
 
 
 def _conflicts(
@@ -353,11 +368,20 @@ def process_book(
     ``others``: associations from other workbooks of a batch (see ``evaluate``).
     """
     early: dict[str, Checked] = {}
+    tables: dict[str, SheetTable] = {}
+    drafted: list[_EarlyDrafts] = []
+    ahead = write and draft_writer is not None and isinstance(book, ReadsAhead)
 
-    def check_now(sheet: str, table: SheetTable) -> None:  # while the next sheets are parsed
+    def check_now(sheet: str, table: SheetTable, pending: frozenset[str]) -> None:
+        # while the next sheets are parsed: check this one, and draft the consent emails as soon as every
+        # sheet they depend on is in (the usage sheet, the biggest, is still being parsed then)
+        tables[sheet] = table
         checked = check_early(sheet, table.frame)
         if checked is not None:
             early[sheet] = checked
+        if ahead and not drafted and not pending & DRAFT_SHEETS:
+            assert draft_writer is not None
+            drafted.append(_draft_early(tables, early, source, as_of, others, draft_writer))
 
     with paused_gc():  # building frames makes no cycles: no collector walks over the growing sheets
         data = read_workbook_data(book, source, on_sheet=check_now)
@@ -369,7 +393,10 @@ def process_book(
     try:
         evaluation = evaluate(prepared, as_of, source, others)
         if write and draft_writer is not None:
-            drafts, draft_findings = draft_writer(prepared, evaluation.findings, as_of)
+            if drafted and drafted[0].blockers == draft_blockers(evaluation.findings):
+                drafts, draft_findings = drafted[0].drafts, drafted[0].findings
+            else:  # (not with today's rules) the whole run holds back other claims: draft again
+                drafts, draft_findings = draft_writer(prepared, evaluation.findings, as_of)
             evaluation.drafts = drafts
             evaluation.findings += draft_findings
             files = pd.Series({row: d.file_name for d in drafts for row in d.rows}, dtype=object)
@@ -393,6 +420,36 @@ def process_book(
             for d in evaluation.drafts
         ],
     )
+
+
+#: the sheets the consent drafts depend on (``rules/drafts.py``): all but the usage ones
+DRAFT_SHEETS = frozenset({CUSTOMERS.name, ASSOCIATIONS.name, SETTINGS.name, DRAFTS_SHEET})
+
+
+@dataclass
+class _EarlyDrafts:
+    drafts: list[Draft]
+    findings: list[Finding]
+    blockers: tuple[frozenset[int], frozenset[int]]  # the error rows they were drafted with
+
+
+def _draft_early(
+    tables: dict[str, SheetTable],
+    early: dict[str, Checked],
+    source: str,
+    as_of: dt.date,
+    others: pd.DataFrame | None,
+    draft_writer: DraftWriter,
+) -> _EarlyDrafts:
+    """The consent drafts from the sheets they depend on, before the usage sheet is in. What holds a claim
+    back is an error on its Associations rows or its customer's row; the usage and milestone rules report
+    none there, and ``process_book`` checks that the whole run agrees (else it drafts again)."""
+    partial = WorkbookData(source=source, sheets={k: v for k, v in tables.items() if k != USAGE.name})
+    # copies: prepare adds the cross-sheet findings to what it is given, and the whole run does it again
+    prepared = prepare(partial, {k: dataclasses.replace(v) for k, v in early.items() if k != USAGE.name})
+    findings = _claim_rules(prepared, as_of, source, others)[0]
+    drafts, more = draft_writer(prepared, findings, as_of)
+    return _EarlyDrafts(drafts, more, draft_blockers(findings))
 
 
 def _release_raw_values(data: WorkbookData) -> None:

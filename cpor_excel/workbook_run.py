@@ -82,6 +82,7 @@ def run_workbook(
             def write_drafts(
                 prepared: Prepared, findings: list[Finding], day: dt.date
             ) -> tuple[list[Draft], list[Finding]]:
+                files.discard()  # drafted again (the engine may draft early, then for the whole run)
                 return draft_emails(prepared, findings, prepared.settings, day, files, templates)
 
             report = process_book(

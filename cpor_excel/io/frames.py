@@ -53,12 +53,15 @@ class ReadsAhead(Protocol):
 
 
 def read_workbook_data(
-    book: SheetSource, source: str, on_sheet: Callable[[str, SheetTable], None] | None = None
+    book: SheetSource,
+    source: str,
+    on_sheet: Callable[[str, SheetTable, frozenset[str]], None] | None = None,
 ) -> WorkbookData:
     """Read every data sheet and the tool sheets the engine needs back; report missing sheets and columns.
 
-    ``on_sheet(canonical name, table)`` is called as each sheet is read: with a book that reads ahead
-    (``FileBook.read_ahead``), what it does overlaps the parsing of the sheets still to come.
+    ``on_sheet(canonical name, table, canonical names still to read)`` is called as each sheet is read:
+    with a book that reads ahead (``FileBook.read_ahead``), what it does overlaps the parsing of the sheets
+    still to come.
     """
     sheets: dict[str, SheetTable] = {}
     findings: list[Finding] = []
@@ -78,12 +81,12 @@ def read_workbook_data(
     if isinstance(book, ReadsAhead):
         order = {name: i for i, name in enumerate(book.read_ahead([actual for _, actual in present]))}
         present.sort(key=lambda item: order.get(item[1], len(order)))
-    for spec, actual in present:
+    for at, (spec, actual) in enumerate(present):
         table, problems = read_sheet(book.read_rows(actual), spec, actual)
         sheets[spec.name] = table
         findings += problems
         if on_sheet is not None:
-            on_sheet(spec.name, table)
+            on_sheet(spec.name, table, frozenset(later.name for later, _ in present[at + 1 :]))
     findings.sort(key=lambda f: _SHEET_ORDER.get(f.sheet, len(_SHEET_ORDER)))
     return WorkbookData(source=source, sheets=sheets, findings=findings)
 

@@ -156,6 +156,13 @@ def claims_to_draft(
     return requests, held_back
 
 
+def draft_blockers(findings: list[Finding]) -> tuple[frozenset[int], frozenset[int]]:
+    """The Associations rows and the Customers rows with an error: all that the findings change about
+    which claims get a draft (``claims_to_draft``)."""
+    rows = _error_rows(findings)
+    return frozenset(rows.get("Associations", ())), frozenset(rows.get("Customers", ()))
+
+
 def _error_rows(findings: list[Finding]) -> dict[str, set[int]]:
     """The Excel rows with an error, by sheet: one pass over what may be tens of thousands of findings,
     comparing codes rather than calling ``severity`` on each."""
