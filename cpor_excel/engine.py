@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import gc
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -383,14 +382,12 @@ def process_book(
             assert draft_writer is not None
             drafted.append(_draft_early(tables, early, source, as_of, others, draft_writer))
 
-    with paused_gc():  # building frames makes no cycles: no collector walks over the growing sheets
+    # The run builds millions of objects without cycles (rows, frames, findings, cells): the collector
+    # would walk them again and again for nothing. Refcounting frees them; it runs again afterwards.
+    with paused_gc():
         data = read_workbook_data(book, source, on_sheet=check_now)
         prepared = prepare(data, early)
-    _release_raw_values(data)
-    # The frames live until the end of the run: move them out of the collector's sight, so the many
-    # small objects evaluate and apply create do not make it walk them again and again.
-    gc.freeze()
-    try:
+        _release_raw_values(data)
         evaluation = evaluate(prepared, as_of, source, others)
         if write and draft_writer is not None:
             if drafted and drafted[0].blockers == draft_blockers(evaluation.findings):
@@ -407,8 +404,6 @@ def process_book(
         if write:
             when = run_at or dt.datetime.now().replace(microsecond=0)
             apply(book, data, evaluation, findings, run_at=when, ledger_rows=ledger)
-    finally:
-        gc.unfreeze()
     return Report(
         workbook=source,
         as_of=as_of,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from cpor_excel.io.file_book import FileBook
 from cpor_excel.io.layout import match_sheets
+from cpor_excel.io.package import paused_gc
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -77,7 +78,7 @@ def run_workbook(
         from cpor_excel.mail.outbox import DraftFiles, default_drafts_dir, draft_emails
 
         folder = Path(drafts_dir) if drafts_dir is not None else default_drafts_dir(dest)
-        with DraftFiles(folder) as files:
+        with DraftFiles(folder) as files, paused_gc():  # no collector walk between the run and its save
 
             def write_drafts(
                 prepared: Prepared, findings: list[Finding], day: dt.date
