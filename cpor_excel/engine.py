@@ -365,6 +365,9 @@ def process_book(
     """Check (write=False) or run (write=True) one book through the Book interface. The caller saves.
 
     ``others``: associations from other workbooks of a batch (see ``evaluate``).
+    ``draft_writer``: with a book that reads ahead (``FileBook``) it is called as soon as the claim sheets
+    are in, and, should the whole run hold back other claims, once more: the second call's drafts replace
+    the first's (``workbook_run`` discards them).
     """
     early: dict[str, Checked] = {}
     tables: dict[str, SheetTable] = {}
