@@ -3,6 +3,7 @@ idempotence, the original left untouched, JSON, exit codes."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import zipfile
@@ -248,6 +249,9 @@ def test_every_command_loads_its_module_on_first_use_and_run_starts_without_pand
     assert done.stdout.strip() == "[]"
 
 
+RUN_AT = dt.datetime(2025, 11, 30, 12)  # the Run Log's time: two runs compared cell by cell
+
+
 class _Sequential:
     """A FileBook seen through the Book methods only: no reading ahead, so no early drafts."""
 
@@ -272,7 +276,9 @@ def _run_and_drafts(path: Path, out: Path, drafts: Path, sequential: bool) -> tu
             return draft_emails(prepared, findings, prepared.settings, day, files)
 
         source: Any = _Sequential(book) if sequential else book
-        report = process_book(source, "partner.xlsx", AS_OF, write=True, draft_writer=write_drafts)
+        report = process_book(
+            source, "partner.xlsx", AS_OF, write=True, draft_writer=write_drafts, run_at=RUN_AT
+        )
         book.save(out, ready=files.close)
     return report.to_dict(), {p.name: p.read_bytes() for p in drafts.iterdir()}
 
