@@ -89,6 +89,8 @@ def timed(owner, name, phase):
 
 timed(engine, "read_workbook_data", "read + validate")
 timed(engine, "prepare", "read + validate")
+# the validation part of it (each sheet is validated while the next is parsed): counted inside as well
+timed(engine, "check_early", "validate (inside read + validate)")
 timed(engine, "evaluate", "evaluate")
 timed(outbox, "draft_emails", "drafts (while the usage sheet is parsed)")
 timed(engine, "apply", "write")
