@@ -56,7 +56,7 @@ class Report:
     written: str | None = None  # where the results were saved (run only)
 
     def count(self, severity: Severity) -> int:
-        return sum(1 for f in self.findings if f.severity is severity)
+        return tally(self.findings)[_TALLY_KEY[severity]]
 
     @property
     def exit_code(self) -> int:
@@ -76,6 +76,9 @@ class Report:
             "milestones": self.milestones,
             "drafts": self.drafts,
         }
+
+
+_TALLY_KEY = {Severity.ERROR: "errors", Severity.WARNING: "warnings", Severity.INFO: "infos"}
 
 
 def tally(findings: Iterable[Finding]) -> dict[str, int]:

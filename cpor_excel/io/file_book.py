@@ -20,10 +20,11 @@ before calamine builds it (calamine allocates the whole rectangle and aborts the
 the parts calamine parses on opening are inflated once by Python first (bounded by their declared size and
 CRC-checked), so a part lying about its size fails here instead of inside the reader.
 
-Speed (a run reads three big sheets, then writes into them): two helper threads, one checking sheets (the
+Speed (a run reads three big sheets, then writes into them): helper threads, one checking sheets (the
 inflate lets go of the GIL) and one parsing them with calamine (which lets go of the GIL while it parses),
 so the caller's work on one sheet overlaps the parsing of the next. ``read_ahead`` queues every sheet a
-reader will want; ``read_rows`` alone queues its sheet and the check of the next one. The sheet XML the
+reader will want, the biggest on a lane of its own (a third thread with a second calamine reader), and
+splits each checked sheet for the writer; ``read_rows`` alone queues its sheet and the check of the next. The sheet XML the
 checks inflated, and their proof that every cell has a plain ref, go to the writer through the package
 (``Package.hand_over``, ``Package.plain_columns``) instead of being redone; writes wait for the checks in
 flight, so the writer never works beside the checker. The collector is paused while rows are built. The
