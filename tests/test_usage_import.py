@@ -321,7 +321,7 @@ def test_an_export_with_no_data_rows_imports_nothing(tmp_path: Path, suffix: str
     ("content", "fragment"),
     [
         (b"", "is empty"),
-        (b"a,b,c\r\n1,2,3\r\n", "no header row"),
+        (b"a,b,c\r\n1,2,3\r\n", "is not a Partner Center usage report: .* ClaimId .* AADPPaidAvailableUnits"),
         (b"CustomerTenantId,WorkloadName,Month,PaidAvailableUnits\r\n", "MonthlyActiveUsers"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504, "password"),
         (codecs.BOM_UTF16_LE + b"\x41", "not valid UTF-16-LE"),
@@ -671,8 +671,10 @@ def test_cli_prints_one_json_document_and_exits_1_for_skipped_rows(rich: tuple[P
     assert result.exit_code == 1, result.output
     doc = json.loads(result.stdout)
     assert doc["counts"] == {
-        "read": 6, "updated": 2, "added": 1, "unchanged": 2, "duplicates": 0, "skipped": 1, "customers_added": 0,
+        "read": 6, "updated": 2, "added": 1, "unchanged": 2, "duplicates": 0, "flagged_duplicates": 0,
+        "skipped": 1, "customers_added": 0,
     }  # fmt: skip
+    assert doc["kind"] == "Office 365 license usage report"
     assert [(f["sheet"], f["row"], f["column"], f["code"]) for f in doc["skipped"]] == [
         ("usage.csv", 7, "Tenant ID", "unknown-tenant")
     ]

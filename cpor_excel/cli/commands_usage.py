@@ -22,7 +22,7 @@ def render(result: ImportResult, as_json: bool) -> None:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
     console = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 140)
-    summary = Table(title=f"{result.report} -> {result.workbook}", header_style="bold")
+    summary = Table(title=f"{result.report} ({result.kind}) -> {result.workbook}", header_style="bold")
     summary.add_column("Usage rows")
     summary.add_column("Count", justify="right")
     counts = result.counts()
@@ -32,6 +32,7 @@ def render(result: ImportResult, as_json: bool) -> None:
         ("added", "added"),
         ("unchanged", "unchanged"),
         ("repeated in the export (imported once)", "duplicates"),
+        ("flagged IsDuplicateRowForPGA = 1 (skipped)", "flagged_duplicates"),
     ):
         summary.add_row(label, str(counts[key]))
     summary.add_row("[bold red]skipped[/]" if counts["skipped"] else "skipped", str(counts["skipped"]))
@@ -49,6 +50,15 @@ def render(result: ImportResult, as_json: bool) -> None:
         hidden = len(result.skipped) - SKIPPED_SHOWN
         if hidden > 0:
             console.print(f"... and {hidden} more (all of them: --json).")
+    if result.checks:
+        table = Table(
+            title="Claims checked against Associations (imported all the same)", header_style="bold"
+        )
+        for name in ("Row", "Cell", "Code", "Message"):
+            table.add_column(name, overflow="fold")
+        for f in result.checks[:SKIPPED_SHOWN]:
+            table.add_row(str(f.row or ""), f.cell or "", f.code, f.message)
+        console.print(table)
     for line in (*result.assumptions, *result.notes):
         console.print(f"- {line}")
     if result.written:

@@ -72,6 +72,16 @@ CODES: dict[str, tuple[Severity, str]] = {
     "ledger-unsupported": (W, "A Milestone Ledger row the usage no longer supports (the row is kept)."),
     # email drafts
     "draft-not-written": (W, "A consent email could not be drafted for a claim (the message says why)."),
+    # Partner Center downloads (import-usage, import-earnings) and reconciliation with Microsoft's earnings
+    "claim-not-in-workbook": (
+        W,
+        "A Partner Center report names a claim, or a workload of it, that Associations does not have.",
+    ),
+    "claim-partner-differs": (W, "A Partner Center report gives a claim another Partner ID (MpnId)."),
+    "claim-date-differs": (
+        I,
+        "A Partner Center report associates a workload in another month than the claim's Approved date.",
+    ),
 }
 
 

@@ -11,6 +11,8 @@ import pandas as pd
 from cpor_excel.model.findings import Finding, column_letter
 
 GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+#: no tenant has more users than this; a larger count is a broken cell (and would not fit the sheet's numbers)
+MAX_COUNT = 10**9
 
 
 def _distinct(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
@@ -66,7 +68,9 @@ def parse_counts(values: pd.Series, decimal_comma: bool = False) -> tuple[pd.Ser
     numbers = numbers.where(~negative, -numbers)
     problem = np.full(len(uniques), None, dtype=object)
     problem[numbers.isna().to_numpy()] = "bad-type"
-    problem[(numbers.notna() & ((numbers < 0) | (numbers % 1 != 0))).to_numpy()] = "bad-number"
+    problem[(numbers.notna() & ((numbers < 0) | (numbers % 1 != 0) | (numbers > MAX_COUNT))).to_numpy()] = (
+        "bad-number"
+    )
     problem[blank.to_numpy(dtype=bool)] = "missing-value"
     grouped = bool((grouped1 & fits1 & ~blank).any())
     per_row = _spread(numbers, codes, values.index, float("nan")).astype(float)

@@ -1,4 +1,4 @@
-"""A usage export, read and checked: the importable rows, and a finding for each problem of a skipped row."""
+"""A usage report, read and checked: the importable rows, and a finding for each problem of a skipped row."""
 
 from __future__ import annotations
 
@@ -8,22 +8,36 @@ from typing import Any, cast
 
 import pandas as pd
 
-from cpor_excel.model.catalogue import canonical_workload, fold, suggest_workload
+from cpor_excel.model.catalogue import canonical_workload, suggest_workload
 from cpor_excel.model.columns import USAGE
-from cpor_excel.model.findings import Finding
-from cpor_excel.usage_import.cells import cell_finding, cell_text, normalise_tenant, parse_counts
-from cpor_excel.usage_import.columns import COUNTS, HEADER_NAMES, KEY, USAGE_COLUMNS
-from cpor_excel.usage_import.export_file import NotAUsageExport, RawExport, read_raw
+from cpor_excel.model.findings import Finding, column_index
+from cpor_excel.usage_import.cells import MAX_COUNT, cell_finding, cell_text, normalise_tenant, parse_counts
+from cpor_excel.usage_import.columns import COUNTS, KEY, USAGE_COLUMNS
+from cpor_excel.usage_import.entries import entries_of
+from cpor_excel.usage_import.export_file import Expected, NotAUsageExport, RawExport, read_raw
+from cpor_excel.usage_import.kinds import (
+    CLAIM_ID,
+    CPOR_M365,
+    DATE_ASSOCIATED,
+    LOOKED_FOR,
+    PARTNER_ID,
+    USAGE_TABLE,
+    Layout,
+    header_score,
+    layout_of,
+)
 from cpor_excel.usage_import.months import parse_months
 
 
 @dataclass
 class UsageExport:
-    """A usage export, read and checked.
+    """A usage report, read and checked.
 
-    ``rows``: the importable rows, index = row number in the export; columns Tenant ID (lower-case GUID),
-    Workload (canonical), Month ("YYYY-MM"), Active Users, Paid Units (int64), Customer Name, Country
-    (str or None). ``skipped``: one finding per problem of a skipped row.
+    ``rows``: the importable rows, index = entry (the row number in the export, except in the wide
+    Enterprise Mobility report, where a row gives one entry per workload: ``export_rows`` maps them);
+    columns Tenant ID (lower-case GUID), Workload (canonical), Month ("YYYY-MM"), Active Users, Paid Units
+    (int64), Customer Name, Country (str or None), and in a CPOR-M365 report Claim ID, Partner ID (the raw
+    cells) and Date Associated ("YYYY-MM" or None). ``skipped``: one finding per problem of a skipped row.
     """
 
     source: str
@@ -34,45 +48,66 @@ class UsageExport:
     duplicates: int = 0  # rows repeating an earlier row exactly (imported once)
     headers: dict[str, str] = field(default_factory=dict)  # canonical -> the export's own header text
     positions: dict[str, int] = field(default_factory=dict)  # canonical -> 0-based column in the export
+    kind: str = USAGE_TABLE  # which report it is (kinds.py)
+    flagged: int = 0  # rows flagged IsDuplicateRowForPGA = 1, skipped
+    empty_pairs: int = 0  # Enterprise Mobility workload pairs empty or 0/0 (no Usage row)
+    export_rows: pd.Series | None = None  # entry -> export row, where entries are not rows
+
+    def export_row(self, entry: int) -> int:
+        """The export's row (as Excel shows the file) of an entry of ``rows``."""
+        return int(entry if self.export_rows is None else self.export_rows[entry])
+
+
+EXPECTED = Expected(header_score, LOOKED_FOR, "Partner Center usage report", NotAUsageExport)
 
 
 def read_export(path: Path | str) -> UsageExport:
-    """Read a Partner Center usage export (CSV or XLSX) and check every row; bad rows become findings."""
-    return _check_rows(read_raw(path), Path(path).name)
+    """Read a Partner Center usage report (CSV or XLSX) and check every row; bad rows become findings."""
+    raw = read_raw(path, EXPECTED)
+    layout = layout_of(raw.header)
+    assert layout is not None  # read_raw took this row as the header because it is one
+    return _check_rows(raw, layout, Path(path).name)
 
 
-def _check_rows(raw: RawExport, name: str) -> UsageExport:
-    positions: dict[str, int] = {}
-    for index, title in enumerate(raw.header):
-        canonical = HEADER_NAMES.get(fold(title)) if title not in (None, "") else None
-        if canonical and canonical not in positions:
-            positions[canonical] = index
-    missing = [c for c in USAGE_COLUMNS if c not in positions]
+def _check_rows(raw: RawExport, layout: Layout, name: str) -> UsageExport:
+    positions = layout.positions
+    missing = [c for c in USAGE_COLUMNS if c not in positions and not layout.wide]
     if missing:
         accepted = "; ".join(f"{c} ({', '.join(USAGE.column(c).aliases) or c})" for c in missing)
-        raise NotAUsageExport(f"{name} has no column for {accepted}: is it a Partner Center usage export?")
+        raise NotAUsageExport(
+            f"{name} ({layout.kind}) has no column for {accepted}: is it a Partner Center usage report?"
+        )
     headers = {c: str(raw.header[i]).strip() for c, i in positions.items()}
-    body = raw.body
-    cells = pd.DataFrame({c: body[i] for c, i in positions.items()}, index=body.index)
+    ragged = {f.row for f in raw.findings if f.row is not None}
+    entries = entries_of(raw.body, layout, ragged)
+    cells = entries.cells
     texts = {c: cell_text(cells[c]) for c in cells.columns}
-    blank_row = pd.concat([texts[c].isna() for c in USAGE_COLUMNS], axis=1).all(axis=1)
-    ragged = {f.row for f in raw.findings}
-    keep = ~blank_row & ~cells.index.isin(list(ragged))
-    cells, texts = cells[keep], {c: t[keep] for c, t in texts.items()}
     findings: list[Finding] = list(raw.findings)
     assumptions = list(raw.assumptions)
 
+    def header(column: str, entry: int) -> str:
+        return str(raw.header[entries.column(column, entry)]).strip()
+
+    bad_entries: set[int] = set()
+    reported: set[tuple[int, int, str]] = set()
+
     def report(mask: pd.Series, code: str, column: str, message: Any) -> None:
-        for row in mask[mask].index:
-            text = message(row) if callable(message) else message
-            findings.append(cell_finding(code, name, int(row), positions[column], column, text))
+        """Skip the masked entries; one finding per export cell (the wide report's entries of one row
+        share its tenant and month cells)."""
+        for entry in mask[mask].index:
+            bad_entries.add(entry)
+            row, col = int(entries.rows[entry]), entries.column(column, entry)
+            if (row, col, code) not in reported:
+                reported.add((row, col, code))
+                text = message(entry) if callable(message) else message
+                findings.append(cell_finding(code, name, row, col, column, text))
 
     for column in USAGE_COLUMNS:
         report(
             texts[column].isna(),
             "missing-value",
             column,
-            f"{headers[column]} is empty: fill it in or remove the row.",
+            lambda r, c=column: f"{header(c, r)} is empty: fill it in or remove the row.",
         )
 
     raw_tenant = texts["Tenant ID"]
@@ -118,20 +153,21 @@ def _check_rows(raw: RawExport, name: str) -> UsageExport:
             problem == "bad-type",
             "bad-type",
             column,
-            lambda r, c=column, v=value: f"{headers[c]} {v[r]!r} is not a number.",
+            lambda r, c=column, v=value: f"{header(c, r)} {v[r]!r} is not a number.",
         )
         report(
             problem == "bad-number",
             "bad-number",
             column,
-            lambda r, c=column, v=value: f"{headers[c]} {v[r]!r} is not a whole number of 0 or more.",
+            lambda r, c=column, v=value: (
+                f"{header(c, r)} {v[r]!r} is not a whole number of 0 or more (up to {MAX_COUNT:,})."
+            ),
         )
         if grouped:
             sep = "'.'" if raw.decimal_comma else "','"
             assumptions.append(f"{headers[column]}: {sep} was read as the thousands separator.")
 
-    bad = {f.row for f in findings}
-    good = ~cells.index.isin(list(bad))
+    good = ~cells.index.isin(list(bad_entries))
     rows = pd.DataFrame(
         {
             "Tenant ID": tenant[good],
@@ -139,20 +175,32 @@ def _check_rows(raw: RawExport, name: str) -> UsageExport:
             "Month": month[good],
             "Active Users": counts["Active Users"][good].astype("int64"),
             "Paid Units": counts["Paid Units"][good].astype("int64"),
-            "Customer Name": texts["Customer Name"][good] if "Customer Name" in texts else None,
-            "Country": texts["Country"][good] if "Country" in texts else None,
+            **{c: texts[c][good] if c in texts else None for c in ("Customer Name", "Country")},
         },
         index=cells.index[good],
     )
-    rows, duplicates, dup_findings = _collapse_duplicates(rows, name, positions, headers)
+    if layout.kind == CPOR_M365:
+        for column in (CLAIM_ID, PARTNER_ID):  # raw: an XLSX report may hold the MpnId as a number
+            rows[column] = (
+                cells[column][good].where(texts[column][good].notna(), None) if column in cells else None
+            )
+        rows[DATE_ASSOCIATED] = None
+        if DATE_ASSOCIATED in cells:
+            given = cells[DATE_ASSOCIATED][good].where(texts[DATE_ASSOCIATED][good].notna(), None)
+            associated = parse_months(given, headers[DATE_ASSOCIATED])[0]
+            rows[DATE_ASSOCIATED] = associated.astype(object).where(associated.notna(), None)
+    export_rows = entries.rows if layout.wide else None
+    rows, duplicates, dup_findings = _collapse_duplicates(rows, name, positions, entries.rows)
     findings += dup_findings
-    findings.sort(key=lambda f: (f.row or 0, positions.get(f.column or "", -1)))
-    read = int((~blank_row).sum()) + len(ragged)
-    return UsageExport(name, rows, findings, assumptions, read, duplicates, headers, positions)
+    findings.sort(key=lambda f: (f.row or 0, column_index((f.cell or "A").rstrip("0123456789"))))
+    return UsageExport(
+        name, rows, findings, assumptions, entries.read, duplicates, headers, positions,
+        kind=layout.kind, flagged=entries.flagged, empty_pairs=entries.empty_pairs, export_rows=export_rows,
+    )  # fmt: skip
 
 
 def _collapse_duplicates(
-    rows: pd.DataFrame, name: str, positions: dict[str, int], headers: dict[str, str]
+    rows: pd.DataFrame, name: str, positions: dict[str, int], export_rows: pd.Series
 ) -> tuple[pd.DataFrame, int, list[Finding]]:
     """Exact repeats are imported once; rows that give different numbers for one key are all skipped,
     since nothing says which is right."""
@@ -164,10 +212,11 @@ def _collapse_duplicates(
     conflicting = group[distinct > 1]
     findings = []
     if len(conflicting):
-        others = conflicting.reset_index(names="_row").groupby(list(KEY), sort=False)["_row"].agg(list)
-        for key, numbers in others.items():
+        others = conflicting.reset_index(names="_entry").groupby(list(KEY), sort=False)["_entry"].agg(list)
+        for key, entries in others.items():
             tenant, workload, month = cast("tuple[str, str, str]", key)
-            listed = ", ".join(str(n) for n in sorted(numbers))
+            numbers = sorted({int(export_rows[e]) for e in entries})
+            listed = ", ".join(str(n) for n in numbers)
             message = (
                 f"Rows {listed} give different usage for {tenant}, {workload}, {month}: keep the right one "
                 "and import again."

@@ -1,12 +1,13 @@
-"""The export file as downloaded -> its header and raw cells: XLSX or CSV in any encoding and delimiter Excel
-or Partner Center writes, the header row found among the first rows."""
+"""A Partner Center download as it comes -> its header and raw cells: XLSX or CSV in any encoding and
+delimiter Excel or Partner Center writes, the header row found among the first rows by what the caller
+looks for (``Expected``). Shared by `import-usage` and `import-earnings`."""
 
 from __future__ import annotations
 
 import codecs
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,16 +16,33 @@ import pandas as pd
 
 from cpor_excel.errors import CporError
 from cpor_excel.io.file_book import FileBook
-from cpor_excel.model.catalogue import fold
 from cpor_excel.model.findings import Finding, column_letter
-from cpor_excel.usage_import.columns import HEADER_NAMES, KEY
 
 HEADER_SCAN_ROWS = 10  # a title or filter line above the header is tolerated, within reason
 DELIMITERS = (",", ";", "\t", "|")
 
 
-class NotAUsageExport(CporError):
+class NotAReport(CporError):
+    """The file cannot be read as the Partner Center download asked for (exit 3)."""
+
+
+class NotAUsageExport(NotAReport):
     """The report file cannot be read as a usage export (exit 3)."""
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What a reader looks for in a download.
+
+    ``score(row)``: None when the row is not a header the caller reads, else how many columns it recognises
+    (the best-scoring row among the first rows, and delimiter, wins). ``looked_for``: the columns named in
+    the one `Error:` line when no row is such a header. ``what``: the download's name in messages.
+    """
+
+    score: Callable[[Sequence[Any]], int | None]
+    looked_for: str
+    what: str
+    error: type[NotAReport] = NotAReport
 
 
 @dataclass
@@ -37,28 +55,29 @@ class RawExport:
     decimal_comma: bool = False
 
 
-def read_raw(path: Path | str) -> RawExport:
-    """The header and raw cells of a usage export (CSV or XLSX); rows are not checked here."""
+def read_raw(path: Path | str, expected: Expected) -> RawExport:
+    """The header and raw cells of a download (CSV or XLSX); rows are not checked here."""
     path = Path(path)
+    error = expected.error
     if not path.is_file():
         what = "is a folder" if path.is_dir() else "was not found"
-        raise NotAUsageExport(f"{path} {what}: give the path of the usage export file (CSV or XLSX).")
+        raise error(f"{path} {what}: give the path of the {expected.what} file (CSV or XLSX).")
     try:
         with path.open("rb") as handle:
             magic = handle.read(8)
     except OSError as err:
-        raise NotAUsageExport(f"{path} cannot be read ({err.strerror}): check its permissions.") from err
+        raise error(f"{path} cannot be read ({err.strerror}): check its permissions.") from err
     if magic.startswith(b"PK\x03\x04"):
-        return _read_xlsx(path)
+        return _read_xlsx(path, expected)
     if magic.startswith(b"\xd0\xcf\x11\xe0"):
-        raise NotAUsageExport(
+        raise error(
             f"{path.name} is an old .xls or a password-protected workbook: open it in Excel and save it as "
             ".xlsx or CSV without a password, then import again."
         )
-    return _read_text(path)
+    return _read_text(path, expected)
 
 
-def _decode(data: bytes, name: str) -> tuple[str, str]:
+def _decode(data: bytes, name: str, expected: Expected) -> tuple[str, str]:
     """The export's text and a description of the encoding that was used."""
     for bom, codec, label in (
         (codecs.BOM_UTF8, "utf-8", "UTF-8 with BOM"),
@@ -66,12 +85,12 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
         (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16 BE"),
     ):
         if data.startswith(bom):
-            return _strict_decode(data[len(bom) :], codec, name), label
+            return _strict_decode(data[len(bom) :], codec, name, expected), label
     sample = data[:4096]
     if sample.count(0) > len(sample) // 4:  # ASCII text in UTF-16 without a BOM: every other byte is NUL
         even_nuls = sample[0::2].count(0)
         codec = "utf-16-be" if even_nuls > sample[1::2].count(0) else "utf-16-le"
-        return _strict_decode(data, codec, name), f"{codec.upper()} without BOM (assumed)"
+        return _strict_decode(data, codec, name, expected), f"{codec.upper()} without BOM (assumed)"
     try:
         return data.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError:
@@ -82,36 +101,32 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
         return data.decode("latin-1"), "Latin-1 (neither UTF-8 nor Windows-1252; assumed)"
 
 
-def _strict_decode(data: bytes, codec: str, name: str) -> str:
+def _strict_decode(data: bytes, codec: str, name: str, expected: Expected) -> str:
     try:
         return data.decode(codec)
     except UnicodeDecodeError as err:
-        raise NotAUsageExport(
-            f"{name} is not valid {codec.upper()} text ({err.reason} at byte {err.start}): download the export "
-            "again, or save it from Excel as CSV UTF-8."
+        raise expected.error(
+            f"{name} is not valid {codec.upper()} text ({err.reason} at byte {err.start}): download the "
+            f"{expected.what} again, or save it from Excel as CSV UTF-8."
         ) from err
 
 
-def _recognised(fields: Sequence[Any]) -> set[str]:
-    return {HEADER_NAMES[k] for k in (fold(f) for f in fields if f is not None) if k in HEADER_NAMES}
-
-
-def _no_header(name: str) -> NotAUsageExport:
-    return NotAUsageExport(
-        f"{name} has no header row naming CustomerTenantId, WorkloadName and Month (or Tenant ID, Workload, "
-        f"Month) in its first {HEADER_SCAN_ROWS} rows: is it a Partner Center usage export?"
+def _no_header(name: str, expected: Expected) -> NotAReport:
+    return expected.error(
+        f"{name} is not a {expected.what}: none of its first {HEADER_SCAN_ROWS} rows is a header naming "
+        f"{expected.looked_for}."
     )
 
 
-def _read_text(path: Path) -> RawExport:
+def _read_text(path: Path, expected: Expected) -> RawExport:
     try:
         data = path.read_bytes()
     except OSError as err:
-        raise NotAUsageExport(f"{path} cannot be read ({err.strerror}): check its permissions.") from err
-    text, encoding = _decode(data, path.name)
+        raise expected.error(f"{path} cannot be read ({err.strerror}): check its permissions.") from err
+    text, encoding = _decode(data, path.name, expected)
     text = text.removeprefix("\ufeff")
     if not text.strip():
-        raise NotAUsageExport(f"{path.name} is empty: download the usage export again.")
+        raise expected.error(f"{path.name} is empty: download the {expected.what} again.")
     # the delimiter is the one that splits some early line into the most known column names
     lines = text[:65536].splitlines()[:HEADER_SCAN_ROWS]
     best: tuple[int, int, int, str, list[str]] | None = (
@@ -120,13 +135,13 @@ def _read_text(path: Path) -> RawExport:
     for order, delim in enumerate(DELIMITERS):
         for index, line in enumerate(lines):
             fields = next(csv.reader([line], delimiter=delim), [])
-            found = _recognised(fields)
-            if set(KEY) <= found and (best is None or (-len(found), index, order) < best[:3]):
-                best = (-len(found), index, order, delim, fields)
+            found = expected.score(fields)
+            if found is not None and (best is None or (-found, index, order) < best[:3]):
+                best = (-found, index, order, delim, fields)
     if best is None:
-        raise _no_header(path.name)
+        raise _no_header(path.name, expected)
     _, header_index, _, delim, header = best
-    body, findings = _parse_delimited(text, delim, header_index, header, path.name)
+    body, findings = _parse_delimited(text, delim, header_index, header, path.name, expected)
     names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
     assumptions = [f"{path.name}: read as {encoding} text, {names[delim]}-separated."]
     decimal_comma = delim == ";"  # Excel writes ';'-separated CSV where ',' is the decimal comma
@@ -134,7 +149,7 @@ def _read_text(path: Path) -> RawExport:
 
 
 def _parse_delimited(
-    text: str, delim: str, header_index: int, header: list[str], name: str
+    text: str, delim: str, header_index: int, header: list[str], name: str, expected: Expected
 ) -> tuple[pd.DataFrame, list[Finding]]:
     """The data rows' cells (columns labelled by position), index = export row.
 
@@ -150,20 +165,24 @@ def _parse_delimited(
         ).iloc[1:]  # fmt: skip
         findings: list[Finding] = []
     except pd.errors.ParserError:
-        body, findings = _parse_ragged(text, delim, header_index, width, name)
+        body, findings = _parse_ragged(text, delim, header_index, width, name, expected)
     except (pd.errors.EmptyDataError, ValueError) as err:
-        raise NotAUsageExport(f"{name} is not readable CSV ({err}): download the export again.") from err
+        raise expected.error(
+            f"{name} is not readable CSV ({err}): download the {expected.what} again."
+        ) from err
     body.index = pd.RangeIndex(header_index + 2, header_index + 2 + len(body))
     return body.fillna(""), findings
 
 
 def _parse_ragged(
-    text: str, delim: str, header_index: int, width: int, name: str
+    text: str, delim: str, header_index: int, width: int, name: str, expected: Expected
 ) -> tuple[pd.DataFrame, list[Finding]]:
     try:
         records = list(csv.reader(io.StringIO(text), delimiter=delim))[header_index + 1 :]
     except csv.Error as err:
-        raise NotAUsageExport(f"{name} is not readable CSV ({err}): download the export again.") from err
+        raise expected.error(
+            f"{name} is not readable CSV ({err}): download the {expected.what} again."
+        ) from err
     findings: list[Finding] = []
     for number, record in enumerate(records, start=header_index + 2):
         if any(v.strip() for v in record[width:]):
@@ -172,7 +191,7 @@ def _parse_ragged(
                     "bad-type",
                     name,
                     f"Row {number} has {len(record)} fields where the header has {width}: a value with an "
-                    f"unquoted '{delim}'? Quote it, or download the export again.",
+                    f"unquoted '{delim}'? Quote it, or download the {expected.what} again.",
                     row=number,
                     cell=f"{column_letter(width)}{number}",
                 )
@@ -183,19 +202,19 @@ def _parse_ragged(
     return pd.DataFrame(records, columns=range(width), dtype=object), findings
 
 
-def _read_xlsx(path: Path) -> RawExport:
-    """The first worksheet with a usage header, read through FileBook: the same package safety checks
+def _read_xlsx(path: Path, expected: Expected) -> RawExport:
+    """The first worksheet with the expected header, read through FileBook: the same package safety checks
     (zip bombs, DTDs, absurd cell ranges refused before calamine allocates them) as any workbook."""
     with FileBook(path) as book:
         for sheet in book.sheet_names():
             rows = book.read_rows(sheet)
-            header_index = next(
-                (i for i, r in enumerate(rows[:HEADER_SCAN_ROWS]) if set(KEY) <= _recognised(r)), None
-            )
-            if header_index is not None:
+            scores = [expected.score(r) for r in rows[:HEADER_SCAN_ROWS]]
+            found = [(-s, i) for i, s in enumerate(scores) if s is not None]
+            if found:
+                header_index = min(found)[1]
                 break
         else:
-            raise _no_header(path.name)
+            raise _no_header(path.name, expected)
     header, data = list(rows[header_index]), rows[header_index + 1 :]
     width = max([len(header), *{len(r) for r in data}])
     if any(len(r) != width for r in (header, *data)):  # the reader may give ragged rows: pad them

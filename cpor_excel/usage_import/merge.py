@@ -12,9 +12,10 @@ from cpor_excel.io.book import Book, CellValue
 from cpor_excel.io.file_book import FileBook
 from cpor_excel.io.frames import read_workbook_data
 from cpor_excel.io.safe_save import ensure_writable, owner_file
-from cpor_excel.model.columns import CUSTOMERS, USAGE
+from cpor_excel.model.columns import ASSOCIATIONS, CUSTOMERS, USAGE
 from cpor_excel.model.findings import Finding, Severity
 from cpor_excel.model.workbook import SheetTable
+from cpor_excel.usage_import.claims import check_claims
 from cpor_excel.usage_import.columns import USAGE_COLUMNS
 from cpor_excel.usage_import.export import UsageExport, read_export
 from cpor_excel.usage_import.plan import plan_import
@@ -42,6 +43,9 @@ class ImportResult:
     updated_rows: list[int] = field(default_factory=list)  # Usage sheet rows changed in place
     added_rows: list[int] = field(default_factory=list)  # Usage sheet rows appended
     written: str | None = None  # where the workbook was saved; None when nothing changed in place
+    kind: str = ""  # which Partner Center report it was (usage_import/kinds.py)
+    flagged: int = 0  # rows flagged IsDuplicateRowForPGA = 1, skipped
+    checks: list[Finding] = field(default_factory=list)  # the report's claims against Associations
 
     @property
     def skipped_rows(self) -> int:
@@ -66,6 +70,7 @@ class ImportResult:
             "added": self.added,
             "unchanged": self.unchanged,
             "duplicates": self.duplicates,
+            "flagged_duplicates": self.flagged,
             "skipped": self.skipped_rows,
             "customers_added": len(self.customers_added),
         }
@@ -73,11 +78,13 @@ class ImportResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "report": self.report,
+            "kind": self.kind,
             "workbook": self.workbook,
             "written": self.written,
             "counts": self.counts(),
             "skipped_by_code": self.skipped_by_code(),
             "skipped": [f.to_dict() for f in self.skipped],
+            "checks": [f.to_dict() for f in self.checks],
             "customers_added": self.customers_added,
             "assumptions": self.assumptions,
             "notes": self.notes,
@@ -147,6 +154,16 @@ def merge_usage(
             rows = rows_in_sheet_order(values, usage.positions, len(new_rows))
             added_rows = list(book.append_rows(usage.name, rows))
     notes = list(plan.notes)
+    if export.flagged:
+        notes.append(
+            f"{export.flagged} rows flagged IsDuplicateRowForPGA = 1 (the same usage under another Partner ID of "
+            "your partner global account) were skipped."
+        )
+    if export.empty_pairs:
+        notes.append(
+            f"{export.empty_pairs} workload column pairs were empty or 0 paid units and 0 active users: no "
+            "Usage row for them."
+        )
     if usage is None:
         notes.append(f"{workbook} had no Usage sheet: one was added with the imported rows.")
     if customers is None and len(new_customers):
@@ -170,6 +187,9 @@ def merge_usage(
         notes=notes,
         updated_rows=plan.updated_rows,
         added_rows=added_rows,
+        kind=export.kind,
+        flagged=export.flagged,
+        checks=check_claims(export, data.sheets.get(ASSOCIATIONS.name)),
     )
 
 

@@ -22,7 +22,7 @@ class UsagePlan:
     cells: dict[tuple[int, int], CellValue]  # Usage cells to set: (Excel row, 0-based column) -> value
     updated_rows: list[int]  # Usage rows whose cells change
     unchanged: int
-    new_rows: pd.DataFrame  # export rows to append (canonical columns), index = export row
+    new_rows: pd.DataFrame  # export rows to append (canonical columns), index = export entry
     new_customers: pd.DataFrame  # Tenant ID, Customer Name, Country
     skipped: list[Finding]
     notes: list[str]
@@ -70,12 +70,17 @@ def plan_import(
     elif unknown.any():
         header = export.headers.get("Tenant ID", "Tenant ID")
         col = export.positions.get("Tenant ID", 0)
-        for row, tenant in zip(
+        listed: set[int] = set()  # the wide report's entries of one row share its tenant cell
+        for entry, tenant in zip(
             rows.index[unknown].tolist(), rows.loc[unknown, "Tenant ID"].tolist(), strict=True
         ):
+            row = export.export_row(entry)
+            if row in listed:
+                continue
+            listed.add(row)
             skipped.append(
                 cell_finding(
-                    "unknown-tenant", export.source, int(row), col, "Tenant ID",
+                    "unknown-tenant", export.source, row, col, "Tenant ID",
                     f"{header} {tenant} is not in the Customers sheet: add the customer there, or import "
                     "with --add-customers.",
                 )
