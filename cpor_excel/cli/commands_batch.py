@@ -17,6 +17,7 @@ from rich.table import Table
 from cpor_excel.batch.run import BatchResult, ProgressCallback, run_batch
 from cpor_excel.cli import handle_errors, main
 from cpor_excel.cli.commands_book import AS_OF, JSON
+from cpor_excel.model.wording import SUMMARY_NOUNS, count_summary, counted
 
 STATUS_STYLE = {
     "written": "green",
@@ -81,10 +82,10 @@ def render_batch(result: BatchResult) -> None:
         console.print(f"Skipped {path}: {why}")
     t = result.totals()
     console.print(
-        f"{t['processed']} of {t['workbooks']} workbooks {'checked' if result.dry_run else 'written'} as of "
-        f"{result.as_of.isoformat()} in {result.seconds:.1f} s: {t['errors']} errors, {t['warnings']} warnings, "
-        f"{t['conflicts']} conflicts ({t['cross_workbook_conflicts']} between workbooks), "
-        f"{t['new_milestones']} new milestones, {t['drafts']} drafts"
+        f"{t['processed']} of {counted(t['workbooks'], 'workbook')} {'checked' if result.dry_run else 'written'} "
+        f"as of {result.as_of.isoformat()} in {result.seconds:.1f} s: "
+        f"{count_summary(t, SUMMARY_NOUNS[:2])}, {counted(t['conflicts'], 'conflict')} "
+        f"({t['cross_workbook_conflicts']:,} between workbooks), {count_summary(t, SUMMARY_NOUNS[4:])}"
     )
     if result.dry_run:
         console.print("Dry run: no workbook was changed.")

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cpor_excel.cli import handle_errors, main
+from cpor_excel.model.wording import count_summary
 from cpor_excel.workbook_run import check_workbook, run_workbook
 
 if TYPE_CHECKING:
@@ -69,11 +70,7 @@ def render(report: Report, as_json: bool, limit: int) -> None:
         if hidden > 0:
             console.print(f"... and {hidden} more findings (all of them: --json, or the CPOR Report sheet).")
     c = report.counts()
-    summary = (
-        f"{report.workbook} as of {report.as_of.isoformat()}: {c['errors']} errors, {c['warnings']} warnings, "
-        f"{c['infos']} infos, {c['conflicts']} conflicts, {c['new_milestones']} new milestones, "
-        f"{c['drafts']} drafts"
-    )
+    summary = f"{report.workbook} as of {report.as_of.isoformat()}: {count_summary(c)}"
     console.print(summary)
     if report.written:
         console.print(f"Results written to {report.written}")

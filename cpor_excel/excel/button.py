@@ -16,6 +16,7 @@ from typing import Any
 
 from cpor_excel.errors import CporError
 from cpor_excel.excel.live_book import LiveBook
+from cpor_excel.model.wording import counted
 
 TITLE = "CPOR checks"
 FAILED_TITLE = "CPOR checks could not run"
@@ -90,11 +91,12 @@ def summary(report: Any, drafts_dir: Path, note: str = "") -> str:
     c = report.counts()
     lines = [f"{report.workbook} checked as of {report.as_of.isoformat()}."]
     lines.append(
-        f"{c['errors']} errors ({c['conflicts']} association conflicts), {c['warnings']} warnings, "
-        f"{c['new_milestones']} new milestones."
+        f"{counted(c['errors'], 'error')} ({counted(c['conflicts'], 'association conflict')}), "
+        f"{counted(c['warnings'], 'warning')}, {counted(c['new_milestones'], 'new milestone')}."
     )
     if c["drafts"]:
-        lines.append(f"{note}{c['drafts']} consent email drafts were written to {drafts_dir}.")
+        were = "was" if c["drafts"] == 1 else "were"
+        lines.append(f"{note}{counted(c['drafts'], 'consent email draft')} {were} written to {drafts_dir}.")
     else:
         lines.append("No new consent email drafts.")
     lines.append(
