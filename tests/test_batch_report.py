@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from openpyxl import load_workbook
 from test_batch import AS_OF, make_share
 
@@ -22,6 +23,7 @@ from cpor_excel.batch.report import (
     report_data,
 )
 from cpor_excel.batch.run import BatchResult, run_batch
+from cpor_excel.cli import main
 
 COUNT_HEADERS = ("Errors", "Warnings", "Infos", "Conflicts", "New Milestones", "Drafts")
 
@@ -30,8 +32,7 @@ COUNT_HEADERS = ("Errors", "Warnings", "Infos", "Conflicts", "New Milestones", "
 def batch(tmp_path: Path) -> tuple[BatchResult, Path]:
     share = make_share(tmp_path / "share")
     (share / "broken.xlsx").write_bytes(b"not a workbook")
-    base = tmp_path / "out" / "batch-2025-11"
-    base.parent.mkdir()
+    base = tmp_path / "out" / "batch-2025-11"  # out/ does not exist yet: the batch makes it
     return run_batch([share], as_of=AS_OF, jobs=1, report=base), base
 
 
@@ -189,6 +190,19 @@ def test_report_is_written_on_a_dry_run_and_not_taken_for_a_workbook(tmp_path: P
             "gamma.xlsx",
         ]
     )
+
+
+def test_the_report_folder_is_made_and_a_file_in_the_way_is_one_error_line(tmp_path: Path) -> None:
+    share = make_share(tmp_path / "share")
+    done = CliRunner().invoke(
+        main, ["batch", str(share), "--jobs", "1", "--dry-run", "--report", str(tmp_path / "out/cpor")]
+    )
+    assert done.exit_code == 1, done.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["cpor.html", "cpor.xlsx"]
+    (tmp_path / "taken").write_text("a file, not a folder")
+    blocked = CliRunner().invoke(main, ["batch", str(share), "--report", str(tmp_path / "taken/cpor")])
+    assert blocked.exit_code == 3 and blocked.stderr.startswith("Error: ") and "--report" in blocked.stderr
+    assert "Traceback" not in blocked.output
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

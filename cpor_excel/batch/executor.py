@@ -82,7 +82,7 @@ def _dask_executor(address: str) -> Iterator[Executor]:
         from distributed import Client
     except ImportError as err:
         raise CporError(
-            "--scheduler needs Dask distributed: install it with pip install 'cpor-excel[cluster]'."
+            "--scheduler needs Dask distributed: install it with pip install 'dask[distributed]'."
         ) from err
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)

@@ -326,7 +326,8 @@ def write_xlsx(data: dict[str, Any], path: Path) -> None:
             cell.font = Font(bold=True)
         for r, row in enumerate(rows, start=2):
             for c, (_, key) in enumerate(columns, start=1):
-                cell = sheet.cell(r, c, row.get(key))
+                # an empty text is an empty cell (an inline string without text is invalid in Excel)
+                cell = sheet.cell(r, c, row.get(key) if row.get(key) != "" else None)
                 if isinstance(cell.value, str):
                     cell.data_type = "s"  # names and messages starting with "=" stay text, never a formula
         sheet.freeze_panes = "A2"

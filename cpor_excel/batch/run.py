@@ -345,8 +345,12 @@ def _report_base(report: str | Path) -> Path:
     base = Path(report)
     if base.suffix.lower() in (".xlsx", ".html", ".htm"):
         base = base.with_suffix("")
-    if not base.parent.is_dir():
-        raise CporError(f"the folder of --report {report} does not exist: create it or choose another path.")
+    try:  # `--report out/cpor` makes out/, as `mkdir -p` would
+        base.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CporError(
+            f"cannot create the folder of --report {report} ({err.strerror or err}): choose another path."
+        ) from None
     return base
 
 
