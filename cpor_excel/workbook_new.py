@@ -53,7 +53,8 @@ _WIDE_TEXT = {"Customer Name": 32, "Partner Name": 30, "POE Reference": 30, EXAM
 #: drop-down choices by column kind, and what Excel says when a typed value is not one of them. The alert
 #: is a warning, not a stop: the tool also reads aliases ("EXO", "In progress", "German") a partner may type.
 _CHOICES: dict[Kind, tuple[str, ...]] = {
-    Kind.STATUS: tuple(STATUSES),
+    # the statuses, then their aliases: a partner typing "Declined" or "In progress" is not warned
+    Kind.STATUS: (*STATUSES, *(alias for aliases in STATUSES.values() for alias in aliases)),
     Kind.WORKLOAD: tuple(WORKLOADS),
     Kind.YESNO: ("Yes", "No"),
     Kind.LANGUAGE: tuple(LANGUAGES),

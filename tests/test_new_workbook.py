@@ -13,7 +13,7 @@ from python_calamine import CalamineWorkbook
 
 from cpor_excel.cli import main
 from cpor_excel.errors import CporError, UsageError
-from cpor_excel.model.catalogue import LANGUAGES, STATUSES, WORKLOADS
+from cpor_excel.model.catalogue import LANGUAGES, STATUSES, WORKLOADS, canonical_status
 from cpor_excel.model.columns import DATA_SHEETS, SHEETS, Kind
 from cpor_excel.model.program import MILESTONE_COLUMNS, SETTING_NAMES, example_milestones
 from cpor_excel.workbook_new import (
@@ -87,7 +87,8 @@ def test_date_and_month_columns_carry_their_number_format(template: openpyxl.Wor
 
 
 def test_drop_downs_list_the_canonical_values_down_to_row_5000(template: openpyxl.Workbook) -> None:
-    statuses = '"' + ",".join(STATUSES) + '"'
+    aliases = [alias for names in STATUSES.values() for alias in names]
+    statuses = '"' + ",".join([*STATUSES, *aliases]) + '"'
     assert validations(template["Customers"]) == {
         "Public Sector": ('"Yes,No"', f"H2:H{TEMPLATE_ROWS}"),
         "Language": ('"' + ",".join(LANGUAGES) + '"', f"I2:I{TEMPLATE_ROWS}"),
@@ -99,6 +100,14 @@ def test_drop_downs_list_the_canonical_values_down_to_row_5000(template: openpyx
     assert workload_cells == f"C2:C{TEMPLATE_ROWS}"
     assert validations(template["Usage"]) == {"Workload": (workload_source, f"B2:B{TEMPLATE_ROWS}")}
     assert validations(template["Milestones"]) == {} and validations(template["Settings"]) == {}
+
+
+def test_the_status_drop_down_accepts_every_status_the_tool_accepts(template: openpyxl.Workbook) -> None:
+    source = validations(template["Associations"])["Status"][0]
+    listed = source.strip('"').split(",")
+    accepted = [name for canonical, aliases in STATUSES.items() for name in (canonical, *aliases)]
+    assert sorted(listed) == sorted(accepted)
+    assert {canonical_status(name) for name in listed} == set(STATUSES)  # each one reads as a status
 
 
 def test_the_workload_list_is_too_long_to_inline_so_it_is_a_range_on_the_lists_sheet(
