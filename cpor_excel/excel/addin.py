@@ -80,7 +80,7 @@ def xlwings_dir() -> Path:
     """The installed xlwings package's folder (where its add-in and workbook templates are)."""
     spec = importlib.util.find_spec("xlwings")
     if spec is None or not spec.submodule_search_locations:
-        raise CporError('xlwings is not installed: run  pip install "cpor-excel[excel]"  and try again')
+        raise CporError("xlwings is not installed: run  pip install xlwings  in this Python and try again")
     return Path(next(iter(spec.submodule_search_locations)))
 
 
@@ -89,7 +89,7 @@ def xlwings_template(name: str) -> Path:
     if not path.is_file():
         raise CporError(
             f"the installed xlwings has no {name} template: install a release that ships it "
-            '(pip install --upgrade "cpor-excel[excel]")'
+            "(pip install --upgrade xlwings)"
         )
     return path
 
