@@ -12,6 +12,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 import python_calamine as pc
+from ooxml_validator import new_errors
 from writer_helpers import (
     HOSTILE,
     REALWORLD,
@@ -121,6 +122,13 @@ def test_readers_open_the_result(name: str, written: dict[str, Written]) -> None
     source_names = _openpyxl_sheets(w.source)
     if source_names:  # openpyxl opens the original (it cannot open every producer's files)
         assert _openpyxl_sheets(w.result) == [*source_names, "CPOR Report"]
+
+
+@pytest.mark.parametrize("name", READABLE)
+def test_excel_would_open_the_result_without_repair(name: str, written: dict[str, Written]) -> None:
+    """``../shared/ooxml/validate.py --diff``: the result has no `error` finding its original lacks."""
+    w = written[name]
+    assert new_errors(w.source, w.result) == []
 
 
 @pytest.mark.parametrize("name", READABLE)
