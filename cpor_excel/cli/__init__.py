@@ -44,6 +44,7 @@ COMMANDS = {
     "sample": "commands_create",
     "send": "commands_mail",
     "import-usage": "commands_usage",
+    "import-earnings": "commands_earnings",
     "batch": "commands_batch",
     "excel-addin": "commands_excel",
     "excel-workbook": "commands_excel",

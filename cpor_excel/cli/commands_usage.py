@@ -7,13 +7,10 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
-from cpor_excel.cli import handle_errors, main
+from cpor_excel.cli import handle_errors, imports, main
 from cpor_excel.usage_import import ImportResult, import_usage
-
-SKIPPED_SHOWN = 40
 
 
 def render(result: ImportResult, as_json: bool) -> None:
@@ -21,7 +18,7 @@ def render(result: ImportResult, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
-    console = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 140)
+    out = imports.console()
     summary = Table(title=f"{result.report} ({result.kind}) -> {result.workbook}", header_style="bold")
     summary.add_column("Usage rows")
     summary.add_column("Count", justify="right")
@@ -39,43 +36,16 @@ def render(result: ImportResult, as_json: bool) -> None:
     for code, n in result.skipped_by_code().items():
         summary.add_row(f"  {code}", str(n))
     summary.add_row("customers added", str(counts["customers_added"]))
-    console.print(summary)
-    if result.skipped:
-        table = Table(title="Skipped rows", header_style="bold")
-        for name in ("Row", "Cell", "Code", "Message"):
-            table.add_column(name, overflow="fold")
-        for f in result.skipped[:SKIPPED_SHOWN]:
-            table.add_row(str(f.row or ""), f.cell or "", f.code, f.message)
-        console.print(table)
-        hidden = len(result.skipped) - SKIPPED_SHOWN
-        if hidden > 0:
-            console.print(f"... and {hidden} more (all of them: --json).")
-    if result.checks:
-        table = Table(
-            title="Claims checked against Associations (imported all the same)", header_style="bold"
-        )
-        for name in ("Row", "Cell", "Code", "Message"):
-            table.add_column(name, overflow="fold")
-        for f in result.checks[:SKIPPED_SHOWN]:
-            table.add_row(str(f.row or ""), f.cell or "", f.code, f.message)
-        console.print(table)
-    for line in (*result.assumptions, *result.notes):
-        console.print(f"- {line}")
-    if result.written:
-        console.print(f"Saved to {result.written}")
-    else:
-        console.print(f"Nothing changed: {result.workbook} was not written.")
+    out.print(summary)
+    imports.print_findings(out, "Skipped rows", result.skipped)
+    imports.print_findings(out, "Claims checked against Associations (imported all the same)", result.checks)
+    imports.print_outcome(out, (*result.assumptions, *result.notes), result.written, result.workbook)
 
 
 @main.command("import-usage")
 @click.argument("report", type=click.Path(path_type=Path))
 @click.argument("book", type=click.Path(path_type=Path))
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Write the result into this new file and leave BOOK untouched (default: BOOK, in place).",
-)
+@imports.out_option
 @click.option(
     "--add-customers",
     is_flag=True,

@@ -170,3 +170,18 @@ TOOL_SHEETS: dict[str, tuple[str, ...]] = {
 }
 
 CHECK_RESULT_VALUES = ("OK", "WARNING", "ERROR", "CONFLICT")
+
+# Microsoft's side of the earnings (`import-earnings`) and the run's comparison with the tool's (SPEC "Partner
+# Center downloads, as they come").
+MS_EARNINGS_SHEET = "Microsoft Earnings"
+MS_EARNINGS_HEADER = (
+    "Tenant ID", "Customer", "Workload", "Month", "Kind", "Claim ID", "Partner ID", "Active Users",
+    "Paid Units", "Compensable Units", "Reason", "Amount", "Currency", "Amount USD", "Engagement",
+    "Microsoft IDs", "Source", "Imported On",
+)  # fmt: skip
+MS_EARNINGS_KEY = ("Tenant ID", "Workload", "Month", "Kind")
+EARNED, INELIGIBLE = "Earned", "Ineligible"  # the Kind of a Microsoft Earnings row
+EARNINGS_IMPORTS_SHEET = "Earnings Imports"
+EARNINGS_IMPORTS_HEADER = (
+    "File", "Report", "From Month", "To Month", "Rows Read", "Modern Work Usage Rows", "Imported On",
+)  # fmt: skip

@@ -44,17 +44,31 @@ def normalise_tenant(values: pd.Series) -> pd.Series:
 
 
 def parse_counts(values: pd.Series, decimal_comma: bool = False) -> tuple[pd.Series, pd.Series, bool]:
-    """Counts -> (float values, NaN when unreadable; problem code per row or None; grouping separators seen).
+    """Counts (whole, 0 or more, up to MAX_COUNT) -> ``parse_numbers``."""
+    return parse_numbers(values, decimal_comma)
+
+
+def parse_numbers(
+    values: pd.Series,
+    decimal_comma: bool = False,
+    *,
+    whole: bool = True,
+    negative: bool = False,
+    limit: float = MAX_COUNT,
+) -> tuple[pd.Series, pd.Series, bool]:
+    """Numbers -> (float values, NaN when unreadable; problem code per row or None; grouping separators seen).
 
     Spaces, no-break spaces and apostrophes group thousands anywhere; ',' groups thousands and '.' is the
     decimal point, except in a ';'-separated file, where Excel writes them the other way round (the other
     reading is tried when the file's own does not fit, e.g. 150.0 from a tool that writes floats).
+    Problems: ``missing-value`` (blank), ``bad-type`` (not a number), ``bad-number`` (a fraction where a whole
+    number is wanted, a negative where none may be, or beyond ``limit`` either way).
     """
     codes, uniques = _distinct(values)
     text = uniques.astype("string").str.strip()
     blank = text == ""
     text = text.str.replace(r"[\s\u00a0\u202f'’]", "", regex=True)
-    negative = text.str.startswith("-").astype(bool)
+    is_negative = text.str.startswith("-").astype(bool)
     digits = text.str.lstrip("+-")
     group, point = (".", ",") if decimal_comma else (",", ".")
     readings = []
@@ -65,12 +79,15 @@ def parse_counts(values: pd.Series, decimal_comma: bool = False) -> tuple[pd.Ser
         readings.append((fits, plain, digits.str.contains(g, regex=False).astype(bool)))
     (fits1, plain1, grouped1), (fits2, plain2, _) = readings
     numbers = pd.to_numeric(plain1.where(fits1, plain2.where(fits2)), errors="coerce").astype(float)
-    numbers = numbers.where(~negative, -numbers)
+    numbers = numbers.where(~is_negative, -numbers)
+    out_of_range = numbers.abs() > limit
+    if not negative:
+        out_of_range |= numbers < 0
+    if whole:
+        out_of_range |= numbers % 1 != 0
     problem = np.full(len(uniques), None, dtype=object)
     problem[numbers.isna().to_numpy()] = "bad-type"
-    problem[(numbers.notna() & ((numbers < 0) | (numbers % 1 != 0) | (numbers > MAX_COUNT))).to_numpy()] = (
-        "bad-number"
-    )
+    problem[(numbers.notna() & out_of_range).to_numpy()] = "bad-number"
     problem[blank.to_numpy(dtype=bool)] = "missing-value"
     grouped = bool((grouped1 & fits1 & ~blank).any())
     per_row = _spread(numbers, codes, values.index, float("nan")).astype(float)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import pandas as pd
 
-from cpor_excel.model.catalogue import canonical_workload, suggest_workload
 from cpor_excel.model.columns import USAGE
-from cpor_excel.model.findings import Finding, column_index
-from cpor_excel.usage_import.cells import MAX_COUNT, cell_finding, cell_text, normalise_tenant, parse_counts
+from cpor_excel.model.findings import Finding
+from cpor_excel.usage_import import checks
+from cpor_excel.usage_import.cells import cell_finding, cell_text
 from cpor_excel.usage_import.columns import COUNTS, KEY, USAGE_COLUMNS
 from cpor_excel.usage_import.entries import entries_of
 from cpor_excel.usage_import.export_file import Expected, NotAUsageExport, RawExport, read_raw
@@ -82,92 +82,26 @@ def _check_rows(raw: RawExport, layout: Layout, name: str) -> UsageExport:
     entries = entries_of(raw.body, layout, ragged)
     cells = entries.cells
     texts = {c: cell_text(cells[c]) for c in cells.columns}
-    findings: list[Finding] = list(raw.findings)
+    report = checks.Reporter(
+        name,
+        row_of=lambda entry: int(entries.rows[entry]),
+        column_of=entries.column,
+        header_of=lambda column, entry: str(raw.header[entries.column(column, entry)]).strip(),
+    )
     assumptions = list(raw.assumptions)
-
-    def header(column: str, entry: int) -> str:
-        return str(raw.header[entries.column(column, entry)]).strip()
-
-    bad_entries: set[int] = set()
-    reported: set[tuple[int, int, str]] = set()
-
-    def report(mask: pd.Series, code: str, column: str, message: Any) -> None:
-        """Skip the masked entries; one finding per export cell (the wide report's entries of one row
-        share its tenant and month cells)."""
-        for entry in mask[mask].index:
-            bad_entries.add(entry)
-            row, col = int(entries.rows[entry]), entries.column(column, entry)
-            if (row, col, code) not in reported:
-                reported.add((row, col, code))
-                text = message(entry) if callable(message) else message
-                findings.append(cell_finding(code, name, row, col, column, text))
-
-    for column in USAGE_COLUMNS:
-        report(
-            texts[column].isna(),
-            "missing-value",
-            column,
-            lambda r, c=column: f"{header(c, r)} is empty: fill it in or remove the row.",
-        )
-
-    raw_tenant = texts["Tenant ID"]
-    tenant = normalise_tenant(raw_tenant)
-    report(
-        tenant.isna() & raw_tenant.notna(),
-        "bad-tenant-id",
-        "Tenant ID",
-        lambda r: f"{headers['Tenant ID']} {raw_tenant[r]!r} is not a GUID (8-4-4-4-12 hex digits): fix it.",
-    )
-
-    raw_workload = texts["Workload"]
-    names = {w: canonical_workload(w) for w in raw_workload.dropna().unique()}
-    workload = raw_workload.map(names)
-    hints = {w: suggest_workload(w) for w, c in names.items() if c is None}
-    report(
-        workload.isna() & raw_workload.notna(),
-        "unknown-workload",
-        "Workload",
-        lambda r: (
-            f"{headers['Workload']} {raw_workload[r]!r} is not a known workload"
-            + (
-                f"; did you mean {hints[raw_workload[r]]!r}?"
-                if hints[raw_workload[r]]
-                else ": see the README list."
-            )
-        ),
-    )
-
-    raw_month = cells["Month"].where(texts["Month"].notna(), None)
-    month, problems, month_notes = parse_months(raw_month, headers["Month"])
-    assumptions += month_notes
-    for code in ("bad-type", "ambiguous-date"):
-        bad = {v for v, (c, _) in problems.items() if c == code}
-        report(raw_month.isin(bad), code, "Month", lambda r: problems[raw_month[r]][1])
-
+    checks.require(report, texts, USAGE_COLUMNS)
+    tenant = checks.tenants(report, texts["Tenant ID"])
+    workload = checks.workloads(report, texts["Workload"])
+    month, notes = checks.months(report, cells["Month"], texts["Month"], "Month", headers["Month"])
+    assumptions += notes
     counts: dict[str, pd.Series] = {}
     for column in COUNTS:
-        numbers, problem, grouped = parse_counts(cells[column], raw.decimal_comma)
-        counts[column] = numbers
-        value = texts[column]
-        report(
-            problem == "bad-type",
-            "bad-type",
-            column,
-            lambda r, c=column, v=value: f"{header(c, r)} {v[r]!r} is not a number.",
+        counts[column], notes = checks.numbers(
+            report, cells[column], texts[column], column, raw.decimal_comma
         )
-        report(
-            problem == "bad-number",
-            "bad-number",
-            column,
-            lambda r, c=column, v=value: (
-                f"{header(c, r)} {v[r]!r} is not a whole number of 0 or more (up to {MAX_COUNT:,})."
-            ),
-        )
-        if grouped:
-            sep = "'.'" if raw.decimal_comma else "','"
-            assumptions.append(f"{headers[column]}: {sep} was read as the thousands separator.")
+        assumptions += notes
 
-    good = ~cells.index.isin(list(bad_entries))
+    good = report.good(cells.index)
     rows = pd.DataFrame(
         {
             "Tenant ID": tenant[good],
@@ -191,8 +125,8 @@ def _check_rows(raw: RawExport, layout: Layout, name: str) -> UsageExport:
             rows[DATE_ASSOCIATED] = associated.astype(object).where(associated.notna(), None)
     export_rows = entries.rows if layout.wide else None
     rows, duplicates, dup_findings = _collapse_duplicates(rows, name, positions, entries.rows)
-    findings += dup_findings
-    findings.sort(key=lambda f: (f.row or 0, column_index((f.cell or "A").rstrip("0123456789"))))
+    report.findings += [*raw.findings, *dup_findings]
+    findings = report.sorted_findings()
     return UsageExport(
         name, rows, findings, assumptions, entries.read, duplicates, headers, positions,
         kind=layout.kind, flagged=entries.flagged, empty_pairs=entries.empty_pairs, export_rows=export_rows,

@@ -193,6 +193,20 @@ def merge_usage(
     )
 
 
+def destination(book: Path, out: Path | str | None) -> Path | None:
+    """Where an import saves: None for BOOK in place (refused while BOOK is open in Excel or cannot be
+    written, before anything is read), else the other file ``out``."""
+    dest = None if out is None or Path(out).resolve() == book.resolve() else Path(out)
+    if dest is None:
+        if (owner := owner_file(book)) is not None:
+            raise WorkbookLocked(
+                f"{book.name} is open in Excel ({owner.name} exists): close it and import again, or import "
+                "into a copy with --out."
+            )
+        ensure_writable(book)
+    return dest
+
+
 def import_usage(
     report: Path | str, book: Path | str, out: Path | str | None = None, add_customers: bool = False
 ) -> ImportResult:
@@ -202,14 +216,7 @@ def import_usage(
     refused before anything is read.
     """
     report, book = Path(report), Path(book)
-    dest = None if out is None or Path(out).resolve() == book.resolve() else Path(out)
-    if dest is None:
-        if (owner := owner_file(book)) is not None:
-            raise WorkbookLocked(
-                f"{book.name} is open in Excel ({owner.name} exists): close it and import again, or import "
-                "into a copy with --out."
-            )
-        ensure_writable(book)
+    dest = destination(book, out)
     export = read_export(report)
     with FileBook(book) as workbook:
         result = merge_usage(workbook, export, add_customers=add_customers, workbook=book.name)

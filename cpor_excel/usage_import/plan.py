@@ -28,7 +28,7 @@ class UsagePlan:
     notes: list[str]
 
 
-def _sheet_keys(table: SheetTable) -> pd.DataFrame:
+def sheet_keys(table: SheetTable) -> pd.DataFrame:
     """(Tenant ID, Workload, Month) of each Usage row, read exactly as `check` reads them; None where a
     cell is not valid (such a row matches nothing, and `check` reports it)."""
     frame = table.frame
@@ -91,7 +91,7 @@ def plan_import(
         new_rows = rows
         return UsagePlan({}, [], 0, new_rows, new_customers, skipped, notes)
 
-    keys = _sheet_keys(usage).dropna()
+    keys = sheet_keys(usage).dropna()
     repeated = keys.duplicated(list(KEY), keep="first")
     if repeated.any():
         notes.append(
