@@ -1,6 +1,6 @@
 """`cpor-excel new`: an empty CPOR workbook a partner can start typing into.
 
-The sheet helpers here are shared with `sample.py`, so the generated sample looks exactly like a workbook
+The sheet helpers here are shared with `sample/`, so the generated sample looks exactly like a workbook
 started from the template. Workbooks are built in openpyxl's write-only mode: it streams rows to disk, which
 keeps a 500,000-row sample within memory and time, and it is the same code path for the empty template.
 """
