@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cpor_excel.io.file_book import FileBook  # noqa: E402
-from cpor_excel.io.xlsx_patch import XlsxPatch  # noqa: E402
+from cpor_excel.io.xlsx.patch import XlsxPatch  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"

@@ -13,10 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cpor_excel import __version__
 from cpor_excel.io.book import Book, CellValue
 from cpor_excel.io.frames import ReadsAhead, read_workbook_data
-from cpor_excel.io.package import paused_gc
 from cpor_excel.model.columns import (
     ASSOCIATIONS,
     CUSTOMERS,
@@ -33,11 +31,14 @@ from cpor_excel.model.columns import (
     USAGE,
 )
 from cpor_excel.model.evaluation import Draft, Evaluation
-from cpor_excel.model.findings import CODES, Finding, Severity, column_letter
+from cpor_excel.model.findings import CODES, Finding, Severity
+from cpor_excel.model.headers import column_letter
 from cpor_excel.model.workbook import Prepared, SheetTable, WorkbookData
 from cpor_excel.rules import claims, conflicts, consent, milestones, poe_dates, usage
 from cpor_excel.rules.drafts import draft_blockers
 from cpor_excel.rules.prepare import Checked, check_early, prepare
+from cpor_excel.runtime import paused_gc
+from cpor_excel.version import __version__
 
 #: the tool's columns on Associations besides Check Result / Check Notes, in SPEC order
 ASSOCIATION_VALUE_COLUMNS = ASSOCIATIONS.tool_columns[2:]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from cpor_excel.io.file_book import FileBook
 from cpor_excel.io.layout import match_sheets
-from cpor_excel.io.package import paused_gc
+from cpor_excel.runtime import paused_gc
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cpor_excel.io.book import CellValue
+from cpor_excel.model.headers import fold_header, header_positions
 
 
 class MemoryBook:
@@ -90,11 +91,7 @@ class MemoryBook:
 
     @staticmethod
     def _find_header(grid: list[list[Any]], header: str) -> int | None:
-        first = grid[0] if grid else []
-        for col, cell in enumerate(first):
-            if isinstance(cell, str) and cell.strip().casefold() == header.casefold():
-                return col
-        return None
+        return header_positions(grid[0] if grid else []).get(fold_header(header))
 
     @staticmethod
     def _put(grid: list[list[Any]], row: int, col: int, value: Any) -> None:

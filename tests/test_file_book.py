@@ -15,10 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from writer_helpers import entries, excel_like_book, realworld
 
+from cpor_excel import runtime
 from cpor_excel.errors import NotAWorkbook
-from cpor_excel.io import file_book, package
+from cpor_excel.io import file_book
 from cpor_excel.io.file_book import FileBook
-from cpor_excel.io.xlsx_patch import XlsxPatch
+from cpor_excel.io.xlsx import scan
+from cpor_excel.io.xlsx.patch import XlsxPatch
 
 
 def kinds_of_cells(path: Path, date_1904: bool = False) -> Path:
@@ -212,7 +214,7 @@ def test_the_collector_comes_back_only_when_the_last_paused_block_of_any_thread_
     inside, leave = threading.Event(), threading.Event()
 
     def other_thread() -> None:
-        with package.paused_gc():
+        with runtime.paused_gc():
             inside.set()
             leave.wait(10)
 
@@ -220,8 +222,8 @@ def test_the_collector_comes_back_only_when_the_last_paused_block_of_any_thread_
         worker = threading.Thread(target=other_thread)
         worker.start()
         inside.wait(10)
-        with package.paused_gc():
-            with package.paused_gc():
+        with runtime.paused_gc():
+            with runtime.paused_gc():
                 assert not gc.isenabled()
             assert not gc.isenabled()
         assert not gc.isenabled()  # the other thread is still inside its block
@@ -268,16 +270,16 @@ def test_each_sheet_is_inflated_once_for_reading_and_writing(tmp_path: Path) -> 
 def test_windowed_search_finds_what_one_search_finds(data: bytes, window: int, boundary: bool) -> None:
     """Long scans are cut into windows (other threads get the GIL between them): same first match."""
     pattern = re.compile(rb'<c(?! r="[A-C]\d)[^>]{0,3}')
-    original = package._SCAN_WINDOW
-    package._SCAN_WINDOW = window
+    original = scan._SCAN_WINDOW
+    scan._SCAN_WINDOW = window
     try:
         if boundary:
             data = data.replace(b">", b"</row>")
-            found = package.search_windows(pattern, data, boundary=b"</row>")
+            found = scan.search_windows(pattern, data, boundary=b"</row>")
         else:
-            found = package.search_windows(pattern, data, reach=8)
+            found = scan.search_windows(pattern, data, reach=8)
     finally:
-        package._SCAN_WINDOW = original
+        scan._SCAN_WINDOW = original
     expected = pattern.search(data)
     assert (found and found.span()) == (expected and expected.span())
 

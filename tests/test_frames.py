@@ -76,7 +76,7 @@ def test_a_pasted_partner_center_usage_export_is_read_under_canonical_names() ->
 
 
 def test_sheets_and_headers_match_case_space_and_underscore_insensitively() -> None:
-    rows = [["tenant_id", "  WORKLOAD ", "month", "active-users", "PaidUnits"], [T1, "EXO", "2025-03", 1, 2]]
+    rows = [["tenant_id", "  WORKLOAD ", "month", "active__users", "PaidUnits"], [T1, "EXO", "2025-03", 1, 2]]
     data = read_workbook_data(
         MemoryBook(
             {" customers ": [CUSTOMERS_HEADER], "ASSOCIATIONS": [ASSOCIATIONS_HEADER], "usage_": rows}

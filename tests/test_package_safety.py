@@ -17,9 +17,10 @@ import pytest
 from writer_helpers import HOSTILE, openpyxl_book, realworld
 
 from cpor_excel.errors import NotAWorkbook
-from cpor_excel.io import package
 from cpor_excel.io.file_book import FileBook
-from cpor_excel.io.package import MAX_CELLS, check_package, sheet_extent
+from cpor_excel.io.xlsx import extent, package, safety
+from cpor_excel.io.xlsx.extent import MAX_CELLS, sheet_extent
+from cpor_excel.io.xlsx.package import check_package
 
 
 @pytest.fixture()
@@ -136,14 +137,14 @@ def test_zip_bomb_refused_from_the_directory_alone(book: Path, tmp_path: Path) -
 def test_total_size_and_entry_count_limits(
     book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(package, "MAX_TOTAL_SIZE", 2000)
+    monkeypatch.setattr(safety, "MAX_TOTAL_SIZE", 2000)
     assert "unpacks to" in refused(book)
     monkeypatch.undo()
     many = tmp_path / "many.xlsx"
     with zipfile.ZipFile(book) as old, zipfile.ZipFile(many, "w") as new:
         for info in old.infolist():
             new.writestr(info, old.read(info))
-        for i in range(package.MAX_ENTRIES + 1):
+        for i in range(safety.MAX_ENTRIES + 1):
             new.writestr(f"junk/{i}", b"")
     assert "entries" in refused(many)
 
@@ -196,15 +197,14 @@ def test_external_entity_in_shared_strings(book: Path, tmp_path: Path, encoding:
 
 
 def test_prolog_scan() -> None:
-    assert package.prolog_problem(b'<?xml version="1.0"?><!-- x --><root/>', complete=True) is None
-    assert package.prolog_problem(b"\xef\xbb\xbf<root/>", complete=True) is None
-    assert package.prolog_problem(b"<!DOCTYPE x><root/>", complete=True) is not None
+    assert safety.prolog_problem(b'<?xml version="1.0"?><!-- x --><root/>', complete=True) is None
+    assert safety.prolog_problem(b"\xef\xbb\xbf<root/>", complete=True) is None
+    assert safety.prolog_problem(b"<!DOCTYPE x><root/>", complete=True) is not None
     assert (
-        package.prolog_problem(b"<?xml?>\n<!-- c -->\n<!-- d -->\n<!DOCTYPE x><r/>", complete=True)
-        is not None
+        safety.prolog_problem(b"<?xml?>\n<!-- c -->\n<!-- d -->\n<!DOCTYPE x><r/>", complete=True) is not None
     )
-    assert package.prolog_problem(b"<!-- " + b"x" * 100, complete=False) is not None  # cannot see the root
-    assert package.prolog_problem(b"<!-- " + b"x" * 100, complete=True) is None  # not XML: the parser says
+    assert safety.prolog_problem(b"<!-- " + b"x" * 100, complete=False) is not None  # cannot see the root
+    assert safety.prolog_problem(b"<!-- " + b"x" * 100, complete=True) is None  # not XML: the parser says
 
 
 # --- absurd dimensions ---------------------------------------------------------------------------------
@@ -287,7 +287,7 @@ def test_wide_tall_sheets_are_proved_not_walked() -> None:
 def test_numbers_above(number: int) -> None:
     import re
 
-    pattern = re.compile(package._numbers_above(number) + rb"\Z")
+    pattern = re.compile(extent._numbers_above(number) + rb"\Z")
     for candidate in range(max(0, number - 30), number + 30):
         assert bool(pattern.match(str(candidate).encode())) == (candidate > number)
     assert pattern.match(str(number * 10 + 5).encode())
@@ -304,9 +304,9 @@ def test_wide_but_reasonable_sheet_reads(book: Path, tmp_path: Path) -> None:
 
 
 def _letters(index: int) -> str:
-    from cpor_excel.io.xlsx_patch import column_letters
+    from cpor_excel.model.headers import column_letter
 
-    return column_letters(index)
+    return column_letter(index)
 
 
 # --- the real-world files ------------------------------------------------------------------------------
@@ -320,7 +320,7 @@ def test_hostile_realworld_files_refused(name: str) -> None:
 
 def test_xxe_in_xml_map_schema_is_not_hostile() -> None:
     """The 'XXE' of poi_xxe_in_schema.xlsx is an xs:redefine schemaLocation in xl/xmlMaps.xml (an Excel XML
-    map): no DTD, nothing the tool parses. The workbook must work (package.py says why)."""
+    map): no DTD, nothing the tool parses. The workbook must work (io/xlsx/safety.py says why)."""
     path = realworld("poi_xxe_in_schema.xlsx")
     check_package(path)
     with FileBook(path) as fb:

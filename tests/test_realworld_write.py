@@ -28,8 +28,8 @@ from writer_helpers import (
 )
 
 from cpor_excel.io.file_book import FileBook
-from cpor_excel.io.package import open_package
-from cpor_excel.io.xlsx_patch import XlsxPatch
+from cpor_excel.io.xlsx.package import open_package
+from cpor_excel.io.xlsx.patch import XlsxPatch
 
 READABLE = [name for name in realworld_names() if name not in HOSTILE]
 REPORT_HEADER = ["Severity", "Code", "Sheet", "Cell", "Claim ID", "Message"]

@@ -25,7 +25,7 @@ from cpor_excel.io.safe_save import (
     temp_files,
     workbook_lock,
 )
-from cpor_excel.io.xlsx_patch import XlsxPatch
+from cpor_excel.io.xlsx.patch import XlsxPatch
 
 
 @pytest.fixture()

@@ -28,9 +28,11 @@ from writer_helpers import (
 )
 
 from cpor_excel.errors import NotAWorkbook
-from cpor_excel.io import sheet_xml
 from cpor_excel.io.file_book import FileBook
-from cpor_excel.io.xlsx_patch import CHECK_FILLS, TEXT_LIMIT, XlsxPatch
+from cpor_excel.io.xlsx import sheet_render
+from cpor_excel.io.xlsx.cells import TEXT_LIMIT
+from cpor_excel.io.xlsx.patch import XlsxPatch
+from cpor_excel.io.xlsx.styles import CHECK_FILLS
 
 HEADER = ["Tenant ID", "Workload", "Month", "Active Users", "Paid Units"]
 DATA = [
@@ -233,7 +235,7 @@ def test_the_bulk_render_gives_the_same_bytes_whatever_its_block_size(
         return entries(patched(once, tmp_path / f"{name}2.xlsx", run(1)))
 
     whole = two_runs("whole")
-    monkeypatch.setattr(sheet_xml, "_BLOCK", block)
+    monkeypatch.setattr(sheet_render, "_BLOCK", block)
     assert two_runs(f"block{block}-") == whole
 
 
@@ -799,7 +801,7 @@ def test_new_big_parts_are_deflated_in_pieces_that_make_one_stream(book: Path, t
 def test_a_failing_part_stops_the_writer_threads(book: Path, tmp_path: Path) -> None:
     import threading
 
-    from cpor_excel.io.package import open_package
+    from cpor_excel.io.xlsx.package import open_package
 
     def chunks() -> Any:
         yield b"<x>" * 500_000
@@ -816,7 +818,7 @@ def test_texts_built_in_bulk_are_excels_cell_text(texts: list[str]) -> None:
     """The fast ways to build text cells (plain text as it is, a column's new texts in one loop) give what
     the general rule gives: cell_text's escapes, xml:space="preserve" for spaces at the ends or line
     breaks, nothing for an empty text."""
-    from cpor_excel.io.sheet_xml import CellXml, cell_text
+    from cpor_excel.io.xlsx.cells import CellXml, cell_text
 
     cells = CellXml(b"x:")
 

@@ -90,7 +90,7 @@ def raw_entries(path: Path) -> dict[str, tuple[int, int, bytes]]:
 
 def sheet_part(path: Path, sheet: str) -> str:
     """The zip entry of a sheet, found the way the writer finds it."""
-    from cpor_excel.io.package import open_package
+    from cpor_excel.io.xlsx.package import open_package
 
     with open_package(path) as package:
         return next(s.part for s in package.sheets if s.name == sheet and s.part)

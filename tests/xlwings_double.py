@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from cpor_excel.model.headers import column_index, column_letter
+
 Call = tuple[Any, ...]
 
 
@@ -76,18 +78,12 @@ _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 
 
 def _col_index(letters: str) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - 64
-    return n
+    """1-based column of Excel letters (xlwings counts columns from 1)."""
+    return column_index(letters) + 1
 
 
 def _col_letters(n: int) -> str:
-    out = ""
-    while n:
-        n, rem = divmod(n - 1, 26)
-        out = chr(65 + rem) + out
-    return out
+    return column_letter(n - 1)
 
 
 def _parse_area(text: str) -> tuple[int, int, int, int]:

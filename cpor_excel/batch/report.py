@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 import pandas as pd
 
-from cpor_excel import __version__
 from cpor_excel.errors import CporError
+from cpor_excel.version import __version__
 
 if TYPE_CHECKING:
     from cpor_excel.batch.run import BatchResult

@@ -27,8 +27,8 @@ from cpor_excel.batch.discover import discover, labels
 from cpor_excel.batch.executor import batch_executor
 from cpor_excel.batch.report import report_paths
 from cpor_excel.errors import CporError, WorkbookLocked
-from cpor_excel.model.catalogue import fold
 from cpor_excel.model.columns import USAGE
+from cpor_excel.model.headers import fold_header
 
 if TYPE_CHECKING:
     from cpor_excel.engine import Report
@@ -190,12 +190,12 @@ class _WithoutUsage:
         return list(self._book.sheet_names())
 
     def read_rows(self, sheet: str) -> list[list[Any]]:
-        if fold(sheet) in _USAGE_NAMES:
+        if fold_header(sheet) in _USAGE_NAMES:
             return [[c.name for c in USAGE.columns]]
         return list(self._book.read_rows(sheet))
 
 
-_USAGE_NAMES = frozenset(fold(n) for n in (USAGE.name, *USAGE.aliases))
+_USAGE_NAMES = frozenset(fold_header(n) for n in (USAGE.name, *USAGE.aliases))
 
 
 def process_workbook(

@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 
 import click
 
-from cpor_excel import __version__
 from cpor_excel.errors import CporError
+from cpor_excel.version import __version__
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -21,8 +21,7 @@ import pandas as pd
 
 from cpor_excel.errors import CporError
 from cpor_excel.io.book import CellValue
-from cpor_excel.model.catalogue import fold
-from cpor_excel.model.findings import column_letter
+from cpor_excel.model.headers import column_letter, fold_header, header_positions
 
 #: Excel's limit on the text of one cell
 MAX_CELL_TEXT = 32767
@@ -151,11 +150,11 @@ class LiveBook:
         new_headers: list[tuple[int, str]] = []
         next_free = last_col + 1
         for header in headers:
-            col = found.get(fold(header))
+            col = found.get(fold_header(header))
             if col is None:
                 col = next_free
                 next_free += 1
-                found[fold(header)] = col
+                found[fold_header(header)] = col
                 new_headers.append((col, header))
             columns.append(col)
         if new_headers:
@@ -182,7 +181,7 @@ class LiveBook:
             left, right = columns[block[0]], columns[block[-1]]
             ws.range((2, left), (bottom, right)).value = grid.tolist()
             for k, j in enumerate(block):
-                if fold(headers[j]) == fold(CHECK_RESULT):
+                if fold_header(headers[j]) == fold_header(CHECK_RESULT):
                     result = np.full(span, None, dtype=object)
                     result[at] = list(values[j])
                     _colour_results(ws, columns[block[k]], result)
@@ -312,11 +311,7 @@ def _header_positions(ws: Any, last_col: int) -> dict[str, int]:
     if last_col == 0:
         return {}
     row = ws.range((1, 1), (1, last_col)).options(ndim=2).value[0]
-    found: dict[str, int] = {}
-    for col, text in enumerate(row, start=1):
-        if isinstance(text, str) and text.strip():
-            found.setdefault(fold(text), col)
-    return found
+    return {key: at + 1 for key, at in header_positions(row).items()}
 
 
 def _adjacent_runs(columns: Sequence[int]) -> list[list[int]]:

@@ -46,18 +46,14 @@ import python_calamine
 
 from cpor_excel.errors import NotAWorkbook
 from cpor_excel.io.book import CellValue
-from cpor_excel.io.package import (
-    REL_NS,
-    Package,
-    SheetInfo,
-    check_sheet_extent,
-    open_package,
-    paused_gc,
-    search_windows,
-    utf8_xml,
-)
 from cpor_excel.io.safe_save import atomic_replace, ensure_writable, remove_stale_temps, workbook_lock
-from cpor_excel.io.xlsx_patch import XlsxPatch, xml_text
+from cpor_excel.io.xlsx.cells import xml_text
+from cpor_excel.io.xlsx.extent import check_sheet_extent
+from cpor_excel.io.xlsx.package import REL_NS, Package, SheetInfo, open_package
+from cpor_excel.io.xlsx.patch import XlsxPatch
+from cpor_excel.io.xlsx.scan import search_windows, utf8_xml
+from cpor_excel.model.headers import column_index
+from cpor_excel.runtime import paused_gc
 
 #: a sheet whose XML is at least this big gets a reading lane of its own in ``read_ahead``
 LANE_SIZE = 8 * 1024**2
@@ -400,11 +396,8 @@ def _error_cells(xml: bytes) -> list[tuple[int, int, str]]:
             close = re.compile(rb"</(?:[\w.-]+:)?c>").search(xml, tag_end)
             value = _ERROR_VALUE.search(xml, tag_end, close.start() if close else len(xml))
             if value is not None:
-                letters, digits = ref.group(1).upper(), int(ref.group(2))
-                column = 0
-                for ch in letters:
-                    column = column * 26 + ch - 64
-                found.append((digits - 1, column - 1, xml_text(value.group(1))))
+                column = column_index(ref.group(1).decode("ascii"))
+                found.append((int(ref.group(2)) - 1, column, xml_text(value.group(1))))
         at = xml.find(b't="e"', at + 5)
     return found
 

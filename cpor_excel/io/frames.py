@@ -5,7 +5,7 @@ exactly as the Book gave them (object dtype), except that empty cells ("" or NaN
 and typing are ``rules/prepare.py``'s job.
 
 Layout rules (SPEC "The workbook"):
-- sheets and headers are found case-, space- and underscore-insensitively (``catalogue.fold``), headers
+- sheets and headers are found case-, space- and underscore-insensitively (``model/headers.py``), headers
   also by their aliases (Partner Center export names), so a pasted export header row works;
 - the header is row 1; blank header cells (the tail of a merged header cell) and their columns are ignored;
 - other headers are the user's extra columns, kept under their own text;
@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 
 from cpor_excel.io.layout import READ_SPECS, match_sheets
-from cpor_excel.model.catalogue import fold
 from cpor_excel.model.columns import SheetSpec
-from cpor_excel.model.findings import Finding, column_letter
+from cpor_excel.model.findings import Finding
+from cpor_excel.model.headers import column_letter, fold_header, header_lookup
 from cpor_excel.model.workbook import SheetTable, WorkbookData
 
 _SPARE_COLUMNS = 64  # unheaded columns read along on the fast path before rows are cut to the header
@@ -94,15 +94,6 @@ def read_workbook_data(
 _SHEET_ORDER = {spec.name: i for i, spec in enumerate(READ_SPECS)}
 
 
-def header_lookup(spec: SheetSpec) -> dict[str, str]:
-    """Folded header text -> canonical column name, for every name and alias of the sheet's columns."""
-    lookup: dict[str, str] = {}
-    for column in spec.columns:
-        for name in (column.name, *column.aliases):
-            lookup.setdefault(fold(name), column.name)
-    return lookup
-
-
 def read_sheet(rows: Sequence[Sequence[Any]], spec: SheetSpec, name: str) -> tuple[SheetTable, list[Finding]]:
     """One sheet's rows (row 0 = Excel row 1, the header) -> its table and its header findings."""
     header = list(rows[0]) if rows else []
@@ -113,7 +104,7 @@ def read_sheet(rows: Sequence[Sequence[Any]], spec: SheetSpec, name: str) -> tup
         text = header_text(cell)
         if text is None:
             continue
-        label = lookup.get(fold(text), text)
+        label = lookup.get(fold_header(text), text)
         if label not in positions:
             positions[label] = index
         elif label in lookup.values():

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from cpor_excel.model.catalogue import fold
 from cpor_excel.model.columns import DATA_SHEETS, DRAFTS_SHEET, LEDGER_SHEET, TOOL_SHEETS, Column, SheetSpec
+from cpor_excel.model.headers import fold_header
 
 #: the tool's own sheets that are read back: the ledger (append-only) and the drafts (never repeated)
 TOOL_SPECS: tuple[SheetSpec, ...] = tuple(
@@ -32,8 +32,8 @@ def match_sheets(names: Iterable[str]) -> list[tuple[SheetSpec, str | None]]:
     the workbook wins."""
     found: dict[str, str] = {}
     for name in names:
-        found.setdefault(fold(name), name)
+        found.setdefault(fold_header(name), name)
     return [
-        (spec, next((found[k] for k in map(fold, (spec.name, *spec.aliases)) if k in found), None))
+        (spec, next((found[k] for k in map(fold_header, (spec.name, *spec.aliases)) if k in found), None))
         for spec in READ_SPECS
     ]

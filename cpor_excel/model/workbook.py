@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from cpor_excel.model.findings import Finding
+from cpor_excel.model.headers import column_letter
 from cpor_excel.model.program import Settings
 
 
@@ -34,8 +35,6 @@ class SheetTable:
 
     def cell(self, row: int, column: str) -> str | None:
         """A1 address of a data cell, or None when the column is not in the sheet."""
-        from cpor_excel.model.findings import column_letter
-
         pos = self.positions.get(column)
         return None if pos is None else f"{column_letter(pos)}{row}"
 

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cpor_excel.model.findings import Finding, column_letter
+from cpor_excel.model.findings import Finding
+from cpor_excel.model.headers import column_letter
 
 GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 #: no tenant has more users than this; a larger count is a broken cell (and would not fit the sheet's numbers)

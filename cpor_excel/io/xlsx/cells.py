@@ -1,0 +1,231 @@
+"""Cell values as Excel stores them in sheet XML: the text escapes, and ``CellXml``, the XML of a new cell
+for each value, cached per value.
+
+The Python work per cell is a lookup in a cache and a concatenation, done for a whole column at once; these
+caches are what make that so. Column letters come from ``model/headers.py`` (cached here as bytes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import numbers
+import re
+from collections.abc import Callable, Iterable, Sequence
+from functools import cache, lru_cache
+from typing import Any
+
+from cpor_excel.model.headers import column_index, column_letter
+
+#: Excel's limit on the characters of one cell (UTF-16 units)
+TEXT_LIMIT = 32767
+MAX_COLUMNS = 16384
+#: distinct values remembered per cache (a sheet of unique notes must not hold every one of them twice)
+_CACHE_LIMIT = 200_000
+
+#: a pending cell: the XML that follows the digits of the cell's ref (the ``"`` closing the r attribute,
+#: `` s="N"`` when the tool forces a cell format, the rest of the cell); None clears the cell. Without a
+#: forced format a rewritten cell keeps the format it had.
+Edit = bytes | None
+FORCED = b'" s="'
+
+
+@cache
+def letters_of(index: int) -> bytes:
+    """Column letters of a 0-based index, as bytes (``model.headers.column_letter``, cached)."""
+    return column_letter(index).encode()
+
+
+@lru_cache(maxsize=4096)
+def index_of(letters: bytes) -> int:
+    """0-based column of ref letters (``b"AB"`` -> 27; ``model.headers.column_index``, cached)."""
+    return column_index(letters.decode("ascii"))
+
+
+def row_digits(numbers: Iterable[int]) -> list[bytes]:
+    """Row numbers as the bytes of cell refs."""
+    return [b"%d" % n for n in numbers]
+
+
+_X_ESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\r\ufffe\uffff\ud800-\udfff]")
+_ENTITY = re.compile(r"&(#x[0-9A-Fa-f]+|#[0-9]+|amp|lt|gt|quot|apos);")
+_X_CHAR = re.compile(r"_x([0-9A-Fa-f]{4})_")
+_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+
+
+def cell_text(value: str) -> str:
+    """Text as XML cell content: cut to Excel's limit, _xHHHH_ escapes for what XML cannot carry."""
+    if len(value) > TEXT_LIMIT // 2:
+        units = value.encode("utf-16-le", "surrogatepass")
+        if len(units) > 2 * TEXT_LIMIT:
+            # cut on a character boundary and mark the cut, so nobody mistakes it for the whole text
+            value = units[: 2 * (TEXT_LIMIT - 1)].decode("utf-16-le", "ignore") + "\u2026"
+    if "_x" in value:
+        value = _X_ESCAPE.sub(r"_x005F_\1", value)  # a literal "_x0041_" must not read back as "A"
+    value = _NOT_XML.sub(_escape_char, value)
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    ch = match.group()
+    return "\ufffd" if "\ud800" <= ch <= "\udfff" else f"_x{ord(ch):04X}_"
+
+
+def xml_text(raw: bytes) -> str:
+    """Decode element text: XML entities, then Excel's _xHHHH_ escapes."""
+    text = raw.decode("utf-8", "replace")
+    if "&" in text:
+        text = _ENTITY.sub(_entity, text)
+    if "_x" in text:
+        text = _X_CHAR.sub(lambda m: chr(int(m.group(1), 16)), text)
+    return text
+
+
+def _entity(match: re.Match[str]) -> str:
+    name = match.group(1)
+    if name.startswith("#x"):
+        return chr(int(name[2:], 16))
+    if name.startswith("#"):
+        return chr(int(name[1:]))
+    return _NAMED[name]
+
+
+class _Tails(dict[Any, Edit]):
+    """Cell XML per value, built on the first lookup (``__missing__``), so ``map(tails.__getitem__, values)``
+    runs at C speed for values seen before. ``typed``: keys are (type, value), which keeps ``1``, ``1.0``
+    and ``True`` (equal as dict keys) apart."""
+
+    def __init__(self, build: Callable[[object], Edit], typed: bool) -> None:
+        super().__init__()
+        self._build = build
+        self._typed = typed
+
+    def __missing__(self, key: Any) -> Edit:
+        value = key[1] if self._typed else key
+        built = self._build(value)
+        # NaN is never equal to itself: it would miss every time and fill the cache
+        if len(self) < _CACHE_LIMIT and not (isinstance(value, float) and math.isnan(value)):
+            self[key] = built
+        return built
+
+
+class CellXml:
+    """New cells' XML for one sheet's namespace prefix, cached per value (see ``Edit``)."""
+
+    def __init__(self, prefix: bytes) -> None:
+        p = prefix
+        self.text_open = b' t="inlineStr"><' + p + b"is><" + p + b"t"
+        self.text_close = b"</" + p + b"t></" + p + b"is></" + p + b"c>"
+        self.value_open = b"><" + p + b"v>"
+        self.value_close = b"</" + p + b"v></" + p + b"c>"
+        self.bool_open = b' t="b"' + self.value_open
+        self._mixed = _Tails(self._tail, typed=True)
+        self._by_type: dict[type, _Tails] = {}
+
+    def tail(self, value: object) -> Edit:
+        """The cell XML after the ref's digits for ``value`` (None: no cell, the value is empty)."""
+        try:
+            return self._mixed[(type(value), value)]
+        except TypeError:  # unhashable: build it every time
+            return self._tail(value)
+
+    def tails(self, values: Sequence[object]) -> list[Edit]:
+        """``tail`` of every value, through one cache lookup per value (a column is usually one type)."""
+        kinds = set(map(type, values))
+        kinds.discard(type(None))
+        try:
+            if len(kinds) == 1:
+                kind = kinds.pop()
+                by_value = self._by_type.get(kind)
+                if by_value is None:
+                    by_value = self._by_type[kind] = _Tails(self._tail, typed=False)
+                if kind is str and len(values) > 64:
+                    self._add_texts(by_value, values)
+                return list(map(by_value.__getitem__, values))
+            if not kinds:
+                return [None] * len(values)
+            return list(map(self._mixed.__getitem__, zip(map(type, values), values, strict=True)))
+        except TypeError:  # an unhashable value
+            return [self.tail(value) for value in values]
+
+    def _add_texts(self, cache: _Tails, values: Sequence[object]) -> None:
+        """Put the texts the cache lacks into it in one loop (a column of messages is mostly new texts)."""
+        new = set(values).difference(cache)
+        if len(cache) + len(new) > _CACHE_LIMIT:
+            cache.clear()  # remember this column's texts rather than older ones
+        plain, opening, closing = _PLAIN_TEXT.fullmatch, b'"' + self.text_open + b">", self.text_close
+        limit = TEXT_LIMIT // 2
+        for text in new:
+            if isinstance(text, str) and text and len(text) <= limit and plain(text):  # see text()
+                cache[text] = opening + text.encode() + closing
+            else:
+                cache[text] = self._tail(text)
+
+    def _tail(self, value: object) -> Edit:
+        kind = type(value)
+        if kind is str:  # the usual value: skip the isinstance ladder
+            payload = self.text(value)  # type: ignore[arg-type]
+        elif kind is float and value == value and value not in (math.inf, -math.inf):
+            payload = self.value_open + repr(value).encode() + self.value_close
+        else:
+            payload = self._build(value)
+        return None if payload is None else b'"' + payload
+
+    def _build(self, value: object) -> bytes | None:
+        if value is None or type(value).__name__ == "NAType":  # pandas.NA, without importing pandas
+            return None
+        if isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", "") == "b":
+            return self.bool_open + (b"1" if value else b"0") + self.value_close
+        if isinstance(value, numbers.Integral):
+            if abs(int(value)) < 10**15:  # Excel keeps 15 digits; longer numbers stay exact as text
+                return self.value_open + str(int(value)).encode() + self.value_close
+            return self.text(str(int(value)))
+        if isinstance(value, numbers.Real):
+            number = float(value)
+            if math.isnan(number):
+                return None
+            if math.isinf(number):
+                return self.text(str(number))
+            return self.value_open + repr(number).encode() + self.value_close
+        if isinstance(value, dt.datetime):
+            if value != value:  # NaT
+                return None
+            if value.time() == dt.time(0) and not value.tzinfo:
+                return self.text(value.date().isoformat())
+            return self.text(value.isoformat(sep=" ", timespec="seconds"))
+        if isinstance(value, dt.date):
+            return self.text(value.isoformat())
+        return self.text(str(value))
+
+    def text(self, value: str) -> bytes | None:
+        """Text as the XML after the cell's r attribute (None for an empty text: an empty cell)."""
+        if value == "":
+            return None
+        if len(value) <= TEXT_LIMIT // 2 and _PLAIN_TEXT.fullmatch(value):
+            escaped = value  # nothing to escape, cut or preserve (one C-speed check)
+            space = b""
+        else:
+            escaped = cell_text(value)
+            space = b' xml:space="preserve"' if escaped != escaped.strip() or "\n" in escaped else b""
+        return self.text_open + space + b">" + escaped.encode("utf-8") + self.text_close
+
+
+#: text that cell_text leaves as it is and that needs no xml:space: no character to escape or to replace,
+#: no "_" (Excel's _xHHHH_ escapes), no line break, no space at either end
+_PLAIN_TEXT = re.compile(r"(?!\s)[^\x00-\x1f&<>_\r\ufffe\uffff\ud800-\udfff]*(?<!\s)")
+
+
+def payload_length(edit: bytes) -> int:
+    """Length of an edit's XML after its r and s attributes."""
+    return len(edit) - (edit.index(b'"', len(FORCED)) + 1 if edit.startswith(FORCED) else 1)
+
+
+class _Ours:
+    """Every style index: the format of a cell the tool wrote this run is the tool's, never the user's."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+OURS = _Ours()

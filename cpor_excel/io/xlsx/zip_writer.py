@@ -1,0 +1,298 @@
+"""A minimal zip writer for the patch writer: untouched entries copied raw, new parts deflated in pieces.
+
+Raw copies keep an entry's compressed bytes, CRC, timestamps and attributes. No zip64: the package limits
+(``safety.py``) keep a workbook far below 4 GB.
+"""
+
+from __future__ import annotations
+
+import struct
+import zipfile
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import IO
+
+from cpor_excel.errors import NotAWorkbook
+
+_DOS_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def name_bytes(info: zipfile.ZipInfo) -> bytes:
+    return info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
+
+
+#: new parts are deflated in pieces of about this size, two at a time
+_PIECE = 1 << 20
+_WINDOW = 1 << 15  # deflate's window: a piece is primed with the last 32 KB before it
+
+
+def _pieces(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The chunks regrouped into pieces of at least ``_PIECE`` bytes (the last one may be smaller)."""
+    small: list[bytes] = []
+    held = 0
+    for chunk in chunks:
+        if held == 0 and len(chunk) >= _PIECE:
+            yield chunk  # no copy
+            continue
+        small.append(chunk)
+        held += len(chunk)
+        if held >= _PIECE:
+            yield b"".join(small)
+            small, held = [], 0
+    if held:
+        yield b"".join(small)
+
+
+def _dos_time(date_time: tuple[int, ...]) -> tuple[int, int]:
+    year, month, day, hour, minute, second = date_time[:6]
+    return (hour << 11) | (minute << 5) | (second // 2), ((year - 1980) << 9) | (month << 5) | day
+
+
+def _without_zip64(extra: bytes) -> bytes:
+    """Extra fields minus zip64 records (their sizes/offsets describe the old archive)."""
+    out, pos = bytearray(), 0
+    while pos + 4 <= len(extra):
+        tag, size = struct.unpack("<HH", extra[pos : pos + 4])
+        if pos + 4 + size > len(extra):
+            return bytes(out)  # malformed tail: drop it
+        if tag != 0x0001:
+            out += extra[pos : pos + 4 + size]
+        pos += 4 + size
+    return bytes(out)
+
+
+class _Entry:
+    """A deflated entry being written: where it starts and what its header will say."""
+
+    def __init__(self, name: bytes, flags: int, template: zipfile.ZipInfo | None) -> None:
+        self.name, self.flags, self.template = name, flags, template
+        self.date_time = template.date_time if template else _DOS_EPOCH
+        self.offset = self.crc = self.size = self.compressed = 0
+
+
+def _deflate_piece(piece: bytes, primer: bytes, level: int) -> bytes:
+    """A piece as raw deflate data that continues the stream before it (``primer``: its last bytes, up to
+    32 KB) and ends on a byte boundary without closing it (a sync flush), the way pigz cuts a stream.
+    Pieces so made, in order and followed by an empty final block, are one deflate stream."""
+    if primer:
+        deflate = zlib.compressobj(level, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, primer)
+    else:
+        deflate = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return deflate.compress(piece) + deflate.flush(zlib.Z_SYNC_FLUSH)
+
+
+_FINAL_BLOCK = zlib.compressobj(1, zlib.DEFLATED, -15).flush()
+
+
+class ZipWriter:
+    """A minimal zip writer that can copy entries raw (no zip64: the size limits keep us far below).
+
+    New parts are deflated in pieces by two threads (zlib lets go of the GIL) while the caller renders
+    the next chunk, and one more thread writes, task after task in order. At most a few pieces wait; an
+    error in a thread is raised in the caller at its next step. Use it as a context manager: on the way
+    out it waits for the threads (and leaves what is left undone on an error).
+    """
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.central: list[bytes] = []
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="zip-writer")
+        self._deflaters = ThreadPoolExecutor(2, thread_name_prefix="zip-deflate")
+        self._queued: deque[Future[None]] = deque()
+
+    def __enter__(self) -> ZipWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        try:
+            if kind is None:
+                self._wait(0)
+        finally:
+            self._writer.shutdown(wait=True, cancel_futures=True)
+            self._deflaters.shutdown(wait=True, cancel_futures=True)
+
+    def _run(self, task: Callable[..., None], *args: object) -> None:
+        self._wait(4)  # bounded: each waiting task may hold a piece
+        self._queued.append(self._writer.submit(task, *args))
+
+    def _wait(self, backlog: int) -> None:
+        while len(self._queued) > backlog:
+            self._queued.popleft().result()
+
+    def _offset(self) -> int:
+        offset = self.out.tell()
+        if offset >= 0xFFFFFFFF:
+            raise NotAWorkbook("the workbook would exceed 4 GB, which this tool does not write.")
+        return offset
+
+    def copy(self, info: zipfile.ZipInfo, source: IO[bytes]) -> None:
+        self._run(self._copy, info, source)
+
+    def _copy(self, info: zipfile.ZipInfo, source: IO[bytes]) -> None:
+        source.seek(info.header_offset)
+        header = source.read(30)
+        if len(header) < 30 or not header.startswith(b"PK\x03\x04"):
+            raise NotAWorkbook(
+                f"part {info.filename} is damaged: open the workbook in Excel and save it again."
+            )
+        name_len, extra_len = struct.unpack("<HH", header[26:30])
+        source.seek(info.header_offset + 30 + name_len)
+        local_extra = _without_zip64(source.read(extra_len))
+        name = name_bytes(info)
+        flags = info.flag_bits & ~0x08  # sizes go in the header: no trailing data descriptor
+        offset = self._offset()
+        self._local_header(
+            info.extract_version,
+            flags,
+            info.compress_type,
+            info.date_time,
+            info.CRC,
+            info.compress_size,
+            info.file_size,
+            name,
+            local_extra,
+        )
+        left = info.compress_size
+        while left > 0:
+            chunk = source.read(min(left, 1 << 20))
+            if not chunk:
+                raise NotAWorkbook(
+                    f"part {info.filename} is truncated: open the workbook in Excel and save it."
+                )
+            self.out.write(chunk)
+            left -= len(chunk)
+        self._central_record(
+            info, name, flags, info.compress_type, info.CRC, info.compress_size, info.file_size, offset
+        )
+
+    def add(
+        self,
+        name: bytes,
+        utf8_flag: int,
+        chunks: Iterable[bytes],
+        level: int,
+        template: zipfile.ZipInfo | None,
+    ) -> None:
+        entry = _Entry(name, utf8_flag, template)
+        self._run(self._start, entry)
+        primer = b""
+        for piece in _pieces(chunks):
+            packed = self._deflaters.submit(_deflate_piece, piece, primer, level)
+            self._run(self._write_piece, entry, piece, packed)
+            primer = piece[-_WINDOW:]
+        self._run(self._end, entry)
+
+    def _start(self, entry: _Entry) -> None:
+        entry.offset = self._offset()
+        self._local_header(20, entry.flags, zipfile.ZIP_DEFLATED, entry.date_time, 0, 0, 0, entry.name, b"")
+
+    def _write_piece(self, entry: _Entry, piece: bytes, packed: Future[bytes]) -> None:
+        entry.crc = zlib.crc32(piece, entry.crc)
+        entry.size += len(piece)
+        data = packed.result()
+        entry.compressed += len(data)
+        self.out.write(data)
+
+    def _end(self, entry: _Entry) -> None:
+        entry.compressed += len(_FINAL_BLOCK)
+        self.out.write(_FINAL_BLOCK)
+        crc, compressed, size = entry.crc, entry.compressed, entry.size
+        if size >= 0xFFFFFFFF or compressed >= 0xFFFFFFFF:
+            raise NotAWorkbook("a sheet would exceed 4 GB, which this tool does not write.")
+        end = self.out.tell()
+        self.out.seek(entry.offset + 14)
+        self.out.write(struct.pack("<3I", crc, compressed, size))
+        self.out.seek(end)
+        info = entry.template or zipfile.ZipInfo(entry.name.decode("utf-8"), entry.date_time)
+        if entry.template is None:
+            info.create_system, info.create_version, info.extract_version = 0, 20, 20
+        self._central_record(
+            info, entry.name, entry.flags, zipfile.ZIP_DEFLATED, crc, compressed, size, entry.offset
+        )
+
+    def _local_header(
+        self,
+        version: int,
+        flags: int,
+        method: int,
+        date_time: tuple[int, ...],
+        crc: int,
+        csize: int,
+        usize: int,
+        name: bytes,
+        extra: bytes,
+    ) -> None:
+        dos_time, dos_date = _dos_time(date_time)
+        self.out.write(
+            struct.pack(
+                "<4s5H3I2H",
+                b"PK\x03\x04",
+                version,
+                flags,
+                method,
+                dos_time,
+                dos_date,
+                crc,
+                csize,
+                usize,
+                len(name),
+                len(extra),
+            )
+            + name
+            + extra
+        )
+
+    def _central_record(
+        self,
+        info: zipfile.ZipInfo,
+        name: bytes,
+        flags: int,
+        method: int,
+        crc: int,
+        csize: int,
+        usize: int,
+        offset: int,
+    ) -> None:
+        dos_time, dos_date = _dos_time(info.date_time)
+        extra = _without_zip64(info.extra)
+        comment = info.comment
+        self.central.append(
+            struct.pack(
+                "<4s6H3I5H2I",
+                b"PK\x01\x02",
+                (info.create_system << 8) | info.create_version,
+                info.extract_version,
+                flags,
+                method,
+                dos_time,
+                dos_date,
+                crc,
+                csize,
+                usize,
+                len(name),
+                len(extra),
+                len(comment),
+                0,
+                info.internal_attr,
+                info.external_attr,
+                offset,
+            )
+            + name
+            + extra
+            + comment
+        )
+
+    def finish(self, comment: bytes) -> None:
+        self._run(self._finish, comment)
+        self._wait(0)
+
+    def _finish(self, comment: bytes) -> None:
+        start = self._offset()
+        for record in self.central:
+            self.out.write(record)
+        size = self.out.tell() - start
+        count = len(self.central)
+        self.out.write(struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, count, count, size, start, len(comment)))
+        self.out.write(comment)
