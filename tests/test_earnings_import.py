@@ -29,7 +29,7 @@ from partner_center_downloads import (
 from cpor_excel.cli import main
 from cpor_excel.earnings_import import NotAnEarningsReport, import_earnings, read_earnings
 from cpor_excel.model.columns import MS_EARNINGS_HEADER
-from cpor_excel.model.findings import column_letter
+from cpor_excel.model.headers import column_letter
 
 T1 = "0b4c1b43-0a66-4b6c-9c5e-7c1a4cc6b5b1"
 T2 = "5f0e7d2a-3c1b-4e8f-9a6d-2b7c8e9f0a1d"

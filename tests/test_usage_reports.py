@@ -26,7 +26,7 @@ from partner_center_downloads import (
 )
 
 from cpor_excel.cli import main
-from cpor_excel.model.findings import column_letter
+from cpor_excel.model.headers import column_letter
 from cpor_excel.usage_import import NotAUsageExport, UsageExport, merge_usage, read_export
 
 T1 = "0b4c1b43-0a66-4b6c-9c5e-7c1a4cc6b5b1"

@@ -14,7 +14,8 @@ from typing import Any
 import pandas as pd
 
 from cpor_excel.model.catalogue import canonical_workload, suggest_workload
-from cpor_excel.model.findings import Finding, column_index
+from cpor_excel.model.findings import Finding
+from cpor_excel.model.headers import column_index
 from cpor_excel.usage_import.cells import MAX_COUNT, cell_finding, normalise_tenant, parse_numbers
 from cpor_excel.usage_import.months import parse_months
 
