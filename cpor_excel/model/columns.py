@@ -185,3 +185,15 @@ EARNINGS_IMPORTS_SHEET = "Earnings Imports"
 EARNINGS_IMPORTS_HEADER = (
     "File", "Report", "From Month", "To Month", "Rows Read", "Modern Work Usage Rows", "Imported On",
 )  # fmt: skip
+RECONCILIATION_SHEET = "Reconciliation"
+RECONCILIATION_HEADER = (
+    "Tenant ID", "Customer", "Workload", "Month", "Claim ID", "Paid Users", "Amount", "Currency", "Reason",
+    "Microsoft", "Microsoft Units", "Microsoft Amount", "Microsoft Currency", "Microsoft Reason", "In Words",
+    "Partner Can Act", "Agrees", "Note",
+)  # fmt: skip
+#: the SPEC's Earnings Ledger columns, as the reconciliation reads them
+EARNINGS_LEDGER_COLUMNS = (
+    "Claim ID", "Tenant ID", "Customer", "Workload", "Partner ID", "Month", "Active Users", "Paid Units",
+    "Prior High-Water Mark", "New Users", "Paid Users", "Rate per User", "Amount", "Currency", "Reason",
+    "Recorded On",
+)  # fmt: skip

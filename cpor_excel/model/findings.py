@@ -82,6 +82,19 @@ CODES: dict[str, tuple[Severity, str]] = {
         I,
         "A Partner Center report associates a workload in another month than the claim's Approved date.",
     ),
+    "earnings-ineligible": (
+        W,
+        "The Earnings Ledger expects pay for a month Microsoft calls ineligible (its reason in words).",
+    ),
+    "earnings-missing": (
+        W,
+        "The Earnings Ledger expects pay for a month an imported Earnings download covers, and Microsoft has no row.",
+    ),
+    "earnings-differ": (
+        I,
+        "Microsoft paid a month for another number of users than the Earnings Ledger expects.",
+    ),
+    "earnings-unexpected": (I, "Microsoft paid a month the Earnings Ledger does not expect paid."),
 }
 
 
