@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cpor_excel.model.catalogue import fold
+from cpor_excel.model.headers import fold_header
 
 INELIGIBLE_REPORT = "Ineligible revenue usage details"
 EARNINGS_REPORT = "Earnings report"
@@ -46,7 +46,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "Earning ID": ("earningId",),
     "Unearned ID": ("unearnedId",),
 }
-_NAMES: dict[str, str] = {fold(name): field for field, names in FIELDS.items() for name in names}
+_NAMES: dict[str, str] = {fold_header(name): field for field, names in FIELDS.items() for name in names}
 _REQUIRED = ("Tenant ID", "Workload", "Transaction Date")
 _EARNING = ("Amount", "Amount USD", "Earning ID")
 
@@ -69,7 +69,7 @@ def layout_of(header: Sequence[Any]) -> Layout | None:
     for index, cell in enumerate(header):
         if cell is None or str(cell).strip() == "":
             continue
-        field = _NAMES.get(fold(cell))
+        field = _NAMES.get(fold_header(cell))
         if field and field not in positions:
             positions[field] = index
     if not set(_REQUIRED) <= set(positions):

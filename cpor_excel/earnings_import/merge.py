@@ -14,7 +14,6 @@ from cpor_excel.errors import CporError
 from cpor_excel.io.book import Book
 from cpor_excel.io.file_book import FileBook
 from cpor_excel.io.frames import read_sheet, read_workbook_data
-from cpor_excel.model.catalogue import fold
 from cpor_excel.model.columns import (
     CUSTOMERS,
     EARNINGS_IMPORTS_HEADER,
@@ -25,6 +24,7 @@ from cpor_excel.model.columns import (
     SheetSpec,
 )
 from cpor_excel.model.findings import Finding, Severity
+from cpor_excel.model.headers import fold_header
 from cpor_excel.model.workbook import SheetTable
 from cpor_excel.usage_import.merge import destination
 
@@ -89,7 +89,7 @@ class EarningsImportResult:
 
 def _tool_sheet(book: Book, name: str, header: Sequence[str], workbook: str) -> SheetTable | None:
     """A tool sheet the import upserts into, read by its own header; None when the workbook has none."""
-    actual = next((s for s in book.sheet_names() if fold(s) == fold(name)), None)
+    actual = next((s for s in book.sheet_names() if fold_header(s) == fold_header(name)), None)
     if actual is None:
         return None
     spec = SheetSpec(name, tuple(Column(h, required=False, nullable=True) for h in header), required=False)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cpor_excel.model.catalogue import fold
 from cpor_excel.model.columns import CUSTOMERS, USAGE
+from cpor_excel.model.headers import fold_header
 
 KEY = ("Tenant ID", "Workload", "Month")
 COUNTS = ("Active Users", "Paid Units")
@@ -16,7 +16,7 @@ def _header_names() -> dict[str, str]:
     names: dict[str, str] = {}
     for col in (*USAGE.columns, *(CUSTOMERS.column(c) for c in CUSTOMER_COLUMNS)):
         for alias in (col.name, *col.aliases):
-            names.setdefault(fold(alias), col.name)
+            names.setdefault(fold_header(alias), col.name)
     return names
 
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cpor_excel.model.catalogue import fold
+from cpor_excel.model.headers import fold_header
 from cpor_excel.usage_import.columns import HEADER_NAMES, KEY
 
 OFFICE_365 = "Office 365 license usage report"
@@ -53,16 +53,16 @@ def _names() -> dict[str, str]:
     names = dict(HEADER_NAMES)
     for canonical, aliases in EXTRA_NAMES.items():
         for alias in aliases:
-            names.setdefault(fold(alias), canonical)
-    names.setdefault(fold(DATE), DATE)
+            names.setdefault(fold_header(alias), canonical)
+    names.setdefault(fold_header(DATE), DATE)
     for prefix in MOBILITY_PAIRS:
         for count, suffix in _PAIR_COUNTS.items():
-            names[fold(prefix + suffix)] = f"{prefix} {count}"
+            names[fold_header(prefix + suffix)] = f"{prefix} {count}"
     return names
 
 
 NAMES = _names()
-_PARTNER_CENTER_WORKLOAD = fold("WorkloadName")
+_PARTNER_CENTER_WORKLOAD = fold_header("WorkloadName")
 
 
 @dataclass(frozen=True)
@@ -86,10 +86,10 @@ def layout_of(header: Sequence[Any]) -> Layout | None:
     for index, cell in enumerate(header):
         if cell is None or str(cell).strip() == "":
             continue
-        canonical = NAMES.get(fold(cell))
+        canonical = NAMES.get(fold_header(cell))
         if canonical and canonical not in positions:
             positions[canonical] = index
-            texts[canonical] = fold(cell)
+            texts[canonical] = fold_header(cell)
     if "Month" not in positions and DATE in positions:
         positions["Month"] = positions[DATE]
     score = len(positions)
