@@ -27,3 +27,11 @@ def sample_book(tmp_path_factory: pytest.TempPathFactory):
     path = tmp_path_factory.mktemp("sample") / "partner.xlsx"
     info = create_sample(path, as_of=AS_OF)
     return path, info
+
+
+@pytest.fixture(autouse=True)
+def _own_data_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets a data folder of its own (the send journal, the sign-in cache): never the user's."""
+    folder = tmp_path_factory.mktemp("data")
+    monkeypatch.setenv("CPOR_DATA_DIR", str(folder))
+    return folder

@@ -2,12 +2,18 @@
 
 The ``smtp_server`` fixture (import ``smtp_server_fixture`` and ``tls_ca_fixture`` into a test module)
 returns a function that starts one: plain, STARTTLS with a throwaway CA from trustme (required
-before MAIL), implicit TLS, with or without AUTH LOGIN/PLAIN; its handler can answer 451 to the first
-DATA attempts or 550 to given recipients. Servers stop when the test ends.
+before MAIL), implicit TLS, with or without AUTH LOGIN/PLAIN and XOAUTH2 (the access tokens it accepts are
+the handler's ``tokens``, a refused one is answered as Exchange Online does: a 334 challenge with the error,
+then 535); its handler can answer 451 to the first DATA attempts, 550 to given recipients, answer DATA
+slowly, or keep a message and drop the connection instead of answering. Servers stop when the test ends.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import binascii
+import json
 import socket
 import ssl
 from collections.abc import Callable, Iterator
@@ -39,8 +45,30 @@ class Collector:
 
     temporary_failures: int = 0  # answer the first N DATA commands with 451
     reject: frozenset[str] = frozenset()  # recipients refused with 550
+    data_delay: float = 0.0  # seconds between keeping a message and answering DATA
+    drop_after_data: int = 0  # keep the first N messages but close the connection instead of answering
+    tokens: dict[str, str] = field(default_factory=dict)  # XOAUTH2: access token -> the user it is for
     messages: list[Received] = field(default_factory=list)
     data_attempts: int = 0
+    refused_tokens: list[str] = field(default_factory=list)
+
+    async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:
+        """SASL XOAUTH2: base64 of ``user=U^Aauth=Bearer T^A^A``, checked against ``tokens``."""
+        if len(args) > 1:
+            try:
+                blob = base64.b64decode(args[1], validate=True)
+            except binascii.Error:
+                return AuthResult(success=False, message="501 5.5.2 Cannot decode base64")
+        else:
+            blob = await server.challenge_auth("")
+        fields = bytes(blob).split(b"\x01")
+        user = fields[0].removeprefix(b"user=").decode()
+        token = fields[1].removeprefix(b"auth=Bearer ").decode() if len(fields) > 1 else ""
+        if self.tokens.get(token) == user:
+            return AuthResult(success=True, auth_data=LoginPassword(user.encode(), b""))
+        self.refused_tokens.append(token)
+        await server.challenge_auth(json.dumps({"status": "401", "schemes": "bearer", "scope": "smtp"}))
+        return AuthResult(success=False, message="535 5.7.3 Authentication unsuccessful")
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if address in self.reject:
@@ -58,6 +86,10 @@ class Collector:
                 envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content), _encrypted(server), user
             )
         )
+        if self.data_delay:  # kept, then slow to say so (a client that stops waiting never hears it)
+            await asyncio.sleep(self.data_delay)
+        if len(self.messages) <= self.drop_after_data:
+            server.transport.abort()  # kept, but the client never hears so
         return "250 2.0.0 accepted"
 
 

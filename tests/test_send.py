@@ -1,5 +1,6 @@
 """`cpor-excel send` against a real SMTP server (aiosmtpd): plain, STARTTLS, SSL, login, retries,
-refusals, and a crash between delivery and the workbook update."""
+refusals, and a crash between delivery and the workbook update; the send journal keeps every claim's mail
+to one delivery (tests/test_send_once.py has the servers that lose their answer)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import filelock
 import openpyxl
 import pandas as pd
 import pytest
@@ -23,8 +23,10 @@ from cpor_excel.cli import main
 from cpor_excel.errors import CporError, WorkbookLocked
 from cpor_excel.io.file_book import FileBook
 from cpor_excel.mail import sending
+from cpor_excel.mail.drafts_sheet import sent_on_text
+from cpor_excel.mail.journal import DONE, SendJournal, data_dir
 from cpor_excel.mail.outbox import default_drafts_dir, draft_emails
-from cpor_excel.mail.sending import SENT_LOG, Clock, SendReport, send_drafts, sent_on_text
+from cpor_excel.mail.sending import Clock, SendReport, send_drafts
 from cpor_excel.mail.smtp import RetryPolicy, SmtpSettings
 from cpor_excel.model.columns import DRAFTS_HEADER, DRAFTS_SHEET
 from cpor_excel.model.program import Settings, example_milestones
@@ -87,14 +89,23 @@ def sent_on(book: Path) -> list[Any]:
     return [row[SENT_ON] for row in wb[DRAFTS_SHEET].iter_rows(min_row=2, values_only=True)]
 
 
-def log_lines(book: Path) -> list[dict[str, Any]]:
-    path = default_drafts_dir(book) / SENT_LOG
-    return [json.loads(line) for line in path.read_text("utf-8").splitlines()] if path.exists() else []
+def journal() -> list[tuple[str, str, str]]:
+    """(claim, recipient, state) of every send journal entry, oldest first."""
+    if SendJournal.existing() is None:
+        return []
+    with SendJournal() as opened:
+        return [(e.claim_id, e.recipient, e.state) for e in opened.entries()]
+
+
+def journal_times() -> list[str]:
+    with SendJournal() as opened:
+        return [e.finished_at for e in opened.entries()]
 
 
 def settings(server: Server, **kw: Any) -> SmtpSettings:
     kw.setdefault("security", "plain")
-    return SmtpSettings(host=server.host, port=server.port, ca_file=server.ca_file, timeout=5, **kw)
+    kw.setdefault("timeout", 5)
+    return SmtpSettings(host=server.host, port=server.port, ca_file=server.ca_file, **kw)
 
 
 def send(book: Path, smtp: SmtpSettings | None, clock: FakeClock | None = None, **kw: Any) -> SendReport:
@@ -132,9 +143,8 @@ def test_plain_send_delivers_each_draft_once_logs_it_and_fills_sent_on(
         assert parsed["Message-ID"] == result.message_id
         assert parsed.get_body(("html",)) is not None
     assert sent_on(book) == ["2025-04-02 08:30 UTC"] * 3
-    assert [(e["claim_id"], e["message_id"], e["to"]) for e in log_lines(book)] == [
-        (r.claim_id, r.message_id, r.to) for r in report.results
-    ]
+    assert journal() == [(r.claim_id, r.to, DONE) for r in report.results]
+    assert report.journal == str(data_dir() / "send-journal.sqlite3")
 
     again = send(book, settings(server))
     assert again.results == [] and len(server.handler.messages) == 3
@@ -147,7 +157,7 @@ def test_dry_run_lists_and_changes_nothing(tmp_path: Path) -> None:
     assert statuses(report) == [(2, "C1", "would-send"), (3, "C2", "would-send")]
     assert [r.to for r in report.results] == ["it@customer1.example", "it@customer2.example"]
     assert book.read_bytes() == before
-    assert not (default_drafts_dir(book) / SENT_LOG).exists()
+    assert SendJournal.existing() is None  # a dry run creates no journal
 
 
 def test_starttls_with_a_verified_certificate_and_login(tmp_path: Path, smtp_server: StartServer) -> None:
@@ -172,7 +182,7 @@ def test_a_wrong_password_stops_the_send(tmp_path: Path, smtp_server: StartServe
     book = make_book(tmp_path, (1,))
     with pytest.raises(CporError, match="refused the login for mailer"):
         send(book, settings(server, security="starttls", user=USER, password="wrong"))
-    assert server.handler.messages == [] and log_lines(book) == []
+    assert server.handler.messages == [] and journal() == []
 
 
 def test_starttls_asked_of_a_server_without_it_is_a_clear_error(
@@ -215,9 +225,8 @@ def test_a_temporary_failure_that_persists_is_reported_after_bounded_retries(
     assert report.exit_code == 1
     assert clock.sleeps == [1.0, 2.0]
     assert sent_on(book) == [None, "2025-04-02 08:30 UTC"]
-    assert [e["sent_at"] for e in log_lines(book)] == [
-        "2025-04-02T08:30:03+00:00"
-    ]  # after 1 + 2 s of backoff
+    assert journal() == [("C2", "it@customer2.example", DONE)]  # a certain failure leaves no entry
+    assert journal_times() == ["2025-04-02T08:30:03+00:00"]  # after 1 + 2 s of backoff
 
 
 def test_a_550_fails_that_message_and_the_rest_go_on(tmp_path: Path, smtp_server: StartServer) -> None:
@@ -234,19 +243,19 @@ def test_a_550_fails_that_message_and_the_rest_go_on(tmp_path: Path, smtp_server
         ["it@customer3.example"],
     ]
     assert [v is not None for v in sent_on(book)] == [True, False, True]
-    assert [e["claim_id"] for e in log_lines(book)] == ["C1", "C3"]
+    assert [claim for claim, _, _ in journal()] == ["C1", "C3"]
 
 
-def test_an_unreachable_server_fails_the_first_and_skips_the_rest(tmp_path: Path) -> None:
+def test_an_unreachable_server_stops_the_send_after_bounded_retries(tmp_path: Path) -> None:
     book = make_book(tmp_path)
     clock = FakeClock()
     closed = SmtpSettings(host="127.0.0.1", port=free_port(), security="plain", timeout=2)
-    report = send(book, closed, clock)
-    assert [r.status for r in report.results] == ["failed"] * 3
-    assert "cannot connect to 127.0.0.1" in report.results[0].detail
-    assert all(r.detail.startswith("not attempted: cannot connect") for r in report.results[1:])
-    assert clock.sleeps == [1.0, 2.0] and report.exit_code == 1
-    assert sent_on(book) == [None] * 3
+    with pytest.raises(
+        CporError, match=r"Cannot reach the SMTP server: cannot connect to 127\.0\.0\.1.*3 times"
+    ):
+        send(book, closed, clock)
+    assert clock.sleeps == [1.0, 2.0]
+    assert sent_on(book) == [None] * 3 and journal() == []
 
 
 def test_a_crash_after_delivery_never_sends_twice_and_the_next_send_fills_sent_on(
@@ -266,13 +275,13 @@ def test_a_crash_after_delivery_never_sends_twice_and_the_next_send_fills_sent_o
 
     with pytest.raises(RuntimeError, match="power cut"):
         send(book, settings(server), open_book=crashing_book)
-    assert len(server.handler.messages) == 3 and len(log_lines(book)) == 3
+    assert len(server.handler.messages) == 3 and len(journal()) == 3
     assert sent_on(book) == [None] * 3  # the workbook update was lost
 
     report = send(book, settings(server))
     assert [r.status for r in report.results] == ["already-sent"] * 3
     assert len(server.handler.messages) == 3  # nothing delivered twice
-    assert sent_on(book) == [sent_on_text(e["sent_at"]) for e in log_lines(book)]
+    assert sent_on(book) == [sent_on_text(when) for when in journal_times()]
 
 
 def test_a_locked_workbook_at_save_says_the_deliveries_are_kept(
@@ -290,9 +299,9 @@ def test_a_locked_workbook_at_save_says_the_deliveries_are_kept(
         book_.save = locked
         return book_
 
-    with pytest.raises(WorkbookLocked, match=r"recorded in .*sent\.log: run send again"):
+    with pytest.raises(WorkbookLocked, match=r"recorded in the send journal: run the command again"):
         send(book, settings(server), open_book=locked_book)
-    assert len(log_lines(book)) == 1
+    assert journal() == [("C1", "it@customer1.example", DONE)]
 
 
 def test_a_workbook_open_in_excel_is_refused_before_anything_is_sent(
@@ -303,7 +312,7 @@ def test_a_workbook_open_in_excel_is_refused_before_anything_is_sent(
     (tmp_path / f"~${book.name}").write_bytes(b"owner")  # Excel's owner file: the book is open
     with pytest.raises(WorkbookLocked):
         send(book, settings(server))
-    assert server.handler.messages == [] and log_lines(book) == []
+    assert server.handler.messages == [] and journal() == []
 
 
 def test_max_per_minute_spaces_the_messages(tmp_path: Path, smtp_server: StartServer) -> None:
@@ -345,16 +354,6 @@ def test_a_row_copied_twice_is_sent_once(tmp_path: Path, smtp_server: StartServe
     assert sent_on(book)[0] == sent_on(book)[1] is not None
 
 
-def test_two_sends_on_one_drafts_folder_do_not_run_at_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    book = make_book(tmp_path, (1,))
-    monkeypatch.setattr(sending, "LOCK_WAIT_SECONDS", 0.05)
-    other = filelock.FileLock(str(default_drafts_dir(book) / f"{SENT_LOG}.lock"))
-    with other, pytest.raises(CporError, match="Another send is running"):
-        send(book, SmtpSettings(host="127.0.0.1", port=free_port(), security="plain"))
-
-
 def test_a_workbook_without_consent_drafts_cannot_be_sent(tmp_path: Path) -> None:
     book = tmp_path / "empty.xlsx"
     openpyxl.Workbook().save(book)
@@ -383,11 +382,18 @@ def test_cli_send_and_its_exit_codes(
 
     dry = runner.invoke(main, [*args, "--dry-run", "--json"])
     assert dry.exit_code == 0, dry.output
-    assert json.loads(dry.output)["counts"] == {"sent": 0, "already-sent": 0, "would-send": 3, "failed": 0}
+    assert json.loads(dry.stdout)["counts"] == {
+        "sent": 0,
+        "already-sent": 0,
+        "would-send": 3,
+        "failed": 0,
+        "may-have-been-delivered": 0,
+        "in-mailbox": 0,
+    }
 
     result = runner.invoke(main, [*args, "--json"])
     assert result.exit_code == 1, result.output
-    doc = json.loads(result.output)
+    doc = json.loads(result.stdout)
     assert [(r["claim_id"], r["status"]) for r in doc["results"]] == [
         ("C1", "sent"),
         ("C2", "failed"),

@@ -9,15 +9,71 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cpor_excel.cli import handle_errors, main
 from cpor_excel.errors import UsageError
-from cpor_excel.mail.sending import ALREADY_SENT, FAILED, SENT, WOULD_SEND, SendReport, send_drafts
+from cpor_excel.mail.sending import (
+    ALREADY_SENT,
+    FAILED,
+    IN_MAILBOX,
+    MAYBE_SENT,
+    SENT,
+    WOULD_SEND,
+    SendReport,
+    SendResult,
+    send_drafts,
+)
 from cpor_excel.mail.smtp import Security, SmtpSettings
 
 PASSWORD_VARIABLE = "CPOR_SMTP_PASSWORD"
-STATUS_STYLE = {SENT: "green", ALREADY_SENT: "cyan", WOULD_SEND: "yellow", FAILED: "bold red"}
+STATUS_STYLE = {
+    SENT: "green",
+    ALREADY_SENT: "cyan",
+    WOULD_SEND: "yellow",
+    FAILED: "bold red",
+    MAYBE_SENT: "bold magenta",
+    IN_MAILBOX: "cyan",
+}
+
+
+class ProgressBar:
+    """A rich progress bar on stderr (stdout stays one JSON document with --json); outside a terminal it
+    prints its last state once."""
+
+    def __init__(self, verb: str) -> None:
+        self.verb = verb
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True, highlight=False),
+        )
+        self.task: TaskID | None = None
+
+    def __enter__(self) -> ProgressBar:
+        self.bar.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        if kind is None:
+            self.bar.stop()
+        else:  # the one `Error:` line stands alone (Progress.stop would add an empty line)
+            self.bar.live.transient = True
+            self.bar.live.stop()
+
+    def start(self, total: int) -> None:
+        self.task = self.bar.add_task(self.verb, total=total)
+
+    def waiting(self, seconds: float) -> None:
+        if self.task is not None:
+            self.bar.update(self.task, description=f"{self.verb} (next in {seconds:.0f} s, --max-per-minute)")
+
+    def done(self, result: SendResult) -> None:
+        if self.task is not None:
+            self.bar.update(self.task, advance=1, description=self.verb)
 
 
 def render(report: SendReport, as_json: bool) -> None:
@@ -39,6 +95,13 @@ def render(report: SendReport, as_json: bool) -> None:
         summary = f"Dry run: {c[WOULD_SEND]} would be sent, {c[ALREADY_SENT]} already sent, {c[FAILED]} cannot be sent."
     else:
         summary = f"{c[SENT]} sent, {c[ALREADY_SENT]} already sent (Sent On filled), {c[FAILED]} failed."
+    if c[MAYBE_SENT]:
+        summary += (
+            f" {c[MAYBE_SENT]} may have been delivered (no answer from the server): see Detail; "
+            "send one again only with --resend CLAIM."
+        )
+    if c[IN_MAILBOX]:
+        summary += f" {c[IN_MAILBOX]} in a mailbox's Drafts folder (drafts-to-mailbox): send them from there."
     if not report.results:
         summary = f"Nothing to send: every draft in {report.workbook} has a Sent On date."
     console.print(summary)
@@ -88,6 +151,12 @@ def render(report: SendReport, as_json: bool) -> None:
     default=None,
     help="Send at most this many messages a minute.",
 )
+@click.option(
+    "--resend",
+    multiple=True,
+    metavar="CLAIM",
+    help="Send this claim's draft again although the send journal has it sent or maybe sent (repeatable).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
 @handle_errors
 def send(
@@ -100,12 +169,14 @@ def send(
     ca_file: Path | None,
     dry_run: bool,
     max_per_minute: float | None,
+    resend: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Send BOOK's consent drafts that have no Sent On yet, then fill Sent On.
 
-    Every delivery is recorded in sent.log in the drafts folder first, so running send again (after an
-    interruption, or when the workbook was open in Excel) never sends a message twice.
+    Every claim's mail is recorded in the send journal (in your data folder; CPOR_DATA_DIR to choose)
+    before it goes out, so no copy of the workbook or drafts folder ever sends it twice; a message the
+    server may have kept without answering is sent again only with --resend CLAIM.
     """
     smtp = None
     if smtp_host:
@@ -124,6 +195,15 @@ def send(
         )
     elif not dry_run:
         raise UsageError("Give the SMTP server with --smtp-host HOST (or use --dry-run).")
-    report = send_drafts(book, drafts_dir, smtp, dry_run=dry_run, max_per_minute=max_per_minute)
+    with ProgressBar("Sending") as bar:
+        report = send_drafts(
+            book,
+            drafts_dir,
+            smtp,
+            dry_run=dry_run,
+            max_per_minute=max_per_minute,
+            resend=frozenset(resend),
+            progress=bar,
+        )
     render(report, as_json)
     sys.exit(report.exit_code)

@@ -1,60 +1,54 @@
-"""`cpor-excel send`: deliver the drafts listed in a workbook's Consent Drafts sheet, exactly once.
+"""`cpor-excel send`: deliver the drafts listed in a workbook's Consent Drafts sheet, each at most once.
 
-Every delivery is appended to ``sent.log`` in the drafts folder (JSON lines, flushed and fsynced) the
-moment the server accepts it, and that log is read before anything is sent. So a send that is
-interrupted, or whose workbook update is lost (Excel had the file open, the machine crashed), is simply
-run again: it delivers nothing twice and fills the missing Sent On cells from the log.
+The send journal (``journal.py``, in the user's data folder) is the guard: a claim's mail to a recipient is
+journalled before it goes to the server and completed after the reply, so neither a repeated send, nor a copy
+of the workbook or of its drafts folder, nor a message the server may have kept without answering, ever
+delivers it twice. Sent On is filled from the journal too, so a send whose workbook update was lost (Excel
+had the file open, the machine crashed) is simply run again. Only ``--resend CLAIM`` sends a claim again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import email
-import email.policy
 import json
-import os
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from email.message import EmailMessage
-from email.utils import getaddresses
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-import filelock
-
 from cpor_excel.errors import CporError
 from cpor_excel.io.book import CellValue
-from cpor_excel.mail.outbox import default_drafts_dir, is_plain_file_name
-from cpor_excel.mail.smtp import DeliveryFailed, RetryPolicy, SmtpSettings, SmtpTransport
-from cpor_excel.model.catalogue import fold
-from cpor_excel.model.columns import DRAFTS_SHEET
+from cpor_excel.mail.drafts_sheet import (
+    BookOpener,
+    DraftProblem,
+    DraftRow,
+    DraftsSheet,
+    check_resend,
+    ensure_writable,
+    envelope,
+    load_draft,
+    open_file_book,
+    read_drafts_sheet,
+    saving,
+)
+from cpor_excel.mail.journal import DONE, MAILBOX, PENDING, SMTP, UNKNOWN, Entry, Mail, SendJournal
+from cpor_excel.mail.outbox import default_drafts_dir
+from cpor_excel.mail.smtp import DeliveryFailed, DeliveryUnknown, RetryPolicy, SmtpSettings, SmtpTransport
 
+#: written by versions before the journal, in the drafts folder; still read so nothing they sent goes again
 SENT_LOG = "sent.log"
-LOCK_WAIT_SECONDS = 10.0  # how long a send waits for another send on the same drafts folder
 
 # a result's status
 SENT = "sent"
-ALREADY_SENT = "already-sent"  # found in the sent log: delivered by an earlier send, Sent On filled now
+ALREADY_SENT = "already-sent"  # the journal has it delivered (by any copy): Sent On filled now
 WOULD_SEND = "would-send"  # --dry-run
 FAILED = "failed"
-
-
-class DraftsBook(Protocol):
-    """What `send` needs of a workbook (``FileBook`` has it)."""
-
-    def sheet_names(self) -> list[str]: ...
-
-    def read_rows(self, sheet: str) -> list[list[Any]]: ...
-
-    def set_cells(self, sheet: str, cells: Mapping[tuple[int, int], CellValue]) -> None: ...
-
-    def save(self) -> None: ...
-
-
-BookOpener = Callable[[Path], AbstractContextManager[DraftsBook]]
+MAYBE_SENT = "may-have-been-delivered"  # outcome unknown: sent again only with --resend
+IN_MAILBOX = "in-mailbox"  # placed into a mailbox's Drafts by drafts-to-mailbox: sent from there
+STATUSES = (SENT, ALREADY_SENT, WOULD_SEND, FAILED, MAYBE_SENT, IN_MAILBOX)
 
 
 class Clock:
@@ -70,15 +64,36 @@ class Clock:
         time.sleep(seconds)
 
 
+class Progress(Protocol):
+    """Told what a send is doing, for a progress bar."""
+
+    def start(self, total: int) -> None: ...
+
+    def waiting(self, seconds: float) -> None: ...  # --max-per-minute pauses this long
+
+    def done(self, result: SendResult) -> None: ...
+
+
+class _Silent:
+    def start(self, total: int) -> None:
+        pass
+
+    def waiting(self, seconds: float) -> None:
+        pass
+
+    def done(self, result: SendResult) -> None:
+        pass
+
+
 @dataclass
 class SendResult:
     row: int  # Consent Drafts row
     claim_id: str
     to: str
     file: str
-    status: str  # sent, already-sent, would-send, failed
+    status: str  # one of STATUSES
     message_id: str | None = None
-    sent_at: str | None = None  # ISO time the server accepted it
+    sent_at: str | None = None  # ISO time the server accepted it (or placed it, for in-mailbox)
     detail: str = ""
 
 
@@ -87,6 +102,7 @@ class SendReport:
     workbook: str
     drafts_dir: str
     dry_run: bool
+    journal: str = ""
     results: list[SendResult] = field(default_factory=list)
 
     def of(self, status: str) -> list[SendResult]:
@@ -94,76 +110,39 @@ class SendReport:
 
     @property
     def exit_code(self) -> int:
-        """1 when any draft could not be sent, else 0."""
-        return 1 if self.of(FAILED) else 0
+        """1 when a draft could not be sent or may have been delivered without a reply, else 0."""
+        return 1 if self.of(FAILED) or self.of(MAYBE_SENT) else 0
 
     def counts(self) -> dict[str, int]:
-        return {status: len(self.of(status)) for status in (SENT, ALREADY_SENT, WOULD_SEND, FAILED)}
+        return {status: len(self.of(status)) for status in STATUSES}
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "workbook": self.workbook,
             "drafts_dir": self.drafts_dir,
             "dry_run": self.dry_run,
+            "journal": self.journal,
             "counts": self.counts(),
             "results": [asdict(r) for r in self.results],
         }
 
 
-class SentLog:
-    """Append-only record of delivered messages, keyed by Message-ID."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def read(self) -> dict[str, dict[str, Any]]:
-        """Message-ID -> its delivery record. A torn last line (a crash while writing) is skipped."""
-        if not self.path.exists():
-            return {}
-        delivered: dict[str, dict[str, Any]] = {}
-        with self.path.open("r", encoding="utf-8", errors="replace") as log:
-            for line in log:
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(record, dict) and isinstance(record.get("message_id"), str):
-                    delivered.setdefault(record["message_id"], record)
-        return delivered
-
-    def record(self, **entry: Any) -> dict[str, Any]:
-        """Append one delivery and make it durable before returning."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(entry, ensure_ascii=False, sort_keys=True)
-        with self.path.open("a", encoding="utf-8", newline="\n") as log:
-            log.write(line + "\n")
-            log.flush()
-            os.fsync(log.fileno())
-        return entry
-
-
 class Throttle:
     """At most ``per_minute`` messages a minute, spread evenly."""
 
-    def __init__(self, per_minute: float | None, clock: Clock) -> None:
+    def __init__(self, per_minute: float | None, clock: Clock, progress: Progress | None = None) -> None:
         self.interval = 60.0 / per_minute if per_minute else 0.0
         self.clock = clock
+        self.progress = progress or _Silent()
         self._last: float | None = None
 
     def wait(self) -> None:
         if self.interval and self._last is not None:
             pause = self._last + self.interval - self.clock.monotonic()
             if pause > 0:
+                self.progress.waiting(pause)
                 self.clock.sleep(pause)
         self._last = self.clock.monotonic()
-
-
-@dataclass
-class _Pending:
-    row: int
-    claim_id: str
-    to: str
-    file: str
 
 
 def send_drafts(
@@ -174,198 +153,250 @@ def send_drafts(
     dry_run: bool = False,
     max_per_minute: float | None = None,
     retry: RetryPolicy | None = None,
+    resend: frozenset[str] = frozenset(),
+    journal_dir: Path | None = None,
+    progress: Progress | None = None,
     open_book: BookOpener | None = None,
     clock: Clock | None = None,
 ) -> SendReport:
     """Send every draft of BOOK's Consent Drafts sheet that has no Sent On yet, then fill Sent On.
 
-    ``smtp`` may be None only with ``dry_run``. ``open_book`` opens the workbook (default: FileBook).
-    Raises CporError when the workbook cannot be read or saved, or the SMTP settings are wrong.
+    ``smtp`` may be None only with ``dry_run``. ``resend`` names claims to send again even when sent (or
+    maybe sent) before. ``journal_dir``: the journal's folder (default: the user's data folder).
+    Raises CporError when the workbook cannot be read or saved, the server cannot be reached, the login
+    is refused, or the journal cannot be written.
     """
     book_path = Path(book_path)
     folder = Path(drafts_dir) if drafts_dir is not None else default_drafts_dir(book_path)
-    clock = clock or Clock()
     if smtp is None and not dry_run:
         raise CporError("No SMTP server given: pass --smtp-host (or --dry-run to list what would be sent).")
     if not dry_run:
-        _ensure_writable(book_path)
+        ensure_writable(book_path)
     report = SendReport(workbook=str(book_path), drafts_dir=str(folder), dry_run=dry_run)
-    opener = open_book or _open_file_book
-    with _send_lock(folder, dry_run), opener(book_path) as book:
-        sheet, sent_on_col, pending = _pending_drafts(book, book_path)
-        log = SentLog(folder / SENT_LOG)
-        delivered = log.read()
+    with contextlib.ExitStack() as stack:
+        book = stack.enter_context((open_book or open_file_book)(book_path))
+        sheet = read_drafts_sheet(book, book_path)
+        check_resend(sheet, resend, book_path)
+        journal = _open_journal(journal_dir, dry_run, stack)
+        report.journal = str(journal.path) if journal else ""
         fills: dict[tuple[int, int], CellValue] = {}
-        throttle = Throttle(max_per_minute, clock)
-        transport = None if dry_run or smtp is None else SmtpTransport(smtp, retry, clock.sleep)
-        unreachable = ""
-        try:
-            for item in pending:
-                result = SendResult(item.row, item.claim_id, item.to, item.file, FAILED)
-                report.results.append(result)
-                if unreachable:
-                    result.detail = f"not attempted: {unreachable}"
-                    continue
-                message = _load_draft(folder, item, result)
-                if message is None:
-                    continue
-                result.message_id = str(message["Message-ID"])
-                earlier = delivered.get(result.message_id)
-                if earlier is not None:
-                    result.status, result.sent_at = ALREADY_SENT, str(earlier.get("sent_at", ""))
-                    result.detail = "delivered by an earlier send (sent.log); Sent On filled now"
-                    fills[(item.row, sent_on_col)] = sent_on_text(result.sent_at)
-                    continue
-                if transport is None:
-                    result.status, result.detail = WOULD_SEND, "dry run: not sent"
-                    continue
-                throttle.wait()
-                try:
-                    refused = transport.deliver(message, *_envelope(message))
-                except DeliveryFailed as failure:
-                    result.detail = str(failure)
-                    if failure.unreachable:
-                        unreachable = str(failure)
-                    continue
-                sent_at = clock.now().isoformat()
-                delivered[result.message_id] = log.record(
-                    message_id=result.message_id,
-                    claim_id=item.claim_id,
-                    to=result.to,
-                    file=item.file,
-                    sent_at=sent_at,
-                )
-                result.status, result.sent_at = SENT, sent_at
-                if refused:
-                    result.detail = "refused: " + "; ".join(f"{a} ({r})" for a, r in refused.items())
-                fills[(item.row, sent_on_col)] = sent_on_text(sent_at)
-        finally:
-            if transport is not None:
-                transport.close()
-        if fills and not dry_run:
-            book.set_cells(sheet, fills)
-            _save(book, folder, len(fills))
+        if not dry_run:
+            stack.enter_context(saving(book, sheet, fills))
+        sender = _Sender(book_path, folder, sheet, journal, smtp, fills, clock or Clock(), resend)
+        sender.transport = None if dry_run or smtp is None else SmtpTransport(smtp, retry, sender.clock.sleep)
+        if sender.transport is not None:
+            stack.callback(sender.transport.close)
+        sender.throttle = Throttle(max_per_minute, sender.clock, progress)
+        todo = [r for r in sheet.rows if not (r.sent_on or r.in_mailbox_on) or r.claim_id in resend]
+        for item in sheet.rows:
+            if item.in_mailbox_on and not item.sent_on and item.claim_id not in resend:
+                report.results.append(_in_mailbox(item, item.in_mailbox_on))
+        progress = progress or _Silent()
+        progress.start(len(todo))
+        for item in todo:
+            result = SendResult(item.row, item.claim_id, item.to, item.file, FAILED)
+            report.results.append(result)
+            sender.send(item, result)
+            progress.done(result)
+    report.results.sort(key=lambda r: r.row)
     return report
 
 
-def sent_on_text(sent_at: str | None) -> str:
-    """The Sent On cell: ISO date and time in UTC, e.g. ``2025-04-07 09:12 UTC``."""
-    if not sent_at:
-        return ""
-    try:
-        when = dt.datetime.fromisoformat(sent_at)
-    except ValueError:
-        return sent_at
-    if when.tzinfo is not None:
-        when = when.astimezone(dt.timezone.utc)
-    return when.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _pending_drafts(book: DraftsBook, book_path: Path) -> tuple[str, int, list[_Pending]]:
-    """The Consent Drafts sheet's name, its Sent On column (0-based) and the rows not sent yet."""
-    names = {fold(name): name for name in book.sheet_names()}
-    sheet = names.get(fold(DRAFTS_SHEET))
-    if sheet is None:
-        raise CporError(
-            f"{book_path.name} has no {DRAFTS_SHEET} sheet: run `cpor-excel run {book_path.name}` first "
-            "to draft the consent emails."
-        )
-    rows = book.read_rows(sheet)
-    header = [fold(v) if v is not None else "" for v in (rows[0] if rows else [])]
-    columns = {name: i for i, name in reversed(list(enumerate(header))) if name}
-
-    def col(name: str) -> int:
-        found = columns.get(fold(name))
-        if found is None:
-            raise CporError(
-                f"The {DRAFTS_SHEET} sheet of {book_path.name} has no {name} column; "
-                f"restore its header row (Claim ID, Tenant ID, To, Subject, File, Created On, Sent On)."
-            )
-        return found
-
-    file_col, sent_col, claim_col, to_col = col("File"), col("Sent On"), col("Claim ID"), col("To")
-    pending = []
-    for index, values in enumerate(rows[1:], start=2):  # Consent Drafts: one row per drafted claim
-
-        def cell(i: int, values: list[Any] = values) -> str:
-            value = values[i] if i < len(values) else None
-            return "" if value is None else str(value).strip()
-
-        if cell(file_col) and not cell(sent_col):
-            pending.append(_Pending(index, cell(claim_col), cell(to_col), cell(file_col)))
-    return sheet, sent_col, pending
-
-
-def _load_draft(folder: Path, item: _Pending, result: SendResult) -> EmailMessage | None:
-    """The draft's message as it will be sent (without X-Unsent), or None with ``result.detail`` set."""
-    if not is_plain_file_name(item.file):
-        result.detail = (
-            f"File {item.file!r} is not a file name inside the drafts folder; correct the File cell"
-        )
-        return None
-    path = folder / item.file
-    try:
-        if path.resolve().parent != folder.resolve():
-            raise FileNotFoundError(path)
-        data = path.read_bytes()
-    except OSError:
-        result.detail = f"draft file {path} not found; run `cpor-excel run` again or correct the File cell"
-        return None
-    message = email.message_from_bytes(data, policy=email.policy.default)
-    if not isinstance(message, EmailMessage) or not message["Message-ID"] or not message["To"]:
-        result.detail = f"{path.name} is not a draft email with To and Message-ID headers"
-        return None
-    del message["X-Unsent"]
-    result.to = ", ".join(addr for _, addr in getaddresses(message.get_all("To", []))) or result.to
-    return message
-
-
-def _envelope(message: EmailMessage) -> tuple[str, list[str]]:
-    senders = getaddresses(message.get_all("Sender", []) or message.get_all("From", []))
-    recipients = getaddresses(
-        [*message.get_all("To", []), *message.get_all("Cc", []), *message.get_all("Bcc", [])]
-    )
-    return (senders[0][1] if senders else ""), [addr for _, addr in recipients if addr]
-
-
-@contextlib.contextmanager
-def _send_lock(folder: Path, dry_run: bool) -> Iterator[None]:
-    """Two sends on one drafts folder at once could both deliver a message: serialise them."""
+def _open_journal(folder: Path | None, dry_run: bool, stack: contextlib.ExitStack) -> SendJournal | None:
+    """The journal; a dry run reads it when it exists and never creates it."""
     if dry_run:
-        yield
-        return
-    folder.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(folder / f"{SENT_LOG}.lock"))
+        probe = SendJournal.existing(folder)
+        return stack.enter_context(probe) if probe is not None else None
+    return stack.enter_context(SendJournal(folder))
+
+
+@dataclass
+class _Sender:
+    """One send's state: what each draft row needs done, and doing it."""
+
+    book_path: Path
+    folder: Path
+    sheet: DraftsSheet
+    journal: SendJournal | None
+    smtp: SmtpSettings | None
+    fills: dict[tuple[int, int], CellValue]
+    clock: Clock
+    resend: frozenset[str]
+    transport: SmtpTransport | None = None
+    throttle: Throttle | None = None
+    _connected: bool = False
+    _legacy: dict[str, str] | None = None
+
+    def send(self, item: DraftRow, result: SendResult) -> None:
+        try:
+            message = load_draft(self.folder, item)
+        except DraftProblem as why:
+            result.detail = str(why)
+            return
+        result.message_id = str(message["Message-ID"])
+        sender, recipients = envelope(message)
+        result.to = ", ".join(recipients) or item.to
+        if not recipients:
+            result.detail = f"{item.file} names no recipient; correct its To header"
+            return
+        resending = item.claim_id in self.resend
+        todo = recipients if resending else self._not_yet_sent(item, result, recipients)
+        if not todo:
+            return
+        if self.transport is None:
+            result.status, result.detail = WOULD_SEND, "dry run: not sent"
+            return
+        assert self.journal is not None and self.smtp is not None and self.throttle is not None
+        self._connect()
+        self.throttle.wait()
+        data = _as_sent(message, self.clock.now())
+        mail = Mail(item.claim_id, result.message_id, SMTP, self.smtp.address, str(self.book_path), item.file)
+        taken = self.journal.begin(mail, todo, resend=resending)
+        if not taken:  # another send took them since they were looked up
+            self._not_yet_sent(item, result, recipients)
+            return
+        try:
+            refused = self.transport.deliver(data, sender, list(taken))
+        except DeliveryFailed as failure:
+            self.journal.cancel(taken.values())
+            if failure.unreachable:
+                raise _unreachable(self.smtp, str(failure)) from None
+            result.detail = str(failure)
+            return
+        except DeliveryUnknown as lost:
+            when = self.clock.now().isoformat()
+            self.journal.finish(taken.values(), UNKNOWN, str(lost), when=when)
+            result.status, result.sent_at = MAYBE_SENT, when
+            result.detail = (
+                f"the server did not answer after the whole message was sent ({lost}): it may have been "
+                f"delivered; check your Sent Items or ask the recipient, and send it again only with "
+                f"--resend {item.claim_id}"
+            )
+            return
+        sent_at = self.clock.now().isoformat()
+        self.journal.finish([i for r, i in taken.items() if r not in refused], DONE, when=sent_at)
+        self.journal.cancel([i for r, i in taken.items() if r in refused])
+        result.status, result.sent_at = SENT, sent_at
+        if refused:
+            result.detail = "refused: " + "; ".join(f"{a} ({r})" for a, r in refused.items())
+        self.sheet.record(self.fills, item.row, self.sheet.sent_on_column, sent_at)
+
+    def _not_yet_sent(self, item: DraftRow, result: SendResult, recipients: list[str]) -> list[str]:
+        """The recipients this claim's mail has not gone to yet; when none, ``result`` says where it went."""
+        legacy = self._legacy_log().get(result.message_id or "")
+        if legacy is not None:
+            self._adopt_legacy(item, result, recipients, legacy)
+            return []
+        if self.journal is None:
+            return recipients
+        entries = {r: self.journal.entry(item.claim_id, r) for r in recipients}
+        todo = [r for r, e in entries.items() if e is None]
+        found = [e for e in entries.values() if e is not None]
+        if todo or not found:
+            return todo
+        maybe = [e for e in found if e.state in (PENDING, UNKNOWN)]
+        placed = [e for e in found if e.channel == MAILBOX]
+        if maybe:
+            result.status, result.sent_at = MAYBE_SENT, maybe[0].when
+            result.detail = _maybe_detail(maybe[0], item.claim_id)
+        elif placed:
+            result.status, result.sent_at = IN_MAILBOX, placed[0].when
+            result.detail = _in_mailbox(item, placed[0].when, placed[0]).detail
+            self.sheet.record(self.fills, item.row, self.sheet.in_mailbox_column, placed[0].when)
+        else:
+            when = max(e.when for e in found)
+            result.status, result.sent_at = ALREADY_SENT, when
+            result.detail = (
+                f"delivered {_short(when)} from {found[0].workbook} (send journal); Sent On filled now"
+            )
+            self.sheet.record(self.fills, item.row, self.sheet.sent_on_column, when)
+        return []
+
+    def _adopt_legacy(self, item: DraftRow, result: SendResult, recipients: list[str], sent_at: str) -> None:
+        result.status, result.sent_at = ALREADY_SENT, sent_at
+        result.detail = "delivered by an earlier send (sent.log); Sent On filled now"
+        self.sheet.record(self.fills, item.row, self.sheet.sent_on_column, sent_at)
+        if self.journal is not None and self.transport is not None:  # the journal guards it from now on
+            mail = Mail(item.claim_id, result.message_id or "", SMTP, "", str(self.book_path), item.file)
+            self.journal.finish(self.journal.begin(mail, recipients).values(), DONE, "sent.log", sent_at)
+
+    def _legacy_log(self) -> dict[str, str]:
+        if self._legacy is None:
+            self._legacy = read_sent_log(self.folder / SENT_LOG)
+        return self._legacy
+
+    def _connect(self) -> None:
+        if self._connected or self.transport is None or self.smtp is None:
+            return
+        try:
+            self.transport.connect()
+        except DeliveryFailed as failure:
+            raise _unreachable(self.smtp, str(failure)) from None
+        self._connected = True
+
+
+def read_sent_log(path: Path) -> dict[str, str]:
+    """Message-ID -> sent_at from a ``sent.log`` of an older version (JSON lines; a torn line skipped)."""
+    delivered: dict[str, str] = {}
     try:
-        lock.acquire(timeout=LOCK_WAIT_SECONDS)
-    except filelock.Timeout:
-        raise CporError(
-            f"Another send is running on {folder} (its lock is held); wait for it to finish and try again."
-        ) from None
+        lines = path.read_text("utf-8", errors="replace").splitlines()
+    except OSError:
+        return delivered
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("message_id"), str):
+            delivered.setdefault(record["message_id"], str(record.get("sent_at", "")))
+    return delivered
+
+
+def _as_sent(message: EmailMessage, now: dt.datetime) -> bytes:
+    """The message as it goes out: Date is the moment of sending (a draft keeps the as-of date until
+    then), Bcc is not shown to the recipients, lines end in CRLF."""
+    del message["Date"]
+    message["Date"] = format_datetime(now.astimezone(dt.timezone.utc))
+    del message["Bcc"]
+    return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+
+
+def _in_mailbox(item: DraftRow, when: str, entry: Entry | None = None) -> SendResult:
+    where = f" of {entry.server}" if entry is not None and entry.server else ""
+    return SendResult(
+        item.row,
+        item.claim_id,
+        item.to,
+        item.file,
+        IN_MAILBOX,
+        sent_at=when,
+        detail=f"placed in the Drafts folder{where} {_short(when)} (drafts-to-mailbox): send it from "
+        f"there, or here with --resend {item.claim_id}",
+    )
+
+
+def _maybe_detail(entry: Entry, claim_id: str) -> str:
+    how = (
+        f"the server did not answer after it was sent {_short(entry.when)} ({entry.detail})"
+        if entry.state == UNKNOWN
+        else f"a send started {_short(entry.when)} from {entry.workbook} did not record how it ended"
+    )
+    return (
+        f"{how}: it may have been delivered; check your Sent Items or ask the recipient, and send it again "
+        f"only with --resend {claim_id}"
+    )
+
+
+def _short(when: str) -> str:
     try:
-        yield
-    finally:
-        lock.release()
+        moment = dt.datetime.fromisoformat(when)
+    except ValueError:
+        return f"on {when}"
+    return moment.astimezone(dt.timezone.utc).strftime("on %Y-%m-%d at %H:%M UTC")
 
 
-def _save(book: DraftsBook, folder: Path, count: int) -> None:
-    try:
-        book.save()
-    except CporError as err:
-        raise type(err)(
-            f"{err} The {count} deliveries are recorded in {folder / SENT_LOG}: run send again to fill "
-            "Sent On (nothing is sent twice)."
-        ) from None
-
-
-def _ensure_writable(book_path: Path) -> None:
-    """Fail before sending anything when Excel has the workbook open: Sent On could not be saved."""
-    from cpor_excel.io.safe_save import ensure_writable
-
-    ensure_writable(book_path)
-
-
-def _open_file_book(path: Path) -> AbstractContextManager[DraftsBook]:
-    from cpor_excel.io.file_book import FileBook
-
-    return FileBook(path)
+def _unreachable(smtp: SmtpSettings, reason: str) -> CporError:
+    return CporError(
+        f"Cannot reach the SMTP server: {reason}; check --smtp-host, --smtp-port and the network, then run "
+        "send again (what went out is recorded; nothing goes out twice)."
+    )
