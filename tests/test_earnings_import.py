@@ -153,6 +153,34 @@ def test_an_xlsx_download_with_real_numbers_and_dates_reads_the_same(tmp_path: P
     ]
 
 
+def test_earnings_in_two_currencies_keep_only_their_usd_sum(tmp_path: Path) -> None:
+    records = [
+        earning(T1, "Exchange", FEB, "E-1", 100.0, 20),
+        {
+            **earning(T1, "Exchange", FEB, "E-2", 90.0, 20),
+            "transactionCurrency": "EUR",
+            "earningAmountUSD": "97.50",
+        },
+    ]
+    download = read_earnings(write_utf8_bom(tmp_path / "earnings.csv", EARNINGS_DEFAULT, records))
+    assert rows(download) == [(T1, "Exchange Online", "2025-02", "Earned", 1400, 1500, 40, None, None, 197.5)]
+    assert download.rows["Currency"].tolist() == ["USD; EUR"]
+
+
+def test_a_download_saved_by_european_excel_reads_the_same(tmp_path: Path) -> None:
+    """Semicolons, decimal commas, day.month.year dates and Windows-1252, as Excel in Germany saves a CSV."""
+    header = ["customerTenantId", "workload", "transactionDate", "earningId", "earningAmount", "earningAmountUSD",
+              "transactionCurrency", "compensableUnits", "customerName"]  # fmt: skip
+    lines = [";".join(header), f"{T2};SharePoint;01.03.2025;E-3;2.500,50;2.500,50;USD;500;Zoë Müller GmbH"]
+    path = tmp_path / "earnings.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
+    download = read_earnings(path)
+    assert rows(download) == [
+        (T2, "SharePoint Online", "2025-03", "Earned", None, None, 500, None, 2500.5, 2500.5)
+    ]
+    assert download.rows["Customer"].tolist() == ["Zoë Müller GmbH"]
+
+
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [

@@ -183,34 +183,29 @@ def _joined(values: pd.Series) -> str | None:
     return "; ".join(seen) or None
 
 
+TEXTS = ("Customer", "Claim ID", "Partner ID", "Reason", "Currency", "Engagement", "Microsoft IDs")
+NUMBERS = ("Active Users", "Paid Units", "Compensable Units", "Amount", "Amount USD")
+
+
 def _fold(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per (Tenant ID, Workload, Month, Kind): distinct earnings added up, reasons and IDs joined."""
+    """One row per (Tenant ID, Workload, Month, Kind): an Earnings report's distinct earnings added up (units
+    and amounts; the quantities are the month's, so their largest), an ineligible month's largest figures; texts
+    joined. Most months have one row: only the others are folded, the texts of those one by one."""
     key = ["Tenant ID", "Workload", "Month", "Kind"]
-    if rows.empty:
-        return rows.assign(Rows=pd.Series(dtype="int64")).reset_index(drop=True)
-    ids = rows["Microsoft IDs"]
-    repeated = ids.notna() & rows.duplicated([*key, "Microsoft IDs"], keep="first")
+    repeated = rows["Microsoft IDs"].notna() & rows.duplicated([*key, "Microsoft IDs"], keep="first")
     rows = rows[~repeated]  # the same earning listed twice is one earning
-    summed = ["Compensable Units", "Amount", "Amount USD"] if rows["Kind"].iloc[0] == EARNED else []
-    agg: dict[str, object] = {c: "max" for c in ("Active Users", "Paid Units", "Compensable Units")}
-    agg.update({c: lambda s: s.sum(min_count=1) for c in summed})
-    agg.update(
-        {
-            c: _joined
-            for c in (
-                "Customer",
-                "Claim ID",
-                "Partner ID",
-                "Reason",
-                "Currency",
-                "Engagement",
-                "Microsoft IDs",
-            )
-        }
-    )
-    agg.update({"Amount": "max", "Amount USD": "max"} if not summed else {})
-    agg["Row"] = "min"
-    grouped = rows.groupby(key, sort=False, dropna=False)
-    folded = grouped.agg(agg)  # type: ignore[arg-type]
+    size = rows.groupby(key, sort=False, dropna=False)["Row"].transform("size")
+    single = rows[size == 1].assign(Rows=1)
+    several = rows[size > 1]
+    if several.empty:
+        return single.reset_index(drop=True)
+    grouped = several.groupby(key, sort=False, dropna=False)
+    summed = ["Compensable Units", "Amount", "Amount USD"] if several["Kind"].iloc[0] == EARNED else []
+    folded = grouped[[c for c in NUMBERS if c not in summed]].max()
+    folded = folded.join(grouped[summed].sum(min_count=1)) if summed else folded
+    folded = folded.join(grouped[list(TEXTS)].agg(_joined)).join(grouped["Row"].min())
     folded["Rows"] = grouped.size()
-    return folded.reset_index().sort_values("Row", kind="stable").reset_index(drop=True)
+    mixed = folded["Currency"].str.contains(";", regex=False).fillna(False).astype(bool)
+    folded.loc[mixed, "Amount"] = float("nan")  # amounts in two currencies do not add up; Amount USD does
+    out = pd.concat([single, folded.reset_index()], ignore_index=True)
+    return out.sort_values("Row", kind="stable").reset_index(drop=True)
