@@ -58,7 +58,7 @@ class Collector:
             try:
                 blob = base64.b64decode(args[1], validate=True)
             except binascii.Error:
-                return AuthResult(success=False, message="501 5.5.2 Cannot decode base64")
+                return AuthResult(success=False, handled=False, message="501 5.5.2 Cannot decode base64")
         else:
             blob = await server.challenge_auth("")
         fields = bytes(blob).split(b"\x01")
@@ -68,7 +68,7 @@ class Collector:
             return AuthResult(success=True, auth_data=LoginPassword(user.encode(), b""))
         self.refused_tokens.append(token)
         await server.challenge_auth(json.dumps({"status": "401", "schemes": "bearer", "scope": "smtp"}))
-        return AuthResult(success=False, message="535 5.7.3 Authentication unsuccessful")
+        return AuthResult(success=False, handled=False, message="535 5.7.3 Authentication unsuccessful")
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if address in self.reject:

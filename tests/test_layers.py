@@ -210,6 +210,21 @@ def test_io_imports_no_rule_engine_or_front_door() -> None:
     assert wrong == set()
 
 
+def test_mail_imports_no_engine_batch_excel_or_front_door() -> None:
+    """mail/ (drafts, journal, SMTP, IMAP, sign-in) is an adapter: the model, io and the rules' draft data."""
+    above_mail = ("cpor_excel.engine", "cpor_excel.run", "cpor_excel.workbook_run", "cpor_excel.batch",
+                  "cpor_excel.excel", "cpor_excel.cli")  # fmt: skip
+    graph = import_graph()
+    wrong = {
+        (module, imported)
+        for module, imported_set in graph.items()
+        if module.startswith("cpor_excel.mail")
+        for imported in imported_set
+        if any(imported == layer or imported.startswith(layer + ".") for layer in above_mail)
+    }
+    assert wrong == set()
+
+
 def test_the_model_imports_only_the_model() -> None:
     graph = import_graph()
     wrong = {

@@ -43,6 +43,7 @@ COMMANDS = {
     "new": "commands_create",
     "sample": "commands_create",
     "send": "commands_mail",
+    "drafts-to-mailbox": "commands_mailbox",
     "import-usage": "commands_usage",
     "import-earnings": "commands_earnings",
     "batch": "commands_batch",

@@ -8,11 +8,17 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from cpor_excel.cli import handle_errors, main
+from cpor_excel.cli.mail_options import (
+    ProgressBar,
+    ca_file_option,
+    drafts_option,
+    oauth_login,
+    oauth_options,
+    resend_option,
+    results_table,
+)
 from cpor_excel.errors import UsageError
 from cpor_excel.mail.sending import (
     ALREADY_SENT,
@@ -22,7 +28,6 @@ from cpor_excel.mail.sending import (
     SENT,
     WOULD_SEND,
     SendReport,
-    SendResult,
     send_drafts,
 )
 from cpor_excel.mail.smtp import Security, SmtpSettings
@@ -38,58 +43,12 @@ STATUS_STYLE = {
 }
 
 
-class ProgressBar:
-    """A rich progress bar on stderr (stdout stays one JSON document with --json); outside a terminal it
-    prints its last state once."""
-
-    def __init__(self, verb: str) -> None:
-        self.verb = verb
-        self.bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=Console(stderr=True, highlight=False),
-        )
-        self.task: TaskID | None = None
-
-    def __enter__(self) -> ProgressBar:
-        self.bar.start()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
-        if kind is None:
-            self.bar.stop()
-        else:  # the one `Error:` line stands alone (Progress.stop would add an empty line)
-            self.bar.live.transient = True
-            self.bar.live.stop()
-
-    def start(self, total: int) -> None:
-        self.task = self.bar.add_task(self.verb, total=total)
-
-    def waiting(self, seconds: float) -> None:
-        if self.task is not None:
-            self.bar.update(self.task, description=f"{self.verb} (next in {seconds:.0f} s, --max-per-minute)")
-
-    def done(self, result: SendResult) -> None:
-        if self.task is not None:
-            self.bar.update(self.task, advance=1, description=self.verb)
-
-
 def render(report: SendReport, as_json: bool) -> None:
     """Print what was sent (or would be) as a table and a summary line, or as one JSON document."""
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         return
-    console = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 140)
-    if report.results:
-        table = Table(header_style="bold")
-        for name in ("Status", "Row", "Claim ID", "To", "File", "Detail"):
-            table.add_column(name, overflow="fold")
-        for r in report.results:
-            style = STATUS_STYLE.get(r.status, "")
-            table.add_row(f"[{style}]{r.status}[/]", str(r.row), r.claim_id, r.to, r.file, r.detail)
-        console.print(table)
+    console = results_table(report, STATUS_STYLE)
     c = report.counts()
     if report.dry_run:
         summary = f"Dry run: {c[WOULD_SEND]} would be sent, {c[ALREADY_SENT]} already sent, {c[FAILED]} cannot be sent."
@@ -109,13 +68,7 @@ def render(report: SendReport, as_json: bool) -> None:
 
 @main.command()
 @click.argument("book", type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "--drafts",
-    "drafts_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="Folder of the .eml drafts (default: a folder named after the workbook, beside it).",
-)
+@drafts_option
 @click.option("--smtp-host", default=None, metavar="HOST", help="SMTP server (required unless --dry-run).")
 @click.option(
     "--smtp-port",
@@ -138,12 +91,7 @@ def render(report: SendReport, as_json: bool) -> None:
     envvar="CPOR_SMTP_USER",
     help=f"Log in as this user; the password is read from {PASSWORD_VARIABLE}.",
 )
-@click.option(
-    "--ca-file",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    default=None,
-    help="Trust the CA certificates in this PEM file instead of the system's (an internal relay).",
-)
+@ca_file_option
 @click.option("--dry-run", is_flag=True, help="List what would be sent; send nothing, change nothing.")
 @click.option(
     "--max-per-minute",
@@ -151,12 +99,8 @@ def render(report: SendReport, as_json: bool) -> None:
     default=None,
     help="Send at most this many messages a minute.",
 )
-@click.option(
-    "--resend",
-    multiple=True,
-    metavar="CLAIM",
-    help="Send this claim's draft again although the send journal has it sent or maybe sent (repeatable).",
-)
+@oauth_options
+@resend_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
 @handle_errors
 def send(
@@ -169,6 +113,12 @@ def send(
     ca_file: Path | None,
     dry_run: bool,
     max_per_minute: float | None,
+    oauth: bool,
+    client_id: str | None,
+    tenant: str | None,
+    client_credentials: bool,
+    sign_in: bool,
+    authority: str | None,
     resend: tuple[str, ...],
     as_json: bool,
 ) -> None:
@@ -181,17 +131,31 @@ def send(
     smtp = None
     if smtp_host:
         password = os.environ.get(PASSWORD_VARIABLE)
-        if user and not password:
+        login_user, token = oauth_login(
+            "smtp",
+            oauth=oauth,
+            user=user,
+            password=password,
+            password_variable=PASSWORD_VARIABLE,
+            client_id=client_id,
+            tenant=tenant,
+            client_credentials=client_credentials,
+            sign_in=sign_in,
+            authority=authority,
+        )
+        if token is None and user and not password:
             raise UsageError(
-                f"--user {user} needs its password in the environment variable {PASSWORD_VARIABLE}."
+                f"--user {user} needs its password in the environment variable {PASSWORD_VARIABLE} (or --oauth)."
             )
         smtp = SmtpSettings(
             host=smtp_host,
             port=smtp_port,
             security=security,
-            user=user or None,
-            password=password if user else None,
+            user=login_user or None,
+            password=password if user and token is None else None,
             ca_file=ca_file,
+            access_token=token.token if token else None,
+            token_advice=token.advice if token else "",
         )
     elif not dry_run:
         raise UsageError("Give the SMTP server with --smtp-host HOST (or use --dry-run).")

@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -104,17 +105,20 @@ class SendReport:
     dry_run: bool
     journal: str = ""
     results: list[SendResult] = field(default_factory=list)
+    statuses: tuple[str, ...] = STATUSES  # the kinds of result this report counts
 
     def of(self, status: str) -> list[SendResult]:
         return [r for r in self.results if r.status == status]
 
     @property
     def exit_code(self) -> int:
-        """1 when a draft could not be sent or may have been delivered without a reply, else 0."""
-        return 1 if self.of(FAILED) or self.of(MAYBE_SENT) else 0
+        """1 when a draft could not go out, or may have gone out without the server saying so, else 0."""
+        return (
+            1 if any(r.status == FAILED or r.status.startswith("may-have-been") for r in self.results) else 0
+        )
 
     def counts(self) -> dict[str, int]:
-        return {status: len(self.of(status)) for status in STATUSES}
+        return {status: len(self.of(status)) for status in self.statuses}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -173,15 +177,7 @@ def send_drafts(
     if not dry_run:
         ensure_writable(book_path)
     report = SendReport(workbook=str(book_path), drafts_dir=str(folder), dry_run=dry_run)
-    with contextlib.ExitStack() as stack:
-        book = stack.enter_context((open_book or open_file_book)(book_path))
-        sheet = read_drafts_sheet(book, book_path)
-        check_resend(sheet, resend, book_path)
-        journal = _open_journal(journal_dir, dry_run, stack)
-        report.journal = str(journal.path) if journal else ""
-        fills: dict[tuple[int, int], CellValue] = {}
-        if not dry_run:
-            stack.enter_context(saving(book, sheet, fills))
+    with drafts_session(book_path, report, resend, journal_dir, open_book) as (sheet, journal, fills, stack):
         sender = _Sender(book_path, folder, sheet, journal, smtp, fills, clock or Clock(), resend)
         sender.transport = None if dry_run or smtp is None else SmtpTransport(smtp, retry, sender.clock.sleep)
         if sender.transport is not None:
@@ -202,7 +198,29 @@ def send_drafts(
     return report
 
 
-def _open_journal(folder: Path | None, dry_run: bool, stack: contextlib.ExitStack) -> SendJournal | None:
+@contextlib.contextmanager
+def drafts_session(
+    book_path: Path,
+    report: SendReport,
+    resend: frozenset[str],
+    journal_dir: Path | None,
+    open_book: BookOpener | None,
+) -> Iterator[tuple[DraftsSheet, SendJournal | None, dict[tuple[int, int], CellValue], contextlib.ExitStack]]:
+    """What `send` and `drafts-to-mailbox` work in: the workbook open, its Consent Drafts sheet read, the
+    journal open, and the date cells they fill (saved when the block ends, also after an error)."""
+    with contextlib.ExitStack() as stack:
+        book = stack.enter_context((open_book or open_file_book)(book_path))
+        sheet = read_drafts_sheet(book, book_path)
+        check_resend(sheet, resend, book_path)
+        journal = open_journal(journal_dir, report.dry_run, stack)
+        report.journal = str(journal.path) if journal else ""
+        fills: dict[tuple[int, int], CellValue] = {}
+        if not report.dry_run:
+            stack.enter_context(saving(book, sheet, fills))
+        yield sheet, journal, fills, stack
+
+
+def open_journal(folder: Path | None, dry_run: bool, stack: contextlib.ExitStack) -> SendJournal | None:
     """The journal; a dry run reads it when it exists and never creates it."""
     if dry_run:
         probe = SendJournal.existing(folder)
@@ -228,17 +246,10 @@ class _Sender:
     _legacy: dict[str, str] | None = None
 
     def send(self, item: DraftRow, result: SendResult) -> None:
-        try:
-            message = load_draft(self.folder, item)
-        except DraftProblem as why:
-            result.detail = str(why)
+        draft = read_draft(self.folder, item, result)
+        if draft is None:
             return
-        result.message_id = str(message["Message-ID"])
-        sender, recipients = envelope(message)
-        result.to = ", ".join(recipients) or item.to
-        if not recipients:
-            result.detail = f"{item.file} names no recipient; correct its To header"
-            return
+        message, sender, recipients = draft
         resending = item.claim_id in self.resend
         todo = recipients if resending else self._not_yet_sent(item, result, recipients)
         if not todo:
@@ -250,7 +261,9 @@ class _Sender:
         self._connect()
         self.throttle.wait()
         data = _as_sent(message, self.clock.now())
-        mail = Mail(item.claim_id, result.message_id, SMTP, self.smtp.address, str(self.book_path), item.file)
+        mail = Mail(
+            item.claim_id, result.message_id or "", SMTP, self.smtp.address, str(self.book_path), item.file
+        )
         taken = self.journal.begin(mail, todo, resend=resending)
         if not taken:  # another send took them since they were looked up
             self._not_yet_sent(item, result, recipients)
@@ -298,7 +311,7 @@ class _Sender:
         placed = [e for e in found if e.channel == MAILBOX]
         if maybe:
             result.status, result.sent_at = MAYBE_SENT, maybe[0].when
-            result.detail = _maybe_detail(maybe[0], item.claim_id)
+            result.detail = maybe_detail(maybe[0], item.claim_id)
         elif placed:
             result.status, result.sent_at = IN_MAILBOX, placed[0].when
             result.detail = _in_mailbox(item, placed[0].when, placed[0]).detail
@@ -307,7 +320,7 @@ class _Sender:
             when = max(e.when for e in found)
             result.status, result.sent_at = ALREADY_SENT, when
             result.detail = (
-                f"delivered {_short(when)} from {found[0].workbook} (send journal); Sent On filled now"
+                f"delivered {short_time(when)} from {found[0].workbook} (send journal); Sent On filled now"
             )
             self.sheet.record(self.fills, item.row, self.sheet.sent_on_column, when)
         return []
@@ -333,6 +346,25 @@ class _Sender:
         except DeliveryFailed as failure:
             raise _unreachable(self.smtp, str(failure)) from None
         self._connected = True
+
+
+def read_draft(
+    folder: Path, item: DraftRow, result: SendResult
+) -> tuple[EmailMessage, str, list[str]] | None:
+    """(message, sender, recipients) of the draft a row names, its Message-ID and recipients noted in
+    ``result``; None with ``result.detail`` saying why when it cannot be used."""
+    try:
+        message = load_draft(folder, item)
+    except DraftProblem as why:
+        result.detail = str(why)
+        return None
+    result.message_id = str(message["Message-ID"])
+    sender, recipients = envelope(message)
+    result.to = ", ".join(recipients) or item.to
+    if not recipients:
+        result.detail = f"{item.file} names no recipient; correct its To header"
+        return None
+    return message, sender, recipients
 
 
 def read_sent_log(path: Path) -> dict[str, str]:
@@ -370,16 +402,16 @@ def _in_mailbox(item: DraftRow, when: str, entry: Entry | None = None) -> SendRe
         item.file,
         IN_MAILBOX,
         sent_at=when,
-        detail=f"placed in the Drafts folder{where} {_short(when)} (drafts-to-mailbox): send it from "
+        detail=f"placed in the Drafts folder{where} {short_time(when)} (drafts-to-mailbox): send it from "
         f"there, or here with --resend {item.claim_id}",
     )
 
 
-def _maybe_detail(entry: Entry, claim_id: str) -> str:
+def maybe_detail(entry: Entry, claim_id: str) -> str:
     how = (
-        f"the server did not answer after it was sent {_short(entry.when)} ({entry.detail})"
+        f"the server did not answer after it was sent {short_time(entry.when)} ({entry.detail})"
         if entry.state == UNKNOWN
-        else f"a send started {_short(entry.when)} from {entry.workbook} did not record how it ended"
+        else f"a send started {short_time(entry.when)} from {entry.workbook} did not record how it ended"
     )
     return (
         f"{how}: it may have been delivered; check your Sent Items or ask the recipient, and send it again "
@@ -387,7 +419,7 @@ def _maybe_detail(entry: Entry, claim_id: str) -> str:
     )
 
 
-def _short(when: str) -> str:
+def short_time(when: str) -> str:
     try:
         moment = dt.datetime.fromisoformat(when)
     except ValueError:

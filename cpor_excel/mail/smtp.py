@@ -177,7 +177,7 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
-        context = self._tls_context() if s.security != "plain" else None
+        context = tls_context(s.ca_file) if s.security != "plain" else None
         # an explicit EHLO name: the default asks DNS for this machine's FQDN, which stalls without DNS
         local = socket.gethostname() or "localhost"
         conn: smtplib.SMTP
@@ -233,15 +233,6 @@ class SmtpTransport:
             raise
         return conn
 
-    def _tls_context(self) -> ssl.SSLContext:
-        ca_file = self.settings.ca_file
-        if ca_file is not None and not Path(ca_file).is_file():
-            raise CporError(f"CA file {ca_file} does not exist; give a PEM file with --ca-file.")
-        try:
-            return ssl.create_default_context(cafile=str(ca_file) if ca_file is not None else None)
-        except ssl.SSLError as err:
-            raise CporError(f"CA file {ca_file} is not a PEM certificate file ({err}).") from None
-
     def _tls_problem(self, err: ssl.SSLError) -> CporError:
         s = self.settings
         if isinstance(err, ssl.SSLCertVerificationError):
@@ -266,6 +257,16 @@ def _login(conn: smtplib.SMTP, user: str, password: str) -> None:
     code, reply = conn.docmd("AUTH", f"PLAIN {token}")
     if code != 235:
         raise smtplib.SMTPAuthenticationError(code, reply)
+
+
+def tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """Certificates verified against the system's CAs, or the CAs of ``ca_file`` (PEM)."""
+    if ca_file is not None and not Path(ca_file).is_file():
+        raise CporError(f"CA file {ca_file} does not exist; give a PEM file with --ca-file.")
+    try:
+        return ssl.create_default_context(cafile=str(ca_file) if ca_file is not None else None)
+    except ssl.SSLError as err:
+        raise CporError(f"CA file {ca_file} is not a PEM certificate file ({err}).") from None
 
 
 def _xoauth2(conn: smtplib.SMTP, user: str, token: str) -> None:
