@@ -37,13 +37,13 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    from cpor_excel.engine import evaluate
     from cpor_excel.io.file_book import FileBook
     from cpor_excel.io.frames import read_workbook_data
     from cpor_excel.mail.outbox import draft_emails
     from cpor_excel.mail.render import ConsentRenderer
     from cpor_excel.rules.drafts import claims_to_draft
     from cpor_excel.rules.prepare import prepare
+    from cpor_excel.rules.registry import evaluate
 
     book = big_workbook(args.customers)
     with FileBook(book) as fb:

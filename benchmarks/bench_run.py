@@ -37,7 +37,7 @@ print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrs
 
 RUN = """
 import resource, sys, time
-from cpor_excel.workbook_run import run_workbook
+from cpor_excel.run import run_workbook
 import datetime as dt
 t = time.perf_counter()
 run_workbook(sys.argv[1], out=sys.argv[2], as_of=dt.date.fromisoformat(sys.argv[3]), drafts_dir=sys.argv[4])
@@ -65,42 +65,34 @@ def process(python: str, code: str, *args: str) -> tuple[float, float, float]:
     return wall, float(inside), int(rss_kib) / 1024
 
 
-# One run in a process of its own, timed phase by phase by wrapping the engine's own steps (a run checks
-# each sheet while the next one is parsed, so "read + validate" is one phase). The engine is imported
-# first here, so "import" is not overlapped with reading as in a plain run.
+# One run in a process of its own, timed phase by phase by wrapping the run's own steps (run.py). The run is
+# imported first here, so "import" is timed on its own.
 PHASES = """
 import datetime as dt, json, sys, time
 t0 = time.perf_counter()
-import cpor_excel.engine as engine
-import cpor_excel.workbook_run as workbook_run
+import cpor_excel.run as run
 from cpor_excel.io.file_book import FileBook
-from cpor_excel.mail import outbox
 times = {"import": time.perf_counter() - t0}
 
 def timed(owner, name, phase):
     step = getattr(owner, name)
-    def run(*args, **kwargs):
+    def wrapped(*args, **kwargs):
         t = time.perf_counter()
         try:
             return step(*args, **kwargs)
         finally:
             times[phase] = times.get(phase, 0.0) + time.perf_counter() - t
-    setattr(owner, name, run)
+    setattr(owner, name, wrapped)
 
-timed(engine, "read_workbook_data", "read + validate")
-timed(engine, "prepare", "read + validate")
-# the validation part of it (each sheet is validated while the next is parsed): counted inside as well
-timed(engine, "check_early", "validate (inside read + validate)")
-timed(engine, "evaluate", "evaluate")
-timed(outbox, "draft_emails", "drafts (while the usage sheet is parsed)")
-timed(engine, "apply", "write")
-timed(FileBook, "save", "write")
+timed(run, "read_workbook_data", "read")
+timed(run, "prepare", "prepare")
+timed(run, "evaluate", "evaluate")
+timed(run, "_draft", "drafts")
+timed(run, "apply", "apply")
+timed(FileBook, "save", "save")
 t = time.perf_counter()
-workbook_run.run_workbook(
-    sys.argv[1], out=sys.argv[2], as_of=dt.date.fromisoformat(sys.argv[3]), drafts_dir=sys.argv[4]
-)
-serial = ("read + validate", "evaluate", "write")
-times["other"] = time.perf_counter() - t - sum(v for k, v in times.items() if k in serial)
+run.run_workbook(sys.argv[1], out=sys.argv[2], as_of=dt.date.fromisoformat(sys.argv[3]), drafts_dir=sys.argv[4])
+times["other"] = time.perf_counter() - t - sum(v for k, v in times.items() if k != "import")
 print(json.dumps(times))
 """
 

@@ -15,15 +15,15 @@ from cpor_excel.version import __version__
 
 if TYPE_CHECKING:
     from cpor_excel.batch.run import run_batch
-    from cpor_excel.engine import Report
-    from cpor_excel.workbook_run import check_workbook, run_workbook
+    from cpor_excel.report import Report
+    from cpor_excel.run import check_workbook, run_workbook
 
 __all__ = ["Report", "__version__", "check_workbook", "main", "run_batch", "run_workbook"]
 
 _LAZY = {
-    "check_workbook": "cpor_excel.workbook_run",
-    "run_workbook": "cpor_excel.workbook_run",
-    "Report": "cpor_excel.engine",
+    "check_workbook": "cpor_excel.run",
+    "run_workbook": "cpor_excel.run",
+    "Report": "cpor_excel.report",
     "run_batch": "cpor_excel.batch.run",
 }
 

@@ -137,7 +137,7 @@ def by_name(result: BatchResult) -> dict[str, Any]:
 
 def single_runs(share: Path, tmp_path: Path) -> dict[str, Any]:
     """`run` on a copy of each workbook (in its own folder, so drafts go beside the copy)."""
-    from cpor_excel.workbook_run import run_workbook
+    from cpor_excel.run import run_workbook
 
     out = {}
     for name in SHARE:
@@ -447,8 +447,8 @@ def test_a_lost_worker_fails_its_workbook_not_the_batch() -> None:
 
 @pytest.mark.slow  # generating and running realistic workbooks twice
 def test_generated_sample_workbooks_end_up_exactly_as_run_leaves_them(tmp_path: Path) -> None:
+    from cpor_excel.run import run_workbook
     from cpor_excel.sample import create_sample
-    from cpor_excel.workbook_run import run_workbook
 
     share = tmp_path / "share"
     share.mkdir()

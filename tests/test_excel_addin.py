@@ -466,7 +466,7 @@ def test_the_engine_reads_the_standalone_workbook(standalone: Path) -> None:
     pytest.importorskip("cpor_excel.io.file_book")
     pytest.importorskip("cpor_excel.rules.prepare")
     from cpor_excel.model.findings import Severity
-    from cpor_excel.workbook_run import check_workbook
+    from cpor_excel.run import check_workbook
 
     report = check_workbook(standalone)
     codes = {f.code for f in report.findings}
@@ -477,7 +477,7 @@ def test_the_engine_reads_the_standalone_workbook(standalone: Path) -> None:
 def test_a_file_run_on_the_standalone_workbook_keeps_its_button(standalone: Path, tmp_path: Path) -> None:
     """`cpor-excel run` on the .xlsm (the patch writer) must leave the macros and the button alone."""
     pytest.importorskip("cpor_excel.io.file_book")
-    from cpor_excel.workbook_run import run_workbook
+    from cpor_excel.run import run_workbook
 
     copy = tmp_path / "cpor_excel.xlsm"
     shutil.copyfile(standalone, copy)

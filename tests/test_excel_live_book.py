@@ -1,7 +1,7 @@
 """The live-workbook adapter and the button, on a recording double of xlwings (CI has no Excel).
 
 The double (tests/xlwings_double.py) stores cells like Excel: floats, datetimes, typed text parsing. The real
-engine runs through ``LiveBook`` on it and must write what it writes through the in-memory and file books.
+run (``cpor_excel/run.py``) goes through ``LiveBook`` on it and must write what it writes through the in-memory and file books.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from xlwings_double import (
 )
 
 import cpor_excel
-from cpor_excel.engine import process_book
 from cpor_excel.errors import CporError
 from cpor_excel.excel import button
 from cpor_excel.excel.live_book import RESULT_COLOURS, LiveBook
-from cpor_excel.mail.outbox import default_drafts_dir, draft_emails
+from cpor_excel.mail.outbox import DraftFiles, default_drafts_dir
+from cpor_excel.run import run_book
 
 xw = pytest.importorskip("xlwings")
 
@@ -336,26 +336,13 @@ def sample_sheets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[li
     return sheets
 
 
-def _draft_writer(folder: Path) -> Any:
-    def write(prepared: Any, findings: list[Any], day: dt.date) -> Any:
-        return draft_emails(prepared, findings, prepared.settings, day, folder, None)
-
-    return write
-
-
 def test_live_run_writes_what_the_memory_book_gets(
     sample_sheets: dict[str, list[list[Any]]], tmp_path: Path
 ) -> None:
     reference = MemoryBook(sample_sheets)
     double = make_book(sample_sheets, name="partner.xlsx", fullname=str(tmp_path / "partner.xlsx"))
-    expected = process_book(
-        reference,
-        "partner.xlsx",
-        AS_OF,
-        write=True,
-        draft_writer=_draft_writer(tmp_path / "memory"),
-        run_at=RUN_AT,
-    )
+    with DraftFiles(tmp_path / "memory") as drafts:
+        expected = run_book(reference, "partner.xlsx", AS_OF, drafts=drafts, run_at=RUN_AT)
     report, folder, note = button.run_live_book(LiveBook(double), as_of=AS_OF, run_at=RUN_AT)
     assert folder == tmp_path / "partner drafts" and note == ""
     assert report.to_dict() == expected.to_dict()
@@ -381,12 +368,9 @@ def test_live_run_writes_what_the_file_path_writes(tmp_path: Path) -> None:
     sheets = {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in book.worksheets}
     book.close()
     out = tmp_path / "out.xlsx"
-    with file_book.FileBook(path) as on_disk:
-        expected = process_book(
-            on_disk, "partner.xlsx", AS_OF, write=True, draft_writer=_draft_writer(tmp_path / "file"),
-            run_at=RUN_AT,
-        )  # fmt: skip
-        on_disk.save(out)
+    with file_book.FileBook(path) as on_disk, DraftFiles(tmp_path / "file") as drafts:
+        expected = run_book(on_disk, "partner.xlsx", AS_OF, drafts=drafts, run_at=RUN_AT)
+        on_disk.save(out, ready=drafts.close)
     double = make_book(sheets, name="partner.xlsx", fullname=str(path))
     report, _, _ = button.run_live_book(LiveBook(double), as_of=AS_OF, run_at=RUN_AT)
     assert report.to_dict() == expected.to_dict()
@@ -401,8 +385,8 @@ def test_a_second_run_finds_its_columns_and_ledger_again(tmp_path: Path) -> None
     reference = MemoryBook(sheets)
     double = make_book(sheets, name="p.xlsx", fullname=str(tmp_path / "p.xlsx"))
     for run in (1, 2):
-        expected = process_book(reference, "p.xlsx", AS_OF, write=True, run_at=RUN_AT)
-        got = process_book(LiveBook(double), "p.xlsx", AS_OF, write=True, run_at=RUN_AT)
+        expected = run_book(reference, "p.xlsx", AS_OF, run_at=RUN_AT)
+        got = run_book(LiveBook(double), "p.xlsx", AS_OF, run_at=RUN_AT)
         assert got.to_dict() == expected.to_dict(), run
         for name in reference.sheet_names():
             assert _normal_rows(sheet_rows(double, name)) == _normal_rows(reference.sheets[name]), (run, name)
@@ -446,8 +430,8 @@ def test_excel_typed_values_give_the_same_findings() -> None:
     memory = MemoryBook(sheets_text)
     double = make_book(sheets_excel)
     double._sheets[0]._cells[(2, 6)] = "ana@contoso.com"  # keep the stored text, not a parsed date
-    expected = process_book(memory, "p.xlsx", AS_OF, write=True, run_at=RUN_AT)
-    got = process_book(LiveBook(double), "p.xlsx", AS_OF, write=True, run_at=RUN_AT)
+    expected = run_book(memory, "p.xlsx", AS_OF, run_at=RUN_AT)
+    got = run_book(LiveBook(double), "p.xlsx", AS_OF, run_at=RUN_AT)
     key = [(f.sheet, f.row, f.column, f.code) for f in expected.findings]
     assert [(f.sheet, f.row, f.column, f.code) for f in got.findings] == key
     assert ("Associations", 2, None, "association-conflict") in {(s, r, None, c) for s, r, _, c in key}
@@ -481,7 +465,7 @@ def test_button_runs_the_engine_and_reports_in_a_message_box(
     caller(double)
     cpor_excel.main()  # what RunPython runs
     (prompt, title), = double.app._alerts  # fmt: skip
-    reference = process_book(MemoryBook(sample_sheets), "partner.xlsx", dt.date.today(), write=False)
+    reference = run_book(MemoryBook(sample_sheets), "partner.xlsx", dt.date.today(), write=False)
     counts = reference.counts()
     assert title == button.TITLE
     assert f"{counts['errors']} errors ({counts['conflicts']} association conflicts)" in prompt
@@ -516,7 +500,7 @@ def test_a_cannot_run_error_becomes_a_message_box(caller: Any, monkeypatch: pyte
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise CporError("Cannot write consent drafts into X: choose another folder")
 
-    monkeypatch.setattr("cpor_excel.engine.process_book", refuse)
+    monkeypatch.setattr("cpor_excel.run.run_book", refuse)
     button.main()
     assert double.app._alerts == [
         ("Cannot write consent drafts into X: choose another folder", button.FAILED_TITLE)
@@ -533,7 +517,7 @@ def test_an_unexpected_error_is_one_line_and_the_traceback_is_kept(
     def crash(*args: Any, **kwargs: Any) -> Any:
         raise KeyError("two\nlines")
 
-    monkeypatch.setattr("cpor_excel.engine.process_book", crash)
+    monkeypatch.setattr("cpor_excel.run.run_book", crash)
     button.main()
     (prompt, title), = double.app._alerts  # fmt: skip
     assert title == button.FAILED_TITLE

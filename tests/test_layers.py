@@ -20,9 +20,9 @@ RULE_LIBRARIES = {
 #: what io may not import: every layer above it
 ABOVE_IO = (
     "cpor_excel.rules",
-    "cpor_excel.engine",
     "cpor_excel.run",
-    "cpor_excel.workbook_run",
+    "cpor_excel.apply",
+    "cpor_excel.report",
     "cpor_excel.mail",
     "cpor_excel.batch",
     "cpor_excel.excel",

@@ -23,8 +23,8 @@ from cpor_excel.model.columns import (
 from cpor_excel.model.program import MILESTONE_COLUMNS, Settings, example_milestones
 from cpor_excel.model.workbook import Prepared
 from cpor_excel.rules import values
-from cpor_excel.rules.prepare import DRAFTS_KINDS, LEDGER_KINDS, prepare
-from cpor_excel.rules.schemas import SCHEMAS
+from cpor_excel.rules.prepare import prepare
+from cpor_excel.rules.schemas import schema, validate_frame
 
 T1, T2, T3, T4 = (f"{n:08x}-d9cb-469f-a165-70867728950e" for n in (1, 2, 3, 4))
 T5, T6 = "55555555-0000-4000-8000-000000000005", "66666666-0000-4000-8000-000000000006"
@@ -481,20 +481,34 @@ def test_each_distinct_tenant_id_is_parsed_once(monkeypatch: pytest.MonkeyPatch)
     assert len(usage_calls) <= 50 + 3  # once per distinct value (and the few in Customers/Associations)
 
 
-def test_the_ledger_is_read_under_every_ledger_column() -> None:
-    assert tuple(LEDGER_KINDS) == LEDGER_HEADER
-    assert tuple(DRAFTS_KINDS) == DRAFTS_HEADER
+def test_the_schemas_are_the_sheet_specs_in_pandera() -> None:
+    """One truth: each pandera schema is built from its SheetSpec (columns, nullability, key)."""
+    for sheet, spec in SHEETS.items():
+        built = schema(sheet)
+        assert list(built.columns) == [c.name for c in spec.columns], sheet
+        assert {n: c.nullable for n, c in built.columns.items()} == {c.name: c.nullable for c in spec.columns}
+        assert [c.name for c in built.checks] == (["duplicate-key"] if spec.key else []), sheet
+    assert list(schema("Milestones").columns) == list(MILESTONE_COLUMNS)
 
 
-def test_the_schemas_agree_with_the_sheet_specs() -> None:
-    for sheet, model in SCHEMAS.items():
-        schema = model.to_schema()
-        spec = SHEETS[sheet]
-        assert list(schema.columns) == [c.name for c in spec.columns], sheet
-        assert {n: c.nullable for n, c in schema.columns.items()} == {
-            c.name: c.nullable for c in spec.columns
-        }, sheet
-    assert list(SCHEMAS["Milestones"].to_schema().columns) == list(MILESTONE_COLUMNS)
+def test_pandera_reports_every_failure_at_once_under_the_finding_codes() -> None:
+    """Lazy validation: an empty required cell, a negative count and a repeated key in one pass."""
+    frame = pd.DataFrame(
+        {
+            "Tenant ID": pd.Series([T1, T1, None], index=[2, 3, 4], dtype=object),
+            "Workload": pd.Series(["Exchange Online"] * 3, index=[2, 3, 4], dtype=object),
+            "Month": pd.Series(pd.to_datetime(["2025-03-01"] * 3), index=[2, 3, 4]),
+            "Active Users": pd.Series([1, -2, 3], index=[2, 3, 4], dtype="Int64"),
+            "Paid Units": pd.Series([5, 5, 5], index=[2, 3, 4], dtype="Int64"),
+        }
+    )
+    failures = validate_frame(frame, "Usage")
+    found = sorted(zip(failures.index, failures["column"], failures["code"], strict=True))
+    assert found == [
+        (3, "Active Users", "bad-number"),
+        (3, "Tenant ID", "duplicate-key"),
+        (4, "Tenant ID", "missing-value"),
+    ]
 
 
 def test_xlwings_style_values_floats_everywhere() -> None:

@@ -30,7 +30,7 @@ from cpor_excel.mail.render import (
     render_consent,
 )
 from cpor_excel.model.catalogue import LANGUAGES
-from cpor_excel.rules.drafts import Customer, DraftRequest, Partner
+from cpor_excel.model.evaluation import Customer, DraftRequest, Partner
 
 AS_OF = dt.date(2025, 4, 1)
 TENANT = "0f8fad5b-d9cb-469f-a165-70867728950e"

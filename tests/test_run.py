@@ -3,12 +3,10 @@ idempotence, the original left untouched, JSON, exit codes."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shutil
 import zipfile
 from pathlib import Path
-from typing import Any
 
 import click
 import pytest
@@ -17,7 +15,7 @@ from python_calamine import CalamineWorkbook
 
 from cpor_excel.cli import main
 from cpor_excel.model.columns import LEDGER_HEADER, REPORT_HEADER, RUN_LOG_HEADER
-from cpor_excel.workbook_run import check_workbook, run_workbook
+from cpor_excel.run import check_workbook, run_workbook
 from tests.conftest import AS_OF
 
 
@@ -230,8 +228,8 @@ def test_a_drafts_folder_that_cannot_be_written_stops_the_run_before_the_workboo
 
 
 def test_every_command_loads_its_module_on_first_use_and_run_starts_without_pandas() -> None:
-    """The CLI imports a command's module when the command is used: `run` has its workbook reading
-    started before pandas loads (workbook_run.py)."""
+    """The CLI imports a command's module when the command is used (click's lazy subcommands): naming
+    `run` loads neither pandas nor the other commands' libraries."""
     import subprocess
     import sys
 
@@ -247,76 +245,3 @@ def test_every_command_loads_its_module_on_first_use_and_run_starts_without_pand
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
-
-
-RUN_AT = dt.datetime(2025, 11, 30, 12)  # the Run Log's time: two runs compared cell by cell
-
-
-class _Sequential:
-    """A FileBook seen through the Book methods only: no reading ahead, so no early drafts."""
-
-    def __init__(self, book: Any) -> None:
-        self._book = book
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "read_ahead":
-            raise AttributeError(name)
-        return getattr(self._book, name)
-
-
-def _run_and_drafts(path: Path, out: Path, drafts: Path, sequential: bool) -> tuple[dict, dict[str, bytes]]:
-    from cpor_excel.engine import process_book
-    from cpor_excel.io.file_book import FileBook
-    from cpor_excel.mail.outbox import DraftFiles, draft_emails
-
-    with FileBook(path) as book, DraftFiles(drafts) as files:
-
-        def write_drafts(prepared: Any, findings: list, day: Any) -> Any:
-            files.discard()
-            return draft_emails(prepared, findings, prepared.settings, day, files)
-
-        source: Any = _Sequential(book) if sequential else book
-        report = process_book(
-            source, "partner.xlsx", AS_OF, write=True, draft_writer=write_drafts, run_at=RUN_AT
-        )
-        book.save(out, ready=files.close)
-    return report.to_dict(), {p.name: p.read_bytes() for p in drafts.iterdir()}
-
-
-def test_drafts_made_while_the_usage_sheet_is_parsed_are_those_of_a_run_in_order(
-    sample_book, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A book that reads ahead gets its consent drafts from the claim sheets while the usage sheet is
-    parsed: the same drafts, findings and files as a run that reads every sheet first."""
-    from cpor_excel.mail import outbox
-
-    path, _ = sample_book
-    calls: list[int] = []
-    draft = outbox.draft_emails
-    monkeypatch.setattr(outbox, "draft_emails", lambda *a, **k: calls.append(1) or draft(*a, **k))
-    early = _run_and_drafts(path, tmp_path / "early.xlsx", tmp_path / "early", sequential=False)
-    assert len(calls) == 1  # drafted once, early, and kept
-    in_order = _run_and_drafts(path, tmp_path / "order.xlsx", tmp_path / "order", sequential=True)
-    assert early == in_order and early[0]["drafts"] and len(early[1]) == len(early[0]["drafts"])
-    assert sheet_values(tmp_path / "early.xlsx") == sheet_values(tmp_path / "order.xlsx")
-
-
-def test_when_the_whole_run_holds_back_other_claims_the_drafts_are_made_again(
-    sample_book, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """(A safeguard today's rules never need.) If the error rows of the whole run differ from those the
-    early drafts saw, the drafts are made again and only the second ones are kept, on disk too."""
-    from cpor_excel import engine
-
-    path, _ = sample_book
-    real = engine._draft_early
-
-    def disagreeing(*args: Any) -> Any:
-        made = real(*args)
-        made.blockers = (frozenset({-1}), frozenset())
-        return made
-
-    monkeypatch.setattr(engine, "_draft_early", disagreeing)
-    again = _run_and_drafts(path, tmp_path / "again.xlsx", tmp_path / "again", sequential=False)
-    in_order = _run_and_drafts(path, tmp_path / "order.xlsx", tmp_path / "order", sequential=True)
-    assert again == in_order

@@ -722,7 +722,7 @@ def test_cli_exit_codes_for_what_cannot_run(rich: tuple[Path, Path], args: list[
 
 
 def test_check_after_import_flags_only_the_contact_fields_of_added_customers(rich: tuple[Path, Path]) -> None:
-    from cpor_excel.workbook_run import check_workbook
+    from cpor_excel.run import check_workbook
 
     book, report = rich
     import_usage(report, book, add_customers=True)

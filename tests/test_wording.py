@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from cpor_excel.cli import main
 from cpor_excel.model.wording import count_summary, counted
-from cpor_excel.workbook_run import check_workbook
+from cpor_excel.run import check_workbook
 from tests.conftest import AS_OF
 
 

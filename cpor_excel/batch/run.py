@@ -31,7 +31,7 @@ from cpor_excel.model.columns import USAGE
 from cpor_excel.model.headers import fold_header
 
 if TYPE_CHECKING:
-    from cpor_excel.engine import Report
+    from cpor_excel.report import Report
 
 #: what a worker sends back of a workbook's Associations (see rules/conflicts.py) + the report's partner columns
 CLAIM_COLUMNS = (
@@ -232,17 +232,15 @@ def _open_in_excel_note(path: str) -> str:
 
 
 def _check(path: str, workbook: str, as_of: dt.date, others: pd.DataFrame | None) -> Report:
-    from cpor_excel.engine import process_book
-    from cpor_excel.io.file_book import FileBook
+    from cpor_excel.run import check_workbook
 
-    with FileBook(Path(path)) as book:
-        return process_book(book, workbook, as_of, write=False, others=others)
+    return check_workbook(path, as_of, others=others, source=workbook)
 
 
 def _run(
     path: str, workbook: str, as_of: dt.date, others: pd.DataFrame | None, run_at: dt.datetime
 ) -> Report:
-    from cpor_excel.workbook_run import run_workbook
+    from cpor_excel.run import run_workbook
 
     return run_workbook(path, as_of=as_of, others=others, source=workbook, run_at=run_at)
 

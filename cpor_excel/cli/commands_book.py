@@ -14,10 +14,9 @@ from rich.table import Table
 
 from cpor_excel.cli import handle_errors, main
 from cpor_excel.model.wording import count_summary
-from cpor_excel.workbook_run import check_workbook, run_workbook
 
 if TYPE_CHECKING:
-    from cpor_excel.engine import Report
+    from cpor_excel.report import Report
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -84,6 +83,8 @@ def render(report: Report, as_json: bool, limit: int) -> None:
 @handle_errors
 def check(book: Path, as_of: dt.date | None, as_json: bool, limit: int) -> None:
     """Check BOOK and report findings. Read-only: never writes anything."""
+    from cpor_excel.run import check_workbook
+
     report = check_workbook(book, as_of=as_of)
     render(report, as_json, limit)
     sys.exit(report.exit_code)
@@ -125,6 +126,8 @@ def run(
     limit: int,
 ) -> None:
     """Check BOOK, evaluate conflicts and milestones, draft consent emails, and write the results back."""
+    from cpor_excel.run import run_workbook
+
     report = run_workbook(book, out=out, as_of=as_of, drafts_dir=drafts_dir, templates_dir=templates_dir)
     render(report, as_json, limit)
     sys.exit(report.exit_code)

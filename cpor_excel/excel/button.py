@@ -58,8 +58,8 @@ def run_live_book(
 ) -> tuple[Any, Path, str]:
     """Run the engine on a live book and write the results into it. Returns (report, drafts folder, a note
     for the partner about where drafts go when the book has no folder of its own)."""
-    from cpor_excel.engine import process_book
-    from cpor_excel.mail.outbox import default_drafts_dir, draft_emails
+    from cpor_excel.mail.outbox import DraftFiles, default_drafts_dir
+    from cpor_excel.run import run_book
 
     note = ""
     if drafts_dir is None:
@@ -70,20 +70,9 @@ def run_live_book(
             # never saved ("Book1") or only in the cloud: no folder beside it to draft into
             drafts_dir = default_drafts_dir(documents_folder() / _safe_stem(book.name))
             note = "This workbook has no folder on this computer (not saved yet, or only online), so "
-    folder = drafts_dir
-
-    def write_drafts(prepared: Any, findings: list[Any], day: dt.date) -> tuple[list[Any], list[Any]]:
-        return draft_emails(prepared, findings, prepared.settings, day, folder, None)
-
-    report = process_book(
-        book,
-        book.name,
-        as_of or dt.date.today(),
-        write=True,
-        draft_writer=write_drafts,
-        run_at=run_at or dt.datetime.now().replace(microsecond=0),
-    )
-    return report, folder, note
+    with DraftFiles(drafts_dir) as drafts:
+        report = run_book(book, book.name, as_of or dt.date.today(), drafts=drafts, run_at=run_at)
+    return report, drafts_dir, note
 
 
 def summary(report: Any, drafts_dir: Path, note: str = "") -> str:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from cpor_excel.errors import CporError
 from cpor_excel.io.book import CellValue
+from cpor_excel.model.findings import RESULT_LEVELS
 from cpor_excel.model.headers import column_letter, fold_header, header_positions
 
 #: Excel's limit on the text of one cell
@@ -33,13 +34,11 @@ MAX_READ_CELLS = 30_000_000
 #: MsgBox shows at most about 1024 characters
 MAX_ALERT = 1000
 
-#: Check Result fills: Excel's own Good / Neutral / Bad cell-style colours, and a light purple for conflicts
-RESULT_COLOURS: dict[str, tuple[int, int, int]] = {
-    "OK": (198, 239, 206),
-    "WARNING": (255, 235, 156),
-    "ERROR": (255, 199, 206),
-    "CONFLICT": (228, 208, 242),
-}
+#: Check Result fills by result level: Excel's own Good / Neutral / Bad cell-style colours, and a light purple
+#: for conflicts
+RESULT_COLOURS: dict[str, tuple[int, int, int]] = dict(
+    zip(RESULT_LEVELS, ((198, 239, 206), (255, 235, 156), (255, 199, 206), (228, 208, 242)), strict=True)
+)
 CHECK_RESULT = "Check Result"
 
 

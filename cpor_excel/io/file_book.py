@@ -20,16 +20,17 @@ before calamine builds it (calamine allocates the whole rectangle and aborts the
 the parts calamine parses on opening are inflated once by Python first (bounded by their declared size and
 CRC-checked), so a part lying about its size fails here instead of inside the reader.
 
-Speed (a run reads three big sheets, then writes into them): helper threads, one checking sheets (the
-inflate lets go of the GIL) and one parsing them with calamine (which lets go of the GIL while it parses),
-so the caller's work on one sheet overlaps the parsing of the next. ``read_ahead`` queues every sheet a
-reader will want, the biggest on a lane of its own (a third thread with a second calamine reader), and
-splits each checked sheet for the writer; ``read_rows`` alone queues its sheet and the check of the next. The sheet XML the
-checks inflated, and their proof that every cell has a plain ref, go to the writer through the package
-(``Package.hand_over``, ``Package.plain_columns``) instead of being redone; writes wait for the checks in
-flight, so the writer never works beside the checker. The collector is paused while rows are built. The
-"" -> None pass stays here: the Book protocol promises None to every caller, though ``frames.py`` would
-also accept "".
+Speed (a run reads three big sheets, then writes into them), all inside this class: helper threads, one
+checking sheets (the inflate lets go of the GIL) and one parsing them with calamine (which lets go of the GIL
+while it parses), so the caller's work on one sheet overlaps the parsing of the next. On the first read the
+book starts reading ahead on its own: every sheet the tool reads (``io/layout.py``) from the one asked for
+on, the biggest on a lane of its own (a third thread with a second calamine reader), each checked sheet also
+split for the writer. A reader of the tool sheets alone (``send`` reads Consent Drafts, the last) starts
+nothing more. The sheet XML the checks inflated, and their proof that every cell has a plain ref, go to the
+writer through the package (``Package.hand_over``, ``Package.plain_columns``) instead of being redone; writes
+wait for the checks in flight, so the writer never works beside the checker. The collector is paused while
+rows are built. The "" -> None pass stays here: the Book protocol promises None to every caller, though
+``frames.py`` would also accept "".
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ import python_calamine
 
 from cpor_excel.errors import NotAWorkbook
 from cpor_excel.io.book import CellValue
+from cpor_excel.io.layout import match_sheets
 from cpor_excel.io.safe_save import atomic_replace, ensure_writable, remove_stale_temps, workbook_lock
 from cpor_excel.io.xlsx.cells import xml_text
 from cpor_excel.io.xlsx.extent import check_sheet_extent
@@ -55,7 +57,7 @@ from cpor_excel.io.xlsx.scan import search_windows, utf8_xml
 from cpor_excel.model.headers import column_index
 from cpor_excel.runtime import paused_gc
 
-#: a sheet whose XML is at least this big gets a reading lane of its own in ``read_ahead``
+#: a sheet whose XML is at least this big gets a reading lane of its own when read ahead
 LANE_SIZE = 8 * 1024**2
 
 _ERROR_VALUE = re.compile(rb"<(?:[\w.-]+:)?v\b[^>]*>(.*?)</(?:[\w.-]+:)?v>", re.S)
@@ -83,7 +85,7 @@ class FileBook:
         self._reader: python_calamine.CalamineWorkbook | None = None
         self._from_path = True  # calamine reads the file itself (not an in-memory copy of it)
         # Helper threads: one checks (and inflates) sheets, one parses them with calamine, which lets go
-        # of the GIL meanwhile; a sheet is parsed only once its check has passed. ``read_ahead`` gives
+        # of the GIL meanwhile; a sheet is parsed only once its check has passed. Reading ahead gives
         # the biggest sheet a lane of its own (a thread and a calamine reader: one reader parses one
         # sheet at a time), so it is checked and parsed from the start while the others go by.
         self._checker: ThreadPoolExecutor | None = None
@@ -93,6 +95,7 @@ class FileBook:
         self._checks: dict[str, Future[list[tuple[int, int, str]]]] = {}
         self._parses: dict[str, Future[list[list[Any]]]] = {}
         self._opening: list[Future[None]] = []  # sheets being split for the writer
+        self._reading = False  # a sheet was read: the read-ahead has started
         self._dirty = False
         self._closed = False
 
@@ -125,12 +128,10 @@ class FileBook:
         """Worksheet names in workbook order (chart, dialog and macro sheets are not listed)."""
         return [s.name for s in self._package.worksheets()]
 
-    def read_ahead(self, sheets: Sequence[str]) -> list[str]:
-        """The caller will read these sheets: start checking and parsing them now, in the background, so
-        that what it does with one sheet overlaps the parsing of the others. Returns the order to read
-        them in: smallest first, the biggest last (it is parsed on its own lane meanwhile). A sheet that
-        does not exist is left for ``read_rows`` to refuse."""
-        self._require_open()
+    def _read_ahead(self, sheets: Sequence[str]) -> None:
+        """Start checking and parsing these sheets now, in the background, so that what the reader does
+        with one sheet overlaps the parsing of the others; the biggest gets a lane of its own. A sheet
+        that does not exist is left for ``read_rows`` to refuse."""
         self._calamine()
         found: list[tuple[str, SheetInfo | None]] = []
         for sheet in sheets:
@@ -153,11 +154,13 @@ class FileBook:
             checker = self._checker_pool()
             for info in infos:
                 self._opening.append(checker.submit(self._open_for_writing, info, self._checks[info.name]))
-        return [sheet for sheet, _ in found]
 
     def read_rows(self, sheet: str) -> list[list[Any]]:
         """The sheet's values from A1 to the end of its used range (see the module notes)."""
         info = self._worksheet(sheet)
+        if not self._reading:  # the first read: the sheets a reader asks for next are started now
+            self._reading = True
+            self._read_ahead(self._read_from(info))
         self._calamine()
         parsed = self._parse_later(info)
         self._check_later(self._next_sheet(info))  # while this one is parsed
@@ -171,6 +174,12 @@ class FileBook:
         finally:
             self._parses.pop(info.name, None)  # read once: its rows are the caller's now
             self._checks.pop(info.name, None)
+
+    def _read_from(self, first: SheetInfo) -> list[str]:
+        """The sheets a reader of this workbook asks for from ``first`` on: those the tool reads, in the
+        order it reads them (``io/layout.py``); only ``first`` when it is none of them."""
+        order = [actual for _, actual in match_sheets(self.sheet_names()) if actual is not None]
+        return order[order.index(first.name) :] if first.name in order else [first.name]
 
     def _size(self, info: SheetInfo) -> int:
         return self._package.size(info.part) if info.part else 0

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -44,25 +44,8 @@ class SheetSource(Protocol):
     def read_rows(self, sheet: str) -> list[list[Any]]: ...
 
 
-@runtime_checkable
-class ReadsAhead(Protocol):
-    """A source that can start reading the sheets it will be asked for (``FileBook``)."""
-
-    def read_ahead(self, sheets: Sequence[str]) -> list[str]:
-        """Start reading ``sheets``; returns the order in which to read them."""
-
-
-def read_workbook_data(
-    book: SheetSource,
-    source: str,
-    on_sheet: Callable[[str, SheetTable, frozenset[str]], None] | None = None,
-) -> WorkbookData:
-    """Read every data sheet and the tool sheets the engine needs back; report missing sheets and columns.
-
-    ``on_sheet(canonical name, table, canonical names still to read)`` is called as each sheet is read:
-    with a book that reads ahead (``FileBook.read_ahead``), what it does overlaps the parsing of the sheets
-    still to come.
-    """
+def read_workbook_data(book: SheetSource, source: str) -> WorkbookData:
+    """Read every data sheet and the tool sheets a run reads back; report missing sheets and columns."""
     sheets: dict[str, SheetTable] = {}
     findings: list[Finding] = []
     present: list[tuple[SheetSpec, str]] = []
@@ -78,15 +61,10 @@ def read_workbook_data(
                     "row (`cpor-excel new` writes a template with every sheet).",
                 )
             )
-    if isinstance(book, ReadsAhead):
-        order = {name: i for i, name in enumerate(book.read_ahead([actual for _, actual in present]))}
-        present.sort(key=lambda item: order.get(item[1], len(order)))
-    for at, (spec, actual) in enumerate(present):
+    for spec, actual in present:
         table, problems = read_sheet(book.read_rows(actual), spec, actual)
         sheets[spec.name] = table
         findings += problems
-        if on_sheet is not None:
-            on_sheet(spec.name, table, frozenset(later.name for later, _ in present[at + 1 :]))
     findings.sort(key=lambda f: _SHEET_ORDER.get(f.sheet, len(_SHEET_ORDER)))
     return WorkbookData(source=source, sheets=sheets, findings=findings)
 

@@ -1,25 +1,21 @@
 """Which sheet of a workbook is which: the sheets the tool reads, found by name or alias.
 
-Kept free of pandas and numpy, so a run can start reading a workbook (``FileBook.read_ahead``) before it
-pays for importing them (``workbook_run.py``).
+Kept free of pandas and numpy: ``FileBook`` uses it to know which sheets a reader of the workbook will ask
+for next.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from cpor_excel.model.columns import DATA_SHEETS, DRAFTS_SHEET, LEDGER_SHEET, TOOL_SHEETS, Column, SheetSpec
+from cpor_excel.model.columns import DATA_SHEETS, RUN_SHEETS, SheetSpec
 from cpor_excel.model.headers import fold_header
 
 #: the tool's own sheets that are read back: the ledger (append-only) and the drafts (never repeated)
 TOOL_SPECS: tuple[SheetSpec, ...] = tuple(
-    SheetSpec(
-        name,
-        tuple(Column(h, required=False, nullable=True) for h in TOOL_SHEETS[name]),
-        required=False,
-        tool_columns=(),
-    )
-    for name in (LEDGER_SHEET, DRAFTS_SHEET)
+    SheetSpec(sheet.name, sheet.columns, required=False, tool_columns=())
+    for sheet in RUN_SHEETS
+    if sheet.read_back
 )
 
 #: every sheet the tool reads, in the order its findings are reported

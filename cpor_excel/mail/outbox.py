@@ -18,13 +18,13 @@ import hashlib
 import os
 import re
 import sys
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from contextlib import ExitStack
 from pathlib import Path
 
 from cpor_excel.errors import CporError
 from cpor_excel.mail.render import ConsentEmail, ConsentRenderer, DraftRefused
-from cpor_excel.model.evaluation import Draft
+from cpor_excel.model.evaluation import Draft, DraftRequest
 from cpor_excel.model.findings import Finding
 from cpor_excel.model.program import Settings
 from cpor_excel.model.workbook import Prepared
@@ -95,15 +95,18 @@ def write_eml(folder: Path, file_name: str, message: ConsentEmail, *, sync: bool
 
 
 class DraftFiles:
-    """Writes drafts into a folder on a thread of its own: creating files is I/O that the rest of a run
-    need not wait for. Each draft goes to a temporary file first; ``close`` waits for them, puts every one
-    in its place and makes them durable (once, see the module notes), or raises CporError naming the
-    folder if any could not be written. A run that fails before (``__exit__`` with an error) or that
-    drafts again (``discard``) leaves no file of them. Use it as a context manager and close it before
-    saving the workbook that lists the drafts."""
+    """A run's consent drafts as .eml files in a folder (the draft sink of ``cpor_excel/run.py``).
 
-    def __init__(self, folder: Path | str) -> None:
+    ``draft`` renders each claim's email (the partner's ``templates_dir`` first) and writes it on a thread
+    of its own: creating files is I/O that the rest of a run need not wait for. Each draft goes to a
+    temporary file first; ``close`` waits for them, puts every one in its place and makes them durable
+    (once, see the module notes), or raises CporError naming the folder if any could not be written. A run
+    that fails before (``__exit__`` with an error) or that drafts again (``discard``) leaves no file of
+    them. Use it as a context manager and close it before saving the workbook that lists the drafts."""
+
+    def __init__(self, folder: Path | str, templates_dir: Path | None = None) -> None:
         self.folder = Path(folder)
+        self.templates_dir = templates_dir
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="drafts")
         self._pending: dict[str, Future[Path]] = {}  # file name -> its temporary file being written
         self._closed = False
@@ -114,6 +117,43 @@ class DraftFiles:
         self._pending[file_name] = self._pool.submit(
             _write_temporary, self.folder, file_name, message.as_bytes(), not SYNC_ONCE
         )
+
+    def draft(self, requests: Sequence[DraftRequest], as_of: dt.date) -> tuple[list[Draft], list[Finding]]:
+        """Render and write the consent email of each claim (``rules/drafts.py`` chose them): the drafts
+        made, and a `draft-not-written` finding for each claim whose email the templates refuse."""
+        renderer = ConsentRenderer(self.templates_dir)
+        drafts: list[Draft] = []
+        refused: list[Finding] = []
+        for request in requests:
+            try:
+                message = renderer.render(request, as_of)
+            except DraftRefused as why:
+                refused.append(
+                    Finding(
+                        "draft-not-written",
+                        "Associations",
+                        f"No consent email drafted for claim {request.claim_id}: {why}; correct it and run "
+                        "again.",
+                        row=request.rows[0],
+                        column="Claim ID",
+                        claim_id=request.claim_id,
+                    )
+                )
+                continue
+            file_name = draft_file_name(request.claim_id)
+            self.write(file_name, message)
+            drafts.append(
+                Draft(
+                    claim_id=request.claim_id,
+                    tenant_id=request.customer.tenant_id,
+                    to=message.to,
+                    subject=message.subject,
+                    file_name=file_name,
+                    message=message,
+                    rows=list(request.rows),
+                )
+            )
+        return drafts, refused
 
     def close(self) -> None:
         """Put every draft in its place; raise CporError if one could not be written (idempotent)."""
@@ -192,39 +232,9 @@ def draft_emails(
     every file is on disk when it returns; given ``DraftFiles``, when the caller closes them.
     """
     requests, held_back = claims_to_draft(prepared, findings, settings, as_of)
-    renderer = ConsentRenderer(templates_dir)
-    drafts: list[Draft] = []
-    with ExitStack() as stack:
-        files = (
-            drafts_dir if isinstance(drafts_dir, DraftFiles) else stack.enter_context(DraftFiles(drafts_dir))
-        )
-        for request in requests:
-            try:
-                message = renderer.render(request, as_of)
-            except DraftRefused as why:
-                held_back.append(
-                    Finding(
-                        "draft-not-written",
-                        "Associations",
-                        f"No consent email drafted for claim {request.claim_id}: {why}; correct it and run "
-                        "again.",
-                        row=request.rows[0],
-                        column="Claim ID",
-                        claim_id=request.claim_id,
-                    )
-                )
-                continue
-            file_name = draft_file_name(request.claim_id)
-            files.write(file_name, message)
-            drafts.append(
-                Draft(
-                    claim_id=request.claim_id,
-                    tenant_id=request.customer.tenant_id,
-                    to=message.to,
-                    subject=message.subject,
-                    file_name=file_name,
-                    message=message,
-                    rows=list(request.rows),
-                )
-            )
-    return drafts, held_back
+    if isinstance(drafts_dir, DraftFiles):  # it renders with its own templates
+        drafts, refused = drafts_dir.draft(requests, as_of)
+    else:
+        with DraftFiles(drafts_dir, templates_dir) as files:
+            drafts, refused = files.draft(requests, as_of)
+    return drafts, held_back + refused

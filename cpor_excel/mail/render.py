@@ -35,7 +35,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from cpor_excel.errors import CporError
 from cpor_excel.model.catalogue import DEFAULT_LANGUAGE
-from cpor_excel.rules.drafts import DraftRequest, Partner
+from cpor_excel.model.evaluation import DraftRequest, Partner
 
 TEMPLATE = "consent_request"
 #: drafts carry the as-of date at this hour, so two runs on one as-of date write identical files

@@ -148,28 +148,69 @@ SETTINGS = SheetSpec(
 DATA_SHEETS: tuple[SheetSpec, ...] = (CUSTOMERS, ASSOCIATIONS, USAGE, MILESTONES, SETTINGS)
 SHEETS: dict[str, SheetSpec] = {s.name: s for s in DATA_SHEETS}
 
-# The tool's own sheets (SPEC "What a run writes back"): name -> header.
-REPORT_SHEET = "CPOR Report"
-REPORT_HEADER = ("Severity", "Code", "Sheet", "Cell", "Claim ID", "Message")
-LEDGER_SHEET = "Milestone Ledger"
-LEDGER_HEADER = (
-    "Claim ID", "Tenant ID", "Customer", "Workload", "Partner ID", "Bucket", "Milestone", "Month Reached",
-    "Active Users", "Paid Units", "Active Usage %", "Payment", "Currency", "Recorded On",
-)  # fmt: skip
-DRAFTS_SHEET = "Consent Drafts"
-DRAFTS_HEADER = ("Claim ID", "Tenant ID", "To", "Subject", "File", "Created On", "Sent On")
-RUN_LOG_SHEET = "Run Log"
-RUN_LOG_HEADER = (
-    "Run At", "As Of", "Version", "Errors", "Warnings", "Conflicts", "New Milestones", "Drafts",
-)  # fmt: skip
-TOOL_SHEETS: dict[str, tuple[str, ...]] = {
-    REPORT_SHEET: REPORT_HEADER,
-    LEDGER_SHEET: LEDGER_HEADER,
-    DRAFTS_SHEET: DRAFTS_HEADER,
-    RUN_LOG_SHEET: RUN_LOG_HEADER,
-}
+# The tool's own sheets (SPEC "What a run writes back"). A run replaces some each time and appends to the
+# others (their rows never change); the ledgers and the drafts are read back by the next run, tolerantly
+# (each column read as its kind, a cell that does not parse left empty, never reported).
+REPLACED, APPENDED = "replaced", "appended"
 
-CHECK_RESULT_VALUES = ("OK", "WARNING", "ERROR", "CONFLICT")
+
+@dataclass(frozen=True)
+class ToolSheet:
+    name: str
+    columns: tuple[Column, ...]
+    written: str  # REPLACED each run, or APPENDED to (rows never change)
+    read_back: bool = False  # read by the next run
+
+    @property
+    def header(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+
+def _tool_columns(*columns: str | Column) -> tuple[Column, ...]:
+    """Tool sheet columns: text unless given as a Column; any may be empty."""
+    return tuple(
+        Column(c.name, c.kind, required=False, nullable=True) if isinstance(c, Column) else
+        Column(c, required=False, nullable=True)
+        for c in columns
+    )  # fmt: skip
+
+
+REPORT = ToolSheet(
+    "CPOR Report", _tool_columns("Severity", "Code", "Sheet", "Cell", "Claim ID", "Message"), REPLACED
+)
+LEDGER = ToolSheet(
+    "Milestone Ledger",
+    _tool_columns(
+        "Claim ID", C("Tenant ID", Kind.GUID), "Customer", C("Workload", Kind.WORKLOAD), C("Partner ID", Kind.DIGITS),
+        "Bucket", "Milestone", C("Month Reached", Kind.MONTH), C("Active Users", Kind.COUNT),
+        C("Paid Units", Kind.COUNT), C("Active Usage %", Kind.PERCENT), C("Payment", Kind.NUMBER), "Currency",
+        C("Recorded On", Kind.DATE),
+    ),
+    APPENDED,
+    read_back=True,
+)  # fmt: skip
+DRAFTS = ToolSheet(
+    "Consent Drafts",
+    _tool_columns("Claim ID", C("Tenant ID", Kind.GUID), "To", "Subject", "File", "Created On", "Sent On"),
+    APPENDED,
+    read_back=True,
+)
+RUN_LOG = ToolSheet(
+    "Run Log",
+    _tool_columns(
+        "Run At", "As Of", "Version", "Errors", "Warnings", "Conflicts", "New Milestones", "Drafts"
+    ),
+    APPENDED,
+)
+#: the tool sheets a run writes, in the order it writes them (new sheets are added in this order)
+RUN_SHEETS: tuple[ToolSheet, ...] = (REPORT, LEDGER, DRAFTS, RUN_LOG)
+
+REPORT_SHEET, REPORT_HEADER = REPORT.name, REPORT.header
+LEDGER_SHEET, LEDGER_HEADER = LEDGER.name, LEDGER.header
+DRAFTS_SHEET, DRAFTS_HEADER = DRAFTS.name, DRAFTS.header
+RUN_LOG_SHEET, RUN_LOG_HEADER = RUN_LOG.name, RUN_LOG.header
+#: name -> header of every tool sheet a run writes
+TOOL_SHEETS: dict[str, tuple[str, ...]] = {sheet.name: sheet.header for sheet in RUN_SHEETS}
 
 # Microsoft's side of the earnings (`import-earnings`) and the run's comparison with the tool's (SPEC "Partner
 # Center downloads, as they come").

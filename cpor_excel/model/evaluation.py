@@ -11,9 +11,46 @@ import pandas as pd
 from cpor_excel.model.findings import Finding
 
 
+@dataclass(frozen=True)
+class Customer:
+    name: str
+    tenant_id: str
+    domain: str
+    contact_name: str
+    contact_title: str
+    contact_email: str
+    public_sector: bool
+    language: str
+    country: str
+
+
+@dataclass(frozen=True)
+class Partner:
+    id: str  # Partner ID (MPN ID)
+    name: str
+    contact_name: str
+    contact_email: str
+
+
+@dataclass(frozen=True)
+class DraftRequest:
+    """A claim that gets a consent email now (``rules/drafts.py``): everything its template needs."""
+
+    claim_id: str
+    rows: tuple[int, ...]  # the claim's Associations rows (Excel row numbers)
+    customer: Customer
+    partner: Partner
+    workloads: tuple[str, ...]  # canonical names, sorted
+    poe_reference: str | None
+    poe_signed: dt.date
+    submitted: dt.date | None
+    window_ends: dt.date | None  # Submitted + window_days business days; None until submitted
+    window_days: int
+
+
 @dataclass
 class Draft:
-    """One consent pre-notification email, rendered and ready to be written as an .eml file."""
+    """One consent pre-notification email, rendered and written where the run's drafts go."""
 
     claim_id: str
     tenant_id: str
@@ -28,10 +65,12 @@ class Draft:
 class Evaluation:
     as_of: dt.date
     findings: list[Finding]
-    #: index = Associations Excel row; columns: Conflicts With, Consent Window Ends, Milestones Reached,
-    #: Next Milestone, Consent Draft (str or None)
+    #: index = Associations Excel row; one column per tool column of Associations after Check Result and
+    #: Check Notes (Conflicts With, Consent Window Ends, ...), str or None
     association_columns: pd.DataFrame
-    #: new Milestone Ledger rows (LEDGER_HEADER columns), in a deterministic order
-    new_ledger_rows: pd.DataFrame
+    #: tool sheet name -> the rows a run adds to it (its header's columns), in a deterministic order
+    rows: dict[str, pd.DataFrame] = field(default_factory=dict)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    #: the claims that get a consent email now; ``drafts`` are those the run's draft sink wrote
+    draft_requests: list[DraftRequest] = field(default_factory=list)
     drafts: list[Draft] = field(default_factory=list)

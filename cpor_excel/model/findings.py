@@ -98,6 +98,17 @@ CODES: dict[str, tuple[Severity, str]] = {
 }
 
 
+#: the Check Result of a row, by rank: a row shows its worst finding (an association conflict outranks any
+#: other error, so it stands out)
+RESULT_LEVELS = ("OK", "WARNING", "ERROR", "CONFLICT")
+_RESULT_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
+
+
+def result_rank(code: str) -> int:
+    """The rank in ``RESULT_LEVELS`` of a row with a finding of ``code``."""
+    return 3 if code == "association-conflict" else _RESULT_RANK[CODES[code][0]]
+
+
 @dataclass(frozen=True)
 class Finding:
     """One problem, addressed as the spreadsheet shows it (row 1 is the header row)."""

@@ -8,6 +8,8 @@ Two stages, so the rules never see raw cells:
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -80,3 +82,30 @@ class Prepared:
     example_program: bool  # the built-in example milestone table is in use
     findings: list[Finding] = field(default_factory=list)
     bad_rows: dict[str, set[int]] = field(default_factory=dict)
+
+    def frame(self, sheet: str) -> pd.DataFrame:
+        """The typed frame of a sheet, by its canonical name (``PREPARED_FRAMES``)."""
+        frame: pd.DataFrame = getattr(self, PREPARED_FRAMES[sheet])
+        return frame
+
+    def only(self, sheets: Collection[str]) -> Prepared:
+        """A copy that holds only the given sheets: every other frame emptied (its columns kept) and, without
+        Settings, the default settings. What a rule may read is what it declares (``rules/registry.py``)."""
+        emptied = {
+            attr: getattr(self, attr).iloc[:0]
+            for sheet, attr in PREPARED_FRAMES.items()
+            if sheet not in sheets
+        }
+        settings = self.settings if "Settings" in sheets else Settings()
+        return dataclasses.replace(self, **emptied, settings=settings)
+
+
+#: canonical sheet name -> the ``Prepared`` field holding its typed frame (Settings is ``Prepared.settings``)
+PREPARED_FRAMES: dict[str, str] = {
+    "Customers": "customers",
+    "Associations": "associations",
+    "Usage": "usage",
+    "Milestones": "milestones",
+    "Milestone Ledger": "ledger",
+    "Consent Drafts": "drafts",
+}

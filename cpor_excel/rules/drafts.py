@@ -9,13 +9,13 @@ rows are not reported again (the error already is); claims held back by their *c
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cpor_excel.model.catalogue import DEFAULT_LANGUAGE
+from cpor_excel.model.evaluation import Customer, DraftRequest, Partner
 from cpor_excel.model.findings import CODES, Finding, Severity
 from cpor_excel.model.program import Settings
 from cpor_excel.model.workbook import Prepared
@@ -23,43 +23,6 @@ from cpor_excel.rules.consent import window_ends
 
 #: statuses in which the customer has not yet been (or is just being) notified by Microsoft
 DRAFT_STATUSES = ("Draft", "Submitted")
-
-
-@dataclass(frozen=True)
-class Customer:
-    name: str
-    tenant_id: str
-    domain: str
-    contact_name: str
-    contact_title: str
-    contact_email: str
-    public_sector: bool
-    language: str
-    country: str
-
-
-@dataclass(frozen=True)
-class Partner:
-    id: str  # Partner ID (MPN ID)
-    name: str
-    contact_name: str
-    contact_email: str
-
-
-@dataclass(frozen=True)
-class DraftRequest:
-    """Everything a consent template needs about one claim."""
-
-    claim_id: str
-    rows: tuple[int, ...]  # the claim's Associations rows (Excel row numbers)
-    customer: Customer
-    partner: Partner
-    workloads: tuple[str, ...]  # canonical names, sorted
-    poe_reference: str | None
-    poe_signed: dt.date
-    submitted: dt.date | None
-    window_ends: dt.date | None  # Submitted + window_days business days; None until submitted
-    window_days: int
 
 
 def consent_window_end(submitted: pd.Series, business_days: int) -> pd.Series:
@@ -154,13 +117,6 @@ def claims_to_draft(
             )
         )
     return requests, held_back
-
-
-def draft_blockers(findings: list[Finding]) -> tuple[frozenset[int], frozenset[int]]:
-    """The Associations rows and the Customers rows with an error: all that the findings change about
-    which claims get a draft (``claims_to_draft``)."""
-    rows = _error_rows(findings)
-    return frozenset(rows.get("Associations", ())), frozenset(rows.get("Customers", ()))
 
 
 def _error_rows(findings: list[Finding]) -> dict[str, set[int]]:

@@ -13,7 +13,7 @@ is append-only and must never lose a row because a cell was edited by hand.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,14 +23,14 @@ from cpor_excel.model.catalogue import DEFAULT_LANGUAGE, canonical_workload, fol
 from cpor_excel.model.columns import (
     ASSOCIATIONS,
     CUSTOMERS,
-    DRAFTS_HEADER,
-    DRAFTS_SHEET,
-    LEDGER_SHEET,
+    DRAFTS,
+    LEDGER,
     MILESTONES,
     SETTINGS,
     USAGE,
     Kind,
     SheetSpec,
+    ToolSheet,
 )
 from cpor_excel.model.findings import CODES, Finding, Severity
 from cpor_excel.model.program import SETTING_NAMES, Settings, example_milestones
@@ -72,30 +72,17 @@ class Checked:
         return pd.Series(self.frame.index.isin(issues.index), index=self.frame.index)
 
 
-def check_early(sheet: str, raw: pd.DataFrame) -> Checked | None:
-    """Parse and validate one data sheet as soon as it is read (before the others are), or None for a
-    sheet whose checks need the whole workbook. ``prepare`` takes the results as they are."""
-    early = _EARLY.get(sheet)
-    return None if early is None else check_sheet(early[0], raw, early[1])
-
-
-def prepare(data: WorkbookData, early: Mapping[str, Checked] | None = None) -> Prepared:
+def prepare(data: WorkbookData) -> Prepared:
     """Validate every sheet and build ``Prepared``.
 
-    ``early``: sheets already checked by ``check_early`` on these same raw frames (a run checks each sheet
-    while the next one is read).
     ``Prepared.findings`` is complete up to validation: the reader's findings (``data.findings``: missing
     sheets and columns) come first, then this module's, sheet by sheet in workbook-spec order.
     ``Prepared.bad_rows[sheet]``: every row with an error-severity finding here. A failed cell is empty in the
     typed frame; row-wide errors (``duplicate-key`` after the first row, ``unknown-tenant``) keep the values.
     """
-    early = early or {}
 
     def checked(spec: SheetSpec) -> Checked:
-        done = early.get(spec.name)
-        if done is not None:
-            return done
-        return check_sheet(spec, _raw(data, spec.name), _EARLY[spec.name][1])
+        return check_sheet(spec, _raw(data, spec.name), _BEFORE_SCHEMA.get(spec.name))
 
     customers = checked(CUSTOMERS)
     associations = checked(ASSOCIATIONS)
@@ -121,8 +108,8 @@ def prepare(data: WorkbookData, early: Mapping[str, Checked] | None = None) -> P
         usage=usage.frame,
         milestones=milestones.frame,
         settings=settings,
-        ledger=tolerant_frame(_raw(data, LEDGER_SHEET), LEDGER_KINDS),
-        drafts=tolerant_frame(_raw(data, DRAFTS_SHEET), DRAFTS_KINDS),
+        ledger=tolerant_frame(_raw(data, LEDGER.name), LEDGER),
+        drafts=tolerant_frame(_raw(data, DRAFTS.name), DRAFTS),
         example_program=example_program,
         findings=findings,
         bad_rows=bad_rows,
@@ -313,13 +300,8 @@ def _whole(text: str) -> int | None:
     return int(number)
 
 
-#: the sheets checked on their own (``check_early``), with the hook each runs before its schema
-_EARLY: dict[str, tuple[SheetSpec, Hook | None]] = {
-    CUSTOMERS.name: (CUSTOMERS, _customer_defaults),
-    ASSOCIATIONS.name: (ASSOCIATIONS, None),
-    USAGE.name: (USAGE, None),
-    SETTINGS.name: (SETTINGS, _setting_names),
-}
+#: what a sheet's check does before its schema runs
+_BEFORE_SCHEMA: dict[str, Hook] = {CUSTOMERS.name: _customer_defaults, SETTINGS.name: _setting_names}
 
 
 def _milestones(data: WorkbookData) -> tuple[Checked, bool, list[Finding]]:
@@ -370,38 +352,23 @@ def _workload_or_text(value: Any) -> str | None:
 
 Tolerant = Callable[[pd.Series], pd.Series]
 
+#: how a tool sheet's column is read back, by its kind: IDs and workloads keep their text when they do not
+#: parse (a hand-edited ledger row must never lose its key), other columns are parsed leniently
+_KEEP_TEXT: dict[Kind, Callable[[Any], Any]] = {
+    Kind.GUID: _tenant_or_text,
+    Kind.WORKLOAD: _workload_or_text,
+    Kind.DIGITS: lambda v: values.partner_id_of(v) or values.text_of(v),
+}
 
-def _lenient(kind: Kind) -> Tolerant:
+
+def _tolerant(kind: Kind) -> Tolerant:
+    keep = _KEEP_TEXT.get(kind)
+    if keep is not None:
+        return lambda raw: values.by_value(raw, keep).values
     return lambda raw: values.parse(raw, kind).values
 
 
-def _each(convert: Callable[[Any], Any]) -> Tolerant:
-    return lambda raw: values.by_value(raw, convert).values
-
-
-#: how the Milestone Ledger's columns are read back (failures are left empty, never reported)
-LEDGER_KINDS: dict[str, Tolerant] = {
-    "Claim ID": _lenient(Kind.TEXT),
-    "Tenant ID": _each(_tenant_or_text),
-    "Customer": _lenient(Kind.TEXT),
-    "Workload": _each(_workload_or_text),
-    "Partner ID": _each(lambda v: values.partner_id_of(v) or values.text_of(v)),
-    "Bucket": _lenient(Kind.TEXT),
-    "Milestone": _lenient(Kind.TEXT),
-    "Month Reached": _lenient(Kind.MONTH),
-    "Active Users": _lenient(Kind.COUNT),
-    "Paid Units": _lenient(Kind.COUNT),
-    "Active Usage %": _lenient(Kind.PERCENT),
-    "Payment": _lenient(Kind.NUMBER),
-    "Currency": _lenient(Kind.TEXT),
-    "Recorded On": _lenient(Kind.DATE),
-}
-DRAFTS_KINDS: dict[str, Tolerant] = {
-    name: _each(_tenant_or_text) if name == "Tenant ID" else _lenient(Kind.TEXT) for name in DRAFTS_HEADER
-}
-
-
-def tolerant_frame(raw: pd.DataFrame, kinds: dict[str, Tolerant]) -> pd.DataFrame:
+def tolerant_frame(raw: pd.DataFrame, sheet: ToolSheet) -> pd.DataFrame:
     """A tool sheet's rows under its header's columns (absent columns empty), every row kept."""
     empty = pd.Series(None, index=raw.index, dtype=object)
-    return pd.DataFrame({name: read(raw.get(name, empty)) for name, read in kinds.items()})
+    return pd.DataFrame({c.name: _tolerant(c.kind)(raw.get(c.name, empty)) for c in sheet.columns})

@@ -1,29 +1,38 @@
-"""The sheets' schemas (pandera), over the *typed* frames ``prepare`` builds (Prepared's docstring).
+"""The sheets' pandera schemas, built from their ``SheetSpec`` (``model/columns.py``), over the *typed*
+frames ``prepare`` builds (Prepared's docstring).
 
 Typing and cell-format checks (GUIDs, emails, dates, ...) happen before pandera, vectorised, in
-``rules/values.py``: pandera's coercion is its slow path. The schemas then check what is left: required cells
-(``missing-value``), keys (``duplicate-key``) and value ranges; every named check is a finding code. Columns
-are the canonical names, as ``Field(alias=...)``; ``validate_frame`` always validates lazily and returns the
-failures as data.
+``rules/values.py``: pandera's coercion is its slow path. The schemas then check what is left: required
+cells (a column that is not ``nullable``: ``missing-value``), keys (``duplicate-key``) and value ranges
+(counts and percentages not negative: ``bad-number``). Every named check is a finding code. The columns are
+the spec's canonical names, and the dtype of each follows from its ``Kind``; ``validate_frame`` always
+validates lazily and returns the failures as data.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
-from pandera.typing import Series
 
-from cpor_excel.model.columns import ASSOCIATIONS, CUSTOMERS, MILESTONES, SETTINGS, SHEETS, USAGE
+from cpor_excel.model.columns import SHEETS, Column, Kind, SheetSpec
 from cpor_excel.model.findings import CODES
 
-Text = Series[object]  # str or None; pandas 3 would otherwise infer its own "str" dtype
-Date = Series[pa.DateTime]  # datetime64[ns]
-Count = Series[pd.Int64Dtype]
-Fraction = Series[float]
+#: the dtype a typed frame holds for each kind of column (``rules/values.py`` makes them so)
+DTYPES: dict[Kind, object] = {
+    Kind.DATE: "datetime64[ns]",
+    Kind.MONTH: "datetime64[ns]",
+    Kind.COUNT: pd.Int64Dtype(),
+    Kind.NUMBER: float,
+    Kind.PERCENT: float,
+    Kind.YESNO: pd.BooleanDtype(),
+}
+#: kinds whose values may not be negative (named check ``bad-number``)
+NOT_NEGATIVE = frozenset({Kind.COUNT, Kind.PERCENT})
 
 
 def unique_key(frame: pd.DataFrame, key: Iterable[str]) -> pd.Series:
@@ -38,105 +47,28 @@ def not_negative(numbers: pd.Series) -> pd.Series:
     return pd.Series(~(values < 0), index=numbers.index)
 
 
-class _Sheet(pa.DataFrameModel):
-    class Config:
-        coerce = False  # values arrive typed; a dtype mismatch is a bug in prepare, not bad data
-        strict = False
+def _column(column: Column) -> pa.Column:
+    checks = [pa.Check(not_negative, name="bad-number")] if column.kind in NOT_NEGATIVE else []
+    # str or None in text columns: pandas 3 would otherwise infer its own "str" dtype
+    return pa.Column(DTYPES.get(column.kind, object), checks=checks, nullable=column.nullable, coerce=False)
 
 
-class CustomersSchema(_Sheet):
-    tenant_id: Text = pa.Field(alias="Tenant ID")
-    customer_name: Text = pa.Field(alias="Customer Name")
-    domain: Text = pa.Field(alias="Domain")
-    contact_name: Text = pa.Field(alias="Contact Name")
-    contact_title: Text = pa.Field(alias="Contact Title")
-    contact_email: Text = pa.Field(alias="Contact Email")
-    country: Text = pa.Field(alias="Country", nullable=True)
-    public_sector: Series[pd.BooleanDtype] = pa.Field(alias="Public Sector", nullable=True)
-    language: Text = pa.Field(alias="Language", nullable=True)
+@cache
+def schema(sheet: str) -> pa.DataFrameSchema:
+    """The schema of a data sheet, from its spec: one column per spec column, the key unique."""
+    spec: SheetSpec = SHEETS[sheet]
+    checks = []
+    if spec.key:
+        key = spec.key
+        checks.append(pa.Check(lambda frame: unique_key(frame, key), name="duplicate-key"))
+    return pa.DataFrameSchema(
+        {column.name: _column(column) for column in spec.columns},
+        checks=checks,
+        name=spec.name,
+        coerce=False,  # values arrive typed; a dtype mismatch is a bug in prepare, not bad data
+        strict=False,
+    )
 
-    @pa.dataframe_check(name="duplicate-key")
-    def one_row_per_key(cls, frame: pd.DataFrame) -> pd.Series:
-        return unique_key(frame, CUSTOMERS.key)
-
-
-class AssociationsSchema(_Sheet):
-    claim_id: Text = pa.Field(alias="Claim ID")
-    tenant_id: Text = pa.Field(alias="Tenant ID")
-    workload: Text = pa.Field(alias="Workload")
-    partner_id: Text = pa.Field(alias="Partner ID")
-    partner_name: Text = pa.Field(alias="Partner Name")
-    partner_contact_name: Text = pa.Field(alias="Partner Contact Name")
-    partner_contact_email: Text = pa.Field(alias="Partner Contact Email")
-    status: Text = pa.Field(alias="Status")
-    created: Date = pa.Field(alias="Created")
-    # required by status (poe-missing, status-date-mismatch): the rule modules check them, not the schema
-    poe_signed: Date = pa.Field(alias="POE Signed", nullable=True)
-    poe_reference: Text = pa.Field(alias="POE Reference", nullable=True)
-    submitted: Date = pa.Field(alias="Submitted", nullable=True)
-    approved: Date = pa.Field(alias="Approved", nullable=True)
-    ended: Date = pa.Field(alias="Ended", nullable=True)
-
-    @pa.dataframe_check(name="duplicate-key")
-    def one_row_per_key(cls, frame: pd.DataFrame) -> pd.Series:
-        return unique_key(frame, ASSOCIATIONS.key)
-
-
-class UsageSchema(_Sheet):
-    tenant_id: Text = pa.Field(alias="Tenant ID")
-    workload: Text = pa.Field(alias="Workload")
-    month: Date = pa.Field(alias="Month")
-    active_users: Count = pa.Field(alias="Active Users")
-    paid_units: Count = pa.Field(alias="Paid Units")
-
-    @pa.check("Active Users", "Paid Units", name="bad-number")
-    def no_negative_numbers(cls, counts: pd.Series) -> pd.Series:
-        return not_negative(counts)
-
-    @pa.dataframe_check(name="duplicate-key")
-    def one_row_per_key(cls, frame: pd.DataFrame) -> pd.Series:
-        return unique_key(frame, USAGE.key)
-
-
-class MilestonesSchema(_Sheet):
-    workload: Text = pa.Field(alias="Workload")
-    bucket: Text = pa.Field(alias="Bucket")
-    min_paid_units: Count = pa.Field(alias="Min Paid Units")
-    max_paid_units: Count = pa.Field(alias="Max Paid Units", nullable=True)
-    milestone: Text = pa.Field(alias="Milestone")
-    active_usage: Fraction = pa.Field(alias="Active Usage %")
-    payment: Fraction = pa.Field(alias="Payment", nullable=True)
-    currency: Text = pa.Field(alias="Currency", nullable=True)
-    max_usage_at_claim: Fraction = pa.Field(alias="Max Usage % At Claim", nullable=True)
-
-    @pa.check("Min Paid Units", "Max Paid Units", "Active Usage %", "Max Usage % At Claim", name="bad-number")
-    def no_negative_numbers(cls, numbers: pd.Series) -> pd.Series:
-        return not_negative(numbers)
-
-    @pa.dataframe_check(name="duplicate-key")
-    def one_row_per_key(cls, frame: pd.DataFrame) -> pd.Series:
-        return unique_key(frame, MILESTONES.key)
-
-
-class SettingsSchema(_Sheet):
-    """Setting holds the canonical setting name where the row names a known one."""
-
-    setting: Text = pa.Field(alias="Setting")
-    value: Series[object] = pa.Field(alias="Value", nullable=True)
-
-    @pa.dataframe_check(name="duplicate-key")
-    def one_row_per_key(cls, frame: pd.DataFrame) -> pd.Series:
-        return unique_key(frame, SETTINGS.key)
-
-
-#: canonical sheet name -> its schema (the key of each is its SheetSpec's)
-SCHEMAS: dict[str, type[_Sheet]] = {
-    "Customers": CustomersSchema,
-    "Associations": AssociationsSchema,
-    "Usage": UsageSchema,
-    "Milestones": MilestonesSchema,
-    "Settings": SettingsSchema,
-}
 
 _UNIQUENESS = {"field_uniqueness", "multiple_fields_uniqueness", "unique"}
 
@@ -148,21 +80,20 @@ def validate_frame(frame: pd.DataFrame, sheet: str, absent: Iterable[str] = ()) 
     ``absent``: columns the sheet does not have (already a missing-column finding): not reported empty.
     A dataframe-wide check (duplicate-key) is reported once per row, on the first key column.
     """
-    model = SCHEMAS[sheet]
-    schema = model.to_schema()
-    absent = [c for c in absent if c in schema.columns]
+    checked = schema(sheet)
+    absent = [c for c in absent if c in checked.columns]
     if absent:
-        schema = schema.update_columns({c: {"nullable": True} for c in absent})
+        checked = checked.update_columns({c: {"nullable": True} for c in absent})
     try:
-        schema.validate(frame, lazy=True)
+        checked.validate(frame, lazy=True)
     except SchemaErrors as err:
-        return _failures(err.failure_cases, model, SHEETS[sheet].key)
+        return _failures(err.failure_cases, sheet, SHEETS[sheet].key)
     return pd.DataFrame(
         {"column": [], "code": [], "value": []}, index=pd.Index([], dtype="int64"), dtype=object
     )
 
 
-def _failures(cases: pd.DataFrame, model: type[_Sheet], key: tuple[str, ...]) -> pd.DataFrame:
+def _failures(cases: pd.DataFrame, sheet: str, key: tuple[str, ...]) -> pd.DataFrame:
     checks = cases["check"].astype(str)
     code = pd.Series(None, index=cases.index, dtype=object)
     code[checks == "not_nullable"] = "missing-value"
@@ -172,7 +103,7 @@ def _failures(cases: pd.DataFrame, model: type[_Sheet], key: tuple[str, ...]) ->
     code[named] = checks[named]
     if code.isna().any() or cases["index"].isna().any():
         # A wrong dtype or a missing column means prepare built the frame wrongly: a bug, not bad data.
-        raise TypeError(f"{model.__name__} rejected the frame's shape:\n{cases[code.isna()].to_string()}")
+        raise TypeError(f"the {sheet} schema rejected the frame's shape:\n{cases[code.isna()].to_string()}")
     out = pd.DataFrame(
         {
             "column": cases["column"].astype(object),

@@ -11,9 +11,10 @@ import re
 
 from cpor_excel.io.xlsx.package import Package
 from cpor_excel.io.xlsx.scan import utf8_xml
+from cpor_excel.model.findings import RESULT_LEVELS
 
-#: fill colours of "Check Result" cells (Excel's Good / Neutral / Bad, and a light purple)
-CHECK_FILLS = {"OK": "FFC6EFCE", "WARNING": "FFFFEB9C", "ERROR": "FFFFC7CE", "CONFLICT": "FFE4DFEC"}
+#: fill colours of "Check Result" cells by result level (Excel's Good / Neutral / Bad, and a light purple)
+CHECK_FILLS = dict(zip(RESULT_LEVELS, ("FFC6EFCE", "FFFFEB9C", "FFFFC7CE", "FFE4DFEC"), strict=True))
 
 
 def _block(xml: bytes, name: bytes) -> tuple[re.Match[bytes], int] | None:

@@ -1,0 +1,192 @@
+"""Apply: a run's results written into the workbook through the ``Book`` protocol (a file or the live book).
+
+Into each data sheet its tool columns (Check Result and Check Notes; on Associations also the columns the
+rules fill), then the tool sheets in ``RUN_SHEETS`` order: CPOR Report replaced, the ledgers, Consent
+Drafts and Run Log appended to. Nothing here decides anything: the findings are located and sorted
+(``locate``), every value comes from the evaluation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cpor_excel.io.book import Book, CellValue
+from cpor_excel.model.columns import (
+    ASSOCIATIONS,
+    DATA_SHEETS,
+    DRAFTS,
+    LEDGER,
+    REPLACED,
+    REPORT,
+    RUN_LOG,
+    RUN_SHEETS,
+)
+from cpor_excel.model.evaluation import Evaluation
+from cpor_excel.model.findings import CODES, RESULT_LEVELS, Finding, Severity, result_rank
+from cpor_excel.model.headers import column_letter
+from cpor_excel.model.workbook import WorkbookData
+from cpor_excel.report import tally
+from cpor_excel.version import __version__
+
+#: the tool's columns on Associations besides Check Result / Check Notes, in SPEC order
+ASSOCIATION_VALUE_COLUMNS = ASSOCIATIONS.tool_columns[2:]
+
+Cells = list[list[CellValue]]
+
+
+def locate(findings: Iterable[Finding], data: WorkbookData) -> list[Finding]:
+    """Fill each finding's A1 cell from the sheet layout, and sort the report as the workbook reads."""
+    order = {spec.name: i for i, spec in enumerate(DATA_SHEETS)}
+    rank = {code: _RANK[severity] for code, (severity, _) in CODES.items()}
+    letters: dict[tuple[str, str], str | None] = {}  # (sheet, column) -> its column letters
+    out = []
+    for f in findings:
+        cell = f.cell
+        if cell is None and f.column is not None:
+            key = (f.sheet, f.column)
+            if key not in letters:
+                table = data.sheets.get(f.sheet)
+                pos = None if table is None else table.positions.get(f.column)
+                letters[key] = None if pos is None else column_letter(pos)
+            column = letters[key]
+            if column is not None:  # header problems (no row) point at row 1
+                cell = f"{column}{f.row if f.row is not None else 1}"
+        out.append(_with_cell(f, cell) if cell != f.cell else f)
+    out.sort(key=lambda f: (order.get(f.sheet, 99), f.sheet, f.row or 0, rank[f.code], f.code))
+    return out
+
+
+def _with_cell(f: Finding, cell: str | None) -> Finding:
+    """``dataclasses.replace(f, cell=cell)`` without re-running __init__ (the code was checked when f was
+    made): a run locates tens of thousands of findings."""
+    located = object.__new__(Finding)
+    located.__dict__.update(f.__dict__, cell=cell)
+    return located
+
+
+_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+def new_rows(evaluation: Evaluation) -> dict[str, Cells]:
+    """The rows the rules add to tool sheets (the ledgers), as cell values in each sheet's header order."""
+    headers = {sheet.name: sheet.header for sheet in RUN_SHEETS}
+    return {
+        name: _cells(frame.reindex(columns=list(headers[name]))) for name, frame in evaluation.rows.items()
+    }
+
+
+def row_status(findings: list[Finding], sheet: str, rows: pd.Index) -> tuple[list[str], list[str]]:
+    """Check Result and Check Notes for every data row of a sheet (rows without findings are OK)."""
+    worst: dict[int, int] = {}
+    notes: dict[int, list[str]] = {}
+    rank = {code: result_rank(code) for code in CODES}
+    for f in findings:  # one pass in plain Python: a groupby joining tens of thousands of groups is slower
+        if f.sheet == sheet and f.row:
+            level = rank[f.code]
+            if level > worst.get(f.row, -1):
+                worst[f.row] = level
+            notes.setdefault(f.row, []).append(f"{f.code}: {f.message}")
+    result = np.full(len(rows), "OK", dtype=object)
+    joined = np.full(len(rows), "", dtype=object)
+    if worst:  # set where the findings are (a handful of rows in a big sheet), not row by row
+        keys = list(worst)
+        at = rows.get_indexer(pd.Index(keys))
+        found = at >= 0
+        result[at[found]] = np.array([RESULT_LEVELS[worst[k]] for k in keys], dtype=object)[found]
+        joined[at[found]] = np.array([" | ".join(notes[k]) for k in keys], dtype=object)[found]
+    return result.tolist(), joined.tolist()
+
+
+def apply(
+    book: Book,
+    data: WorkbookData,
+    evaluation: Evaluation,
+    findings: list[Finding],
+    added: dict[str, Cells],
+    run_at: dt.datetime,
+) -> None:
+    """Write a run's results through the Book interface. ``findings``: located (``locate``); ``added``:
+    the rows the rules add to tool sheets (``new_rows``)."""
+    for spec in DATA_SHEETS:
+        table = data.sheets.get(spec.name)
+        if table is None or not spec.tool_columns:
+            continue
+        rows = table.frame.index
+        result, notes = row_status(findings, spec.name, rows)
+        values: list[list[CellValue]] = [result, notes]  # type: ignore[list-item]
+        if spec is ASSOCIATIONS:
+            cols = _cells(
+                evaluation.association_columns.reindex(index=rows, columns=ASSOCIATION_VALUE_COLUMNS)
+            )
+            values += (
+                [list(col) for col in zip(*cols, strict=True)]
+                if cols
+                else [[] for _ in ASSOCIATION_VALUE_COLUMNS]
+            )
+        book.set_columns(table.name, list(spec.tool_columns), rows.tolist(), values)
+
+    label = {code: severity.value.upper() for code, (severity, _) in CODES.items()}
+    names = {f.sheet: _sheet_name(data, f.sheet) for f in findings}
+    tallied = tally(findings)
+    rows_of: dict[str, Cells] = {
+        REPORT.name: [
+            [label[f.code], f.code, names[f.sheet], f.cell, f.claim_id, f.message] for f in findings
+        ],
+        DRAFTS.name: [
+            [d.claim_id, d.tenant_id, d.to, d.subject, d.file_name, evaluation.as_of.isoformat(), None]
+            for d in evaluation.drafts
+        ],
+        RUN_LOG.name: [
+            [
+                run_at.isoformat(timespec="seconds"),
+                evaluation.as_of.isoformat(),
+                __version__,
+                tallied["errors"],
+                tallied["warnings"],
+                tallied["conflicts"],
+                len(added.get(LEDGER.name, [])),
+                len(evaluation.drafts),
+            ]
+        ],
+        **added,
+    }
+    for sheet in RUN_SHEETS:
+        write = book.replace_sheet if sheet.written == REPLACED else book.append_to_sheet
+        write(sheet.name, sheet.header, rows_of.get(sheet.name, []))
+
+
+def _sheet_name(data: WorkbookData, canonical: str) -> str:
+    table = data.sheets.get(canonical)
+    return table.name if table is not None else canonical
+
+
+def _cells(frame: pd.DataFrame) -> Cells:
+    """A frame's rows as cell values, vectorised: missing -> None; anything unusual goes through _cell."""
+    plain = frame.astype(object).where(frame.notna(), None)
+    return [[_cell(v) if not isinstance(v, _PLAIN) else v for v in row] for row in plain.to_numpy().tolist()]
+
+
+_PLAIN = (str, int, float, type(None))
+
+
+def _cell(value: Any) -> CellValue:
+    """A frame value as something a Book can write (NaN/NA/NaT -> empty; numpy scalars -> Python)."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return value

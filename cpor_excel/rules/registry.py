@@ -1,0 +1,221 @@
+"""Every CPOR rule a run applies, in order, with what each reads and what it may report. Pure.
+
+A rule is declared here once: the sheets it reads (canonical names), every finding code it can emit (each
+registered in ``model/findings.py:CODES``), the Associations tool columns it fills and the tool sheets it
+adds rows to. ``evaluate`` runs them in this order and refuses a finding whose code its rule did not
+declare, so the declarations stay true; ``tests/test_registry.py`` checks that a rule reads no sheet it
+does not declare. The consent drafts are a rule like the others (the last: which claims get an email
+depends on the errors every other rule found).
+
+Adding a rule: write its module (frames and ``as_of`` in, findings and values out), register its codes in
+``CODES`` and the README, and add one ``Rule`` below with a function from ``Inputs`` to an ``Outcome``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from cpor_excel.model.columns import ASSOCIATIONS, LEDGER_SHEET
+from cpor_excel.model.evaluation import DraftRequest, Evaluation
+from cpor_excel.model.findings import Finding
+from cpor_excel.model.workbook import Prepared
+from cpor_excel.rules import claims, conflicts, consent, drafts, milestones, poe_dates, usage
+
+#: the tool's columns on Associations besides Check Result / Check Notes, in SPEC order
+ASSOCIATION_VALUE_COLUMNS = ASSOCIATIONS.tool_columns[2:]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a rule is given: the validated workbook, the as-of date, and the findings of the rules before it."""
+
+    prepared: Prepared
+    as_of: dt.date
+    findings: list[Finding]
+    source: str = ""  # this workbook's label (batch)
+    others: pd.DataFrame | None = None  # associations of a batch's other workbooks, with a "Workbook" column
+
+
+@dataclass
+class Outcome:
+    """What a rule found: findings, values of Associations tool columns (index = Associations row), rows
+    for tool sheets (by sheet name), conflicts (JSON-ready), and the claims to draft an email for."""
+
+    findings: list[Finding] = field(default_factory=list)
+    columns: dict[str, pd.Series] = field(default_factory=dict)
+    rows: dict[str, pd.DataFrame] = field(default_factory=dict)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    draft_requests: list[DraftRequest] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    sheets: frozenset[str]  # the sheets it reads (canonical names)
+    codes: frozenset[str]  # every code it can emit
+    apply: Callable[[Inputs], Outcome]
+    columns: tuple[str, ...] = ()  # the Associations tool columns it fills
+    tool_sheets: tuple[str, ...] = ()  # the tool sheets it adds rows to
+
+
+CUSTOMERS, ASSOC, USAGE, MILESTONES, SETTINGS = "Customers", "Associations", "Usage", "Milestones", "Settings"
+LEDGER, DRAFTS = LEDGER_SHEET, "Consent Drafts"
+
+
+def _claims(given: Inputs) -> Outcome:
+    return Outcome(claims.check_claims(given.prepared.associations))
+
+
+def _poe_dates(given: Inputs) -> Outcome:
+    prepared = given.prepared
+    return Outcome(poe_dates.check_poe_and_dates(prepared.associations, prepared.settings, given.as_of))
+
+
+def _conflicts(given: Inputs) -> Outcome:
+    assoc, others, source = given.prepared.associations, given.others, given.source
+    if others is None or others.empty:
+        found = conflicts.find_conflicts(assoc, given.as_of)
+    else:
+        # Across workbooks the index repeats, so rows are told apart by (Workbook, row): keep only this
+        # workbook's findings and conflicts, with the other workbook named.
+        both = pd.concat([assoc.assign(Workbook=source), others[others["Workbook"] != source]])
+        every = conflicts.find_conflicts(both, given.as_of)
+        mine = both["Workbook"].to_numpy() == source
+        own_rows = set(both.index[mine])
+        found = conflicts.ConflictResult(
+            findings=[f for f in every.findings if f.workbook in (None, source) and f.row in own_rows],
+            conflicts_with=every.conflicts_with[mine],
+            conflicts=[c for c in every.conflicts if c.get("workbook", source) == source],
+        )
+    return Outcome(found.findings, {"Conflicts With": found.conflicts_with}, conflicts=found.conflicts)
+
+
+def _consent(given: Inputs) -> Outcome:
+    prepared = given.prepared
+    found, window_ends = consent.consent_windows(prepared.associations, prepared.settings, given.as_of)
+    return Outcome(found, {"Consent Window Ends": _iso_dates(window_ends)})
+
+
+def _usage(given: Inputs) -> Outcome:
+    return Outcome(usage.check_usage(given.prepared.usage, given.prepared.settings))
+
+
+def _milestones(given: Inputs) -> Outcome:
+    p = given.prepared
+    earned = milestones.evaluate_milestones(
+        p.associations, p.usage, p.customers, p.milestones, p.settings, p.ledger, given.as_of
+    )
+    return Outcome(
+        earned.findings,
+        {"Milestones Reached": earned.reached, "Next Milestone": earned.next_milestone},
+        {LEDGER: earned.new_ledger_rows},
+    )
+
+
+def _drafts(given: Inputs) -> Outcome:
+    p = given.prepared
+    requests, held_back = drafts.claims_to_draft(p, given.findings, p.settings, given.as_of)
+    return Outcome(held_back, {"Consent Draft": _existing_draft_files(p)}, draft_requests=requests)
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("claims", frozenset({ASSOC}), frozenset({"claim-mismatch"}), _claims),
+    Rule(
+        "poe and dates",
+        frozenset({ASSOC, SETTINGS}),
+        frozenset(
+            {
+                "poe-missing",
+                "poe-too-old",
+                "poe-after-submission",
+                "date-order",
+                "status-date-mismatch",
+                "future-date",
+            }
+        ),
+        _poe_dates,
+    ),
+    Rule(
+        "conflicts",
+        frozenset({ASSOC}),
+        frozenset({"association-conflict", "duplicate-association"}),
+        _conflicts,
+        columns=("Conflicts With",),
+    ),
+    Rule(
+        "consent window",
+        frozenset({ASSOC, SETTINGS}),
+        frozenset({"consent-window-open"}),
+        _consent,
+        columns=("Consent Window Ends",),
+    ),
+    Rule("usage", frozenset({USAGE}), frozenset({"usage-above-licences"}), _usage),
+    Rule(
+        "milestones",
+        frozenset({ASSOC, USAGE, CUSTOMERS, MILESTONES, SETTINGS, LEDGER}),
+        frozenset({"milestone-reached", "usage-gate-exceeded", "below-minimum-seats", "ledger-unsupported"}),
+        _milestones,
+        columns=("Milestones Reached", "Next Milestone"),
+        tool_sheets=(LEDGER,),
+    ),
+    Rule(
+        "consent drafts",
+        frozenset({ASSOC, CUSTOMERS, SETTINGS, DRAFTS}),
+        frozenset({"draft-not-written"}),
+        _drafts,
+        columns=("Consent Draft",),
+    ),
+)
+
+
+def evaluate(
+    prepared: Prepared, as_of: dt.date, source: str = "", others: pd.DataFrame | None = None
+) -> Evaluation:
+    """Every rule of ``RULES`` on the validated workbook, in order. Pure: no files, no clock.
+
+    ``others``: associations of other workbooks (batch), with a "Workbook" column; conflicts with them are
+    reported on this workbook's rows, naming the other workbook.
+    """
+    assoc = prepared.associations
+    findings: list[Finding] = list(prepared.findings)
+    columns = pd.DataFrame(index=assoc.index, columns=list(ASSOCIATION_VALUE_COLUMNS), dtype=object)
+    evaluation = Evaluation(as_of=as_of, findings=findings, association_columns=columns)
+    for rule in RULES:
+        outcome = rule.apply(Inputs(prepared, as_of, findings, source, others))
+        undeclared = {f.code for f in outcome.findings} - rule.codes
+        if undeclared:
+            raise AssertionError(f"rule {rule.name!r} reported undeclared codes {sorted(undeclared)}")
+        findings += outcome.findings
+        for name, values in outcome.columns.items():
+            columns[name] = values.reindex(assoc.index)
+        evaluation.rows.update(outcome.rows)
+        evaluation.conflicts += outcome.conflicts
+        evaluation.draft_requests += outcome.draft_requests
+    return evaluation
+
+
+def declared_codes() -> frozenset[str]:
+    """Every code a rule of ``RULES`` may emit."""
+    return frozenset().union(*(rule.codes for rule in RULES))
+
+
+def _iso_dates(series: pd.Series) -> pd.Series:
+    out = pd.Series(None, index=series.index, dtype=object)
+    dates = pd.to_datetime(series, errors="coerce")
+    ok = dates.notna()
+    out[ok] = dates[ok].dt.strftime("%Y-%m-%d")
+    return out
+
+
+def _existing_draft_files(prepared: Prepared) -> pd.Series:
+    """The Consent Draft of each Associations row from the Consent Drafts sheet (its claim's last file)."""
+    assoc, made = prepared.associations, prepared.drafts
+    if made.empty:
+        return pd.Series(None, index=assoc.index, dtype=object)
+    files = made.dropna(subset=["Claim ID"]).drop_duplicates("Claim ID", keep="last")
+    return assoc["Claim ID"].map(files.set_index("Claim ID")["File"]).astype(object)

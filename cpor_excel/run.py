@@ -1,0 +1,158 @@
+"""One run of cpor-excel on one workbook, read top to bottom: read -> prepare -> evaluate -> apply -> save.
+
+Every front door runs ``run_book``: `check` and `run` on a file (``check_workbook``, ``run_workbook``
+below), the Excel button on the open workbook (``excel/button.py``), each workbook of a batch
+(``batch/run.py``) and the tests. They differ only in the ``Book`` they pass (a file, the live workbook,
+an in-memory book) and the ``DraftSink`` the consent drafts go to.
+
+1. read:     the sheets' raw values under canonical headers (``io/frames.py``), missing sheets and columns;
+2. prepare:  typed, validated frames (``rules/prepare.py``: pandera schemas, cross-sheet checks);
+3. evaluate: every rule of ``rules/registry.py``, the choice of who gets a consent email included; the
+             chosen emails are rendered and written by the draft sink;
+4. apply:    the results into the workbook through the Book (``apply.py``);
+5. save:     a file is saved atomically, beside its lock and owner-file checks (``FileBook.save``), once its
+             drafts are on disk; the live workbook is left for the partner to save.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import pandas as pd
+
+from cpor_excel.apply import apply, locate, new_rows
+from cpor_excel.io.book import Book
+from cpor_excel.io.file_book import FileBook
+from cpor_excel.io.frames import read_workbook_data
+from cpor_excel.io.safe_save import ensure_writable
+from cpor_excel.mail.outbox import DraftFiles, default_drafts_dir
+from cpor_excel.model.columns import LEDGER_HEADER, LEDGER_SHEET
+from cpor_excel.model.evaluation import Draft, DraftRequest, Evaluation
+from cpor_excel.model.findings import Finding
+from cpor_excel.model.workbook import WorkbookData
+from cpor_excel.report import Report
+from cpor_excel.rules.prepare import prepare
+from cpor_excel.rules.registry import evaluate
+from cpor_excel.runtime import paused_gc
+
+
+class DraftSink(Protocol):
+    """Where a run's consent drafts go (``mail.outbox.DraftFiles``: .eml files in a folder)."""
+
+    def draft(self, requests: Sequence[DraftRequest], as_of: dt.date) -> tuple[list[Draft], list[Finding]]:
+        """Render and write the email of each claim; the drafts made, and a `draft-not-written` finding for
+        each claim whose email could not be made."""
+        ...
+
+
+def run_book(
+    book: Book,
+    source: str,
+    as_of: dt.date,
+    *,
+    write: bool = True,
+    drafts: DraftSink | None = None,
+    others: pd.DataFrame | None = None,
+    run_at: dt.datetime | None = None,
+) -> Report:
+    """Check (``write=False``: nothing written, no draft made) or run one book. The caller saves it.
+
+    ``drafts``: where the consent drafts go (None: none are made). ``others``: the associations of a
+    batch's other workbooks, with a "Workbook" column. ``run_at``: the Run Log's time (default now).
+    """
+    # The run builds millions of objects without cycles (rows, frames, findings, cells): the collector
+    # would walk them again and again for nothing. Refcounting frees them; it runs again afterwards.
+    with paused_gc():
+        data = read_workbook_data(book, source)
+        prepared = prepare(data)
+        _release_raw_values(data)
+        evaluation = evaluate(prepared, as_of, source, others)
+        if write and drafts is not None:
+            _draft(evaluation, drafts)
+        findings = locate(evaluation.findings, data)
+        added = new_rows(evaluation)
+        if write:
+            apply(book, data, evaluation, findings, added, run_at or dt.datetime.now().replace(microsecond=0))
+    return Report(
+        workbook=source,
+        as_of=as_of,
+        findings=findings,
+        conflicts=evaluation.conflicts,
+        milestones=[dict(zip(LEDGER_HEADER, row, strict=True)) for row in added.get(LEDGER_SHEET, [])],
+        drafts=[
+            {"claim_id": d.claim_id, "to": d.to, "subject": d.subject, "file": d.file_name}
+            for d in evaluation.drafts
+        ],
+    )
+
+
+def _draft(evaluation: Evaluation, sink: DraftSink) -> None:
+    """The emails the drafts rule chose, made by the sink; their files in the Consent Draft column."""
+    made, refused = sink.draft(evaluation.draft_requests, evaluation.as_of)
+    evaluation.drafts = made
+    evaluation.findings += refused
+    files = pd.Series({row: d.file_name for d in made for row in d.rows}, dtype=object)
+    if not files.empty:
+        evaluation.association_columns.loc[files.index, "Consent Draft"] = files
+
+
+def _release_raw_values(data: WorkbookData) -> None:
+    """Drop the raw cell values once validated (the typed frames hold what the rules need); keep each
+    sheet's row index and layout, which is all that locating and writing use. Halves peak memory on
+    a 500,000-row Usage sheet."""
+    for table in data.sheets.values():
+        table.frame = table.frame.iloc[:, :0]
+
+
+# ------------------------------------------------------------------------------------------ a file
+
+
+def check_workbook(
+    path: str | Path,
+    as_of: dt.date | None = None,
+    *,
+    others: pd.DataFrame | None = None,
+    source: str | None = None,
+) -> Report:
+    """Read-only: validate and evaluate a workbook file; never writes anything.
+
+    ``others`` and ``source``: a batch's claims from other workbooks and this workbook's label in it.
+    """
+    path = Path(path)
+    with FileBook(path, write=False) as book:
+        return run_book(book, source or path.name, as_of or dt.date.today(), write=False, others=others)
+
+
+def run_workbook(
+    path: str | Path,
+    out: str | Path | None = None,
+    as_of: dt.date | None = None,
+    drafts_dir: str | Path | None = None,
+    templates_dir: str | Path | None = None,
+    *,
+    others: pd.DataFrame | None = None,
+    source: str | None = None,
+    run_at: dt.datetime | None = None,
+) -> Report:
+    """Check, evaluate and write the results back: in place, or into ``out`` leaving ``path`` untouched.
+
+    ``others``, ``source`` and ``run_at``: a batch's claims from other workbooks, this workbook's label in
+    the batch, and the batch's one run time.
+    """
+    path = Path(path)
+    dest = Path(out) if out is not None else path
+    ensure_writable(dest)  # fail before any work or any draft file if Excel holds the target open
+    folder = Path(drafts_dir) if drafts_dir is not None else default_drafts_dir(dest)
+    templates = Path(templates_dir) if templates_dir is not None else None
+    # the collector stays paused through the save too: re-enabled in between, it would walk every object
+    # the run still holds once more
+    with FileBook(path) as book, DraftFiles(folder, templates) as drafts, paused_gc():
+        report = run_book(
+            book, source or path.name, as_of or dt.date.today(), drafts=drafts, others=others, run_at=run_at
+        )
+        book.save(dest, ready=drafts.close)  # the drafts are on disk before the workbook listing them
+    report.written = str(dest)
+    return report
