@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import email
 import email.policy
+import socketserver
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import openpyxl
 import pytest
@@ -174,3 +176,66 @@ def test_usage_errors_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert nothing.exit_code == 2 and "CPOR_IMAP_PASSWORD" in nothing.stderr
     no_host = CliRunner().invoke(main, ["drafts-to-mailbox", str(book)])
     assert no_host.exit_code == 2 and "--imap-host" in no_host.stderr
+
+
+class _LosesAppendReplies(socketserver.StreamRequestHandler):
+    """Just enough IMAP (greeting, CAPABILITY, LOGIN, LIST, APPEND) to take a whole APPEND literal and then
+    drop the connection without answering: what Dovecot cannot be made to do, and what a network cut after
+    the upload looks like."""
+
+    appends: ClassVar[list[bytes]] = []
+
+    def handle(self) -> None:
+        self.wfile.write(b"* OK ready\r\n")
+        while line := self.rfile.readline():
+            tag, _, command = line.decode().rstrip("\r\n").partition(" ")
+            verb = command.split(" ", 1)[0].upper()
+            if verb == "CAPABILITY":
+                self.wfile.write(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n" + f"{tag} OK done\r\n".encode())
+            elif verb in ("LOGIN", "LOGOUT"):
+                self.wfile.write(f"{tag} OK done\r\n".encode())
+            elif verb == "LIST":
+                self.wfile.write(b'* LIST (\\Drafts) "/" Drafts\r\n' + f"{tag} OK done\r\n".encode())
+            elif verb == "APPEND":
+                size = int(command.rsplit("{", 1)[1].rstrip("}"))
+                self.wfile.write(b"+ go ahead\r\n")
+                self.appends.append(self.rfile.read(size))
+                self.rfile.readline()
+                return  # the connection closes: no tagged answer
+            else:
+                self.wfile.write(f"{tag} BAD unknown\r\n".encode())
+
+
+def test_an_append_whose_answer_is_lost_is_never_placed_again_without_resend(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _LosesAppendReplies)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _LosesAppendReplies.appends.clear()
+    book = make_book(tmp_path, (1,))
+    monkeypatch.setenv("CPOR_IMAP_PASSWORD", "ascii-password")  # LOGIN, which this server speaks
+    args = [
+        "drafts-to-mailbox",
+        str(book),
+        "--imap-host",
+        "127.0.0.1",
+        "--imap-port",
+        str(server.server_address[1]),
+    ]
+    try:
+        dry = CliRunner().invoke(main, [*args, "--plain", "--user", USER, "--dry-run", "--json"])
+        assert dry.exit_code == 0 and '"would-place": 1' in dry.stdout and _LosesAppendReplies.appends == []
+        first = CliRunner().invoke(main, [*args, "--plain", "--user", USER, "--json"])
+        assert first.exit_code == 1, first.output
+        assert '"may-have-been-placed": 1' in first.stdout and "--resend C1" in first.stdout
+        second = CliRunner().invoke(main, [*args, "--plain", "--user", USER, "--json"])
+        assert second.exit_code == 1 and '"may-have-been-placed": 1' in second.stdout
+        assert len(_LosesAppendReplies.appends) == 1  # not uploaded again
+        third = CliRunner().invoke(main, [*args, "--plain", "--user", USER, "--resend", "C1"])
+        assert third.exit_code == 1 and len(_LosesAppendReplies.appends) == 2
+        with SendJournal() as journal:
+            assert [e.state for e in journal.entries()] == ["unknown", "unknown"]
+        assert sheet(book)[0].get("In Mailbox On") is None
+    finally:
+        server.shutdown()
+        server.server_close()

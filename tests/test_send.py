@@ -55,15 +55,19 @@ class FakeClock(Clock):
         self.t += seconds
 
 
-def make_book(tmp_path: Path, tenants: tuple[int, ...] = (1, 2, 3)) -> Path:
-    """partner.xlsx with a Consent Drafts sheet listing one real .eml draft per tenant (claims C1, C2, ...)."""
+def make_book(tmp_path: Path, tenants: tuple[int, ...] = (1, 2, 3), contact_name: str | None = None) -> Path:
+    """partner.xlsx with a Consent Drafts sheet listing one real .eml draft per tenant (claims C1, C2, ...);
+    ``contact_name`` replaces the customers' Contact Name."""
     book = tmp_path / "partner.xlsx"
     rows = [
         association(f"C{n}", n, EXO, status="Submitted", submitted="2025-03-31", approved=None)
         for n in tenants
     ]
+    contacts = customers(tenants)
+    if contact_name is not None:
+        contacts["Contact Name"] = contact_name
     prepared = Prepared(
-        customers=customers(tenants),
+        customers=contacts,
         associations=associations(rows),
         usage=usage([]),
         milestones=example_milestones(),

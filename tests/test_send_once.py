@@ -282,3 +282,17 @@ def test_a_send_killed_before_its_reply_was_recorded_reads_as_maybe_delivered(
         "a send started on 20" in report.results[1].detail and "from other.xlsx" in report.results[1].detail
     )
     assert [m.rcpt_tos for m in server.handler.messages] == [["it@customer1.example"]]
+
+
+def test_a_name_with_line_breaks_never_becomes_a_header_when_sent(
+    tmp_path: Path, smtp_server: StartServer
+) -> None:
+    server = smtp_server()
+    book = make_book(tmp_path, (1,), contact_name="Casey\r\nBcc: spy@evil.example\nX-Injected: yes")
+    report = send(book, settings(server))
+    assert statuses(report) == [(2, "C1", "sent")]
+    [message] = server.handler.messages
+    assert message.rcpt_tos == ["it@customer1.example"]
+    parsed = received(message)
+    assert parsed["Bcc"] is None and parsed["X-Injected"] is None
+    assert parsed["To"].addresses[0].display_name == "Casey Bcc: spy@evil.example X-Injected: yes"
