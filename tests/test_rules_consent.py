@@ -88,3 +88,38 @@ def test_setting_changes_the_window() -> None:
     assert consent_windows(frame, Settings(consent_window_business_days=5), dt.date(2025, 3, 17))[0] == []
     found, _ = consent_windows(frame, Settings(consent_window_business_days=10), dt.date(2025, 3, 17))
     assert [(f.row, f.code) for f in found] == [(2, "consent-window-open")]
+
+
+@pytest.mark.parametrize(
+    ("starts", "row", "as_of", "ends", "open_"),
+    [
+        # from Submitted (the default): Friday 2025-03-07 + 5 business days
+        ("Submitted", dict(status="Approved", approved="2025-03-20"), "2025-03-14", "2025-03-14", True),
+        # from Approved: Thursday 2025-03-20 + 5 = Thursday 2025-03-27; the submission date no longer counts
+        ("Approved", dict(status="Approved", approved="2025-03-20"), "2025-03-14", "2025-03-27", False),
+        ("Approved", dict(status="Approved", approved="2025-03-20"), "2025-03-27", "2025-03-27", True),
+        ("Approved", dict(status="Approved", approved="2025-03-20"), "2025-03-28", "2025-03-27", False),
+        # approved on Saturday 2025-03-29 + 5: Monday 31 March is day 1, Friday 4 April day 5
+        ("Approved", dict(status="Approved", approved="2025-03-29"), "2025-04-04", "2025-04-04", True),
+        # not approved yet: no window to show
+        ("Approved", dict(status="Submitted", approved=None), "2025-03-10", None, False),
+    ],
+)
+def test_consent_window_starts(
+    starts: str, row: dict[str, Any], as_of: str, ends: str | None, open_: bool
+) -> None:
+    frame = associations(
+        [
+            association(
+                "C-1", **{"created": "2025-03-01", "poe": "2025-03-02", "submitted": "2025-03-07", **row}
+            )
+        ]
+    )
+    found, window = consent_windows(
+        frame, Settings(consent_window_starts=starts), dt.date.fromisoformat(as_of)
+    )
+    got = window.iloc[0]
+    assert (None if got != got else str(got.date())) == ends
+    column = "Approved" if starts == "Approved" else "Submitted"
+    assert keys(found) == ({("Associations", 2, column, "consent-window-open")} if open_ else set())
+    assert all(ends in f.message and "may decline at any time" in f.message for f in found)

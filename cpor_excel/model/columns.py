@@ -189,6 +189,18 @@ LEDGER = ToolSheet(
     APPENDED,
     read_back=True,
 )  # fmt: skip
+#: usage paid above the high-water mark, one row per (Tenant ID, Workload, Month) paid or not (rules/earnings.py)
+EARNINGS = ToolSheet(
+    "Earnings Ledger",
+    _tool_columns(
+        "Claim ID", C("Tenant ID", Kind.GUID), "Customer", C("Workload", Kind.WORKLOAD), C("Partner ID", Kind.DIGITS),
+        C("Month", Kind.MONTH), C("Active Users", Kind.COUNT), C("Paid Units", Kind.COUNT),
+        C("Prior High-Water Mark", Kind.COUNT), C("New Users", Kind.COUNT), C("Paid Users", Kind.COUNT),
+        C("Rate per User", Kind.NUMBER), C("Amount", Kind.NUMBER), "Currency", "Reason", C("Recorded On", Kind.DATE),
+    ),
+    APPENDED,
+    read_back=True,
+)  # fmt: skip
 DRAFTS = ToolSheet(
     "Consent Drafts",
     _tool_columns("Claim ID", C("Tenant ID", Kind.GUID), "To", "Subject", "File", "Created On", "Sent On"),
@@ -207,6 +219,7 @@ RUN_SHEETS: tuple[ToolSheet, ...] = (REPORT, LEDGER, DRAFTS, RUN_LOG)
 
 REPORT_SHEET, REPORT_HEADER = REPORT.name, REPORT.header
 LEDGER_SHEET, LEDGER_HEADER = LEDGER.name, LEDGER.header
+EARNINGS_SHEET, EARNINGS_HEADER = EARNINGS.name, EARNINGS.header
 DRAFTS_SHEET, DRAFTS_HEADER = DRAFTS.name, DRAFTS.header
 RUN_LOG_SHEET, RUN_LOG_HEADER = RUN_LOG.name, RUN_LOG.header
 #: name -> header of every tool sheet a run writes

@@ -61,6 +61,32 @@ CODES: dict[str, tuple[Severity, str]] = {
     ),
     "duplicate-association": (W, "The same partner claims the same customer workload under another claim."),
     "consent-window-open": (I, "The customer's window to decline is still open."),
+    # the claim lifecycle: deadlines
+    "review-overdue": (
+        W,
+        "Submitted more than 5 business days, or Under review more than 14, and not decided: ask Microsoft.",
+    ),
+    "action-required": (W, "Partner action required: answer by Status Changed + 14 business days."),
+    "action-required-overdue": (
+        E,
+        "Partner action required was not answered within 14 business days: Microsoft rejects such claims.",
+    ),
+    "dispute-window-open": (
+        I,
+        "Rejected for a reason other than Customer declined: it can be disputed once, within 30 days.",
+    ),
+    "poe-refresh": (
+        W,
+        "An approved claim's POE is POE Refresh Months old or more: a newer POE protects it in a conflict.",
+    ),
+    "incentive-opt-out": (
+        I,
+        "The claim opted out of incentive payments: it earns no milestones or usage pay.",
+    ),
+    "role-not-incentivised": (
+        I,
+        "The partner role is not Use or consume: the row earns no milestones or usage pay.",
+    ),
     # usage and milestones
     "usage-above-licences": (W, "Active users exceed paid units in a month."),
     "below-minimum-seats": (I, "Paid units below Minimum Paid Units: the month does not count."),
@@ -70,6 +96,13 @@ CODES: dict[str, tuple[Severity, str]] = {
         "Usage at claim time was above the bucket's gate: the claim earns no milestones.",
     ),
     "ledger-unsupported": (W, "A Milestone Ledger row the usage no longer supports (the row is kept)."),
+    # usage paid above the high-water mark
+    "hwm-earned": (I, "Active users above the high-water mark are paid for new months (Earnings Ledger)."),
+    "hwm-not-earned": (I, "New months on the high-water-mark model pay nothing (the message says why)."),
+    "no-rate-card": (
+        W,
+        "No Rate Card (or no row for a workload): users are counted, amounts left blank.",
+    ),
     # email drafts
     "draft-not-written": (W, "A consent email could not be drafted for a claim (the message says why)."),
     # Partner Center downloads (import-usage, import-earnings) and reconciliation with Microsoft's earnings

@@ -3,6 +3,7 @@ from the workbook's Settings and Milestones sheets (DOMAIN.md "Usage and milesto
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
@@ -14,6 +15,10 @@ class Settings:
     consent_window_business_days: int = 5  # FY20-21 submit page (DOMAIN.md)
     poe_max_age_months: int = 12  # Microsoft POE template (DOMAIN.md)
     milestone_window_months: int | None = None  # not public: none unless the workbook sets one
+    # From FY24 (DOMAIN "From FY24"); the defaults keep a workbook that sets none of them as before
+    high_water_mark_from: dt.date | None = None  # first month paid above the high-water mark; None: never
+    consent_window_starts: str = "Submitted"  # or "Approved": what the consent window counts from
+    poe_refresh_months: int = 11  # an approved claim's POE this old is worth refreshing (`poe-refresh`)
 
 
 #: Settings sheet row name -> Settings field
@@ -28,6 +33,13 @@ SETTING_NAMES: dict[str, str] = {
 MILESTONE_COLUMNS = (
     "Workload", "Bucket", "Min Paid Units", "Max Paid Units", "Milestone", "Active Usage %", "Payment",
     "Currency", "Max Usage % At Claim",
+)  # fmt: skip
+
+
+#: Column order of a rate card frame (the Rate Card sheet, canonical names). Microsoft does not publish these
+#: figures (DOMAIN "From FY24"): they come from the partner's incentive guide.
+RATE_CARD_COLUMNS = (
+    "Workload", "Rate per User", "Currency", "Min New Users", "Max Paid Users", "Time Cap Months",
 )  # fmt: skip
 
 

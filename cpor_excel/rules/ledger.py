@@ -145,10 +145,7 @@ def ledger_rows(won: pd.DataFrame, customers: pd.DataFrame, as_of: dt.date) -> p
     """
     if won.empty:
         return empty_ledger()
-    names = pd.Series(dtype=object)
-    if not customers.empty and "Tenant ID" in customers and "Customer Name" in customers:
-        known = customers[["Tenant ID", "Customer Name"]].astype(object).dropna(subset=["Tenant ID"])
-        names = known.drop_duplicates("Tenant ID").set_index("Tenant ID")["Customer Name"]
+    names = customer_names(customers)
     mau = won["_mau"].to_numpy(dtype=float)
     pau = won["_pau"].to_numpy(dtype=float)
     payment = won["_payment"].to_numpy(dtype=float)
@@ -156,9 +153,9 @@ def ledger_rows(won: pd.DataFrame, customers: pd.DataFrame, as_of: dt.date) -> p
     columns = {
         "Claim ID": won["_claim"].astype(str).tolist(),
         "Tenant ID": won["_tenant"].astype(str).tolist(),
-        "Customer": _optional_text(won["_tenant"].map(names)),
+        "Customer": optional_text(won["_tenant"].map(names)),
         "Workload": won["_workload"].astype(str).tolist(),
-        "Partner ID": _optional_text(won["_partner"]),
+        "Partner ID": optional_text(won["_partner"]),
         "Bucket": won["_bucket"].astype(str).tolist(),
         "Milestone": won["_milestone"].astype(str).tolist(),
         "Month Reached": month_texts(won["_month"].to_numpy(dtype=float)).tolist(),
@@ -166,13 +163,21 @@ def ledger_rows(won: pd.DataFrame, customers: pd.DataFrame, as_of: dt.date) -> p
         "Paid Units": pau.astype(np.int64).tolist(),
         "Active Usage %": (mau / pau).tolist(),
         "Payment": [None if np.isnan(p) else p for p in payment.tolist()],
-        "Currency": _optional_text(currency),
+        "Currency": optional_text(currency),
         "Recorded On": [as_of.isoformat()] * len(won),
     }
     return pd.DataFrame({c: pd.Series(columns[c], dtype=object) for c in LEDGER_HEADER})
 
 
-def _optional_text(values: pd.Series) -> list[str | None]:
+def customer_names(customers: pd.DataFrame) -> pd.Series:
+    """Customer Name by Tenant ID (the first row of a tenant), for the ledgers' Customer column."""
+    if customers.empty or "Tenant ID" not in customers or "Customer Name" not in customers:
+        return pd.Series(dtype=object)
+    known = customers[["Tenant ID", "Customer Name"]].astype(object).dropna(subset=["Tenant ID"])
+    return known.drop_duplicates("Tenant ID").set_index("Tenant ID")["Customer Name"]
+
+
+def optional_text(values: pd.Series) -> list[str | None]:
     """Text cells, None for empty (NaN, None or blank)."""
     texts = values.astype(object).where(values.notna(), None).tolist()
     return [None if v is None or str(v).strip() == "" else str(v) for v in texts]

@@ -1,0 +1,173 @@
+"""The claim lifecycle as Partner Center runs it (SPEC "The claim lifecycle", DOMAIN "From FY24"): the dates by
+which the partner must act, or after which it should ask, for each claim row.
+
+Partners lose claims to deadlines they do not see: an unanswered "Partner action required" is rejected after 14
+business days, a rejection can be disputed only once and only within 30 days, and in a conflict Microsoft
+reviews the most recent POE. Business days are Monday to Friday (a status change on a weekend counts from the
+Monday, as the consent window does). Every date a message names is the exact deadline, and the same date is
+the row's Next Deadline. Pure: frames and an explicit as-of date in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cpor_excel.model.catalogue import CUSTOMER_DECLINED
+from cpor_excel.model.findings import Finding, findings_for_rows
+from cpor_excel.model.program import Settings
+from cpor_excel.rules.consent import window_ends
+from cpor_excel.rules.poe_dates import day_array, text_array
+
+SHEET = "Associations"
+#: Microsoft's review targets in business days (incentives-manage-customer-associations, 2023-10)
+REVIEW_DAYS = {"Submitted": 5, "Under review": 14}
+ACTION_DAYS = 14  # Partner action required: answered within this many business days, or rejected
+DISPUTE_DAYS = 30  # calendar days to dispute a rejection, once
+
+
+@dataclass
+class DeadlineResult:
+    findings: list[Finding]
+    #: per association row: the date that matters next (datetime64; NaT when none). A date that has passed
+    #: stays while the row is overdue.
+    next_deadline: pd.Series
+
+
+def evaluate_deadlines(associations: pd.DataFrame, settings: Settings, as_of: dt.date) -> DeadlineResult:
+    """`review-overdue`, `action-required`, `action-required-overdue`, `dispute-window-open` and `poe-refresh`,
+    and the Next Deadline of every row."""
+    n = len(associations)
+    deadline = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    if n == 0:
+        return DeadlineResult([], _series(deadline, associations.index))
+    today = np.datetime64(as_of, "D")
+    status = text_array(associations, "Status")
+    submitted = day_array(associations, "Submitted")
+    changed = day_array(associations, "Status Changed")
+    # without Status Changed, the status cannot have changed before the claim was submitted: the earliest
+    # (so the safest) reading
+    since = np.where(np.isnat(changed), submitted, changed)
+    since_word = np.where(np.isnat(changed), "submitted", "status changed")
+    rows, claims = associations.index.to_numpy(), text_array(associations, "Claim ID")
+    found: list[Finding] = []
+
+    def add(code: str, mask: np.ndarray, column: str, messages: list[str]) -> None:
+        found.extend(findings_for_rows(code, SHEET, rows[mask], messages, column, claims[mask]))
+
+    # ----- waiting for Microsoft
+    for name, days in REVIEW_DAYS.items():
+        start = submitted if name == "Submitted" else since
+        waiting = status == name
+        ends = window_ends(start, days)
+        deadline[waiting] = ends[waiting]
+        late = waiting & (today > ends)
+        add(
+            "review-overdue",
+            late,
+            "Status",
+            [
+                f"{name} since {_iso(s)} ({w}); Microsoft's review target of {days} business days ended on "
+                f"{_iso(e)} and the claim is still not decided: ask Microsoft through the claim's comments in "
+                "Partner Center."
+                for s, w, e in zip(start[late], _words(name, since_word)[late], ends[late], strict=True)
+            ],
+        )
+    # ----- waiting for the partner
+    asked = status == "Partner action required"
+    answer_by = window_ends(since, ACTION_DAYS)
+    deadline[asked] = answer_by[asked]
+    due = asked & (today <= answer_by)
+    add(
+        "action-required",
+        due,
+        "Status",
+        [
+            f"Microsoft asked for partner action on {_iso(s)} ({w}): answer in Partner Center by {_iso(e)} "
+            f"({ACTION_DAYS} business days), or Microsoft rejects the claim."
+            for s, w, e in zip(since[due], since_word[due], answer_by[due], strict=True)
+        ],
+    )
+    late = asked & (today > answer_by)
+    add(
+        "action-required-overdue",
+        late,
+        "Status",
+        [
+            f"Microsoft asked for partner action on {_iso(s)} ({w}) and the answer was due by {_iso(e)} "
+            f"({ACTION_DAYS} business days): Microsoft rejects unanswered claims, so answer now and check the "
+            "claim's status in Partner Center."
+            for s, w, e in zip(since[late], since_word[late], answer_by[late], strict=True)
+        ],
+    )
+    # ----- a rejection can be disputed once, within 30 days
+    reason = text_array(associations, "Rejection Reason")
+    rejected_on = np.where(np.isnat(changed), day_array(associations, "Ended"), changed)
+    dispute_by = rejected_on + np.timedelta64(DISPUTE_DAYS, "D")
+    open_ = (
+        (status == "Rejected")
+        & (reason != CUSTOMER_DECLINED)
+        & (rejected_on <= today)
+        & (today <= dispute_by)
+    )
+    deadline[open_] = dispute_by[open_]
+    add(
+        "dispute-window-open",
+        open_,
+        "Status",
+        [
+            f"Rejected on {_iso(r)} ({'no reason given' if why is None else why}): the rejection can be disputed "
+            f"once, until {_iso(e)} ({DISPUTE_DAYS} days); dispute it in Partner Center if you can answer the "
+            "reason."
+            for r, why, e in zip(rejected_on[open_], reason[open_], dispute_by[open_], strict=True)
+        ],
+    )
+    # ----- an approved claim's POE ages: in a conflict the most recent POE wins
+    poe = day_array(associations, "POE Signed")
+    ended = day_array(associations, "Ended")
+    months = settings.poe_refresh_months
+    refresh_on = refresh_dates(poe, months)
+    live = (status == "Approved") & ~np.isnat(poe) & ~(ended <= today)  # NaT compares False: no Ended, live
+    deadline[live] = refresh_on[live]
+    old = live & (refresh_on <= today)
+    add(
+        "poe-refresh",
+        old,
+        "POE Signed",
+        [
+            f"The POE was signed on {_iso(p)}, so it is {months} months old from {_iso(r)} (POE Refresh Months): "
+            "in a conflict Microsoft reviews the most recent POE, so ask the customer to sign a new one."
+            for p, r in zip(poe[old], refresh_on[old], strict=True)
+        ],
+    )
+    order = {"Status": 0, "POE Signed": 1}
+    found.sort(key=lambda f: (f.row or 0, order.get(f.column or "", 9), f.code))
+    return DeadlineResult(found, _series(deadline, associations.index))
+
+
+def refresh_dates(poe: np.ndarray, months: int) -> np.ndarray:
+    """The first day on which a POE signed on ``poe`` is ``months`` months old or more, that is the first as-of
+    date d with poe <= d - months (``poe_dates.months_before``): poe + months, or, when that month is too short
+    for the day (31 March + 11 months), the first of the month after."""
+    shifted = pd.Series(poe.astype("datetime64[ns]")) + pd.DateOffset(months=max(months, 0))
+    days = shifted.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    clamped = shifted.dt.day.to_numpy() != pd.Series(poe.astype("datetime64[ns]")).dt.day.to_numpy()
+    return np.where(clamped, days + np.timedelta64(1, "D"), days)
+
+
+def _words(name: str, since_word: np.ndarray) -> np.ndarray:
+    """What the review clock of ``name`` counts from, per row."""
+    if name == "Submitted":
+        return np.full(len(since_word), "submitted", dtype=object)
+    return since_word
+
+
+def _series(days: np.ndarray, index: pd.Index) -> pd.Series:
+    return pd.Series(days.astype("datetime64[ns]"), index=index, name="Next Deadline")
+
+
+def _iso(day: np.datetime64) -> str:
+    return str(np.datetime_as_string(day, unit="D"))
