@@ -245,9 +245,6 @@ RECONCILIATION_HEADER = (
     "Microsoft", "Microsoft Units", "Microsoft Amount", "Microsoft Currency", "Microsoft Reason", "In Words",
     "Partner Can Act", "Agrees", "Note",
 )  # fmt: skip
-#: the SPEC's Earnings Ledger columns, as the reconciliation reads them
-EARNINGS_LEDGER_COLUMNS = (
-    "Claim ID", "Tenant ID", "Customer", "Workload", "Partner ID", "Month", "Active Users", "Paid Units",
-    "Prior High-Water Mark", "New Users", "Paid Users", "Rate per User", "Amount", "Currency", "Reason",
-    "Recorded On",
-)  # fmt: skip
+#: the SPEC's Earnings Ledger columns, as the reconciliation reads them (the ledger the high-water-mark rule
+#: writes)
+EARNINGS_LEDGER_COLUMNS = EARNINGS_HEADER
