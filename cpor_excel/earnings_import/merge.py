@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,12 +15,14 @@ from cpor_excel.io.file_book import FileBook
 from cpor_excel.io.frames import read_sheet, read_workbook_data
 from cpor_excel.model.columns import (
     CUSTOMERS,
+    EARNINGS_IMPORTS,
     EARNINGS_IMPORTS_HEADER,
     EARNINGS_IMPORTS_SHEET,
+    MS_EARNINGS,
     MS_EARNINGS_HEADER,
     MS_EARNINGS_SHEET,
-    Column,
     SheetSpec,
+    ToolSheet,
 )
 from cpor_excel.model.findings import Finding, Severity
 from cpor_excel.model.headers import fold_header
@@ -87,14 +88,14 @@ class EarningsImportResult:
         }
 
 
-def _tool_sheet(book: Book, name: str, header: Sequence[str], workbook: str) -> SheetTable | None:
+def _tool_sheet(book: Book, sheet: ToolSheet, workbook: str) -> SheetTable | None:
     """A tool sheet the import upserts into, read by its own header; None when the workbook has none."""
-    actual = next((s for s in book.sheet_names() if fold_header(s) == fold_header(name)), None)
+    actual = next((s for s in book.sheet_names() if fold_header(s) == fold_header(sheet.name)), None)
     if actual is None:
         return None
-    spec = SheetSpec(name, tuple(Column(h, required=False, nullable=True) for h in header), required=False)
+    spec = SheetSpec(sheet.name, sheet.columns, required=False, tool_columns=())
     table, _ = read_sheet(book.read_rows(actual), spec, actual)
-    missing = [h for h in header if h not in table.positions]
+    missing = [h for h in sheet.header if h not in table.positions]
     if missing:
         raise EarningsSheetUnusable(
             f"The {actual} sheet of {workbook} has no {', '.join(missing)} column: add the header, or delete the "
@@ -109,8 +110,8 @@ def merge_earnings(
     """Upsert a read earnings download into any Book. Writes nothing else."""
     on = (imported_on or dt.date.today()).isoformat()
     data = read_workbook_data(book, workbook)
-    sheet = _tool_sheet(book, MS_EARNINGS_SHEET, MS_EARNINGS_HEADER, workbook)
-    imports = _tool_sheet(book, EARNINGS_IMPORTS_SHEET, EARNINGS_IMPORTS_HEADER, workbook)
+    sheet = _tool_sheet(book, MS_EARNINGS, workbook)
+    imports = _tool_sheet(book, EARNINGS_IMPORTS, workbook)
     plan = plan_earnings(download, sheet, imports, data.sheets.get(CUSTOMERS.name), on)
     if plan.cells and sheet is not None:
         book.set_cells(sheet.name, plan.cells)

@@ -225,26 +225,45 @@ RUN_LOG_SHEET, RUN_LOG_HEADER = RUN_LOG.name, RUN_LOG.header
 #: name -> header of every tool sheet a run writes
 TOOL_SHEETS: dict[str, tuple[str, ...]] = {sheet.name: sheet.header for sheet in RUN_SHEETS}
 
-# Microsoft's side of the earnings (`import-earnings`) and the run's comparison with the tool's (SPEC "Partner
-# Center downloads, as they come").
-MS_EARNINGS_SHEET = "Microsoft Earnings"
-MS_EARNINGS_HEADER = (
-    "Tenant ID", "Customer", "Workload", "Month", "Kind", "Claim ID", "Partner ID", "Active Users",
-    "Paid Units", "Compensable Units", "Reason", "Amount", "Currency", "Amount USD", "Engagement",
-    "Microsoft IDs", "Source", "Imported On",
+# Microsoft's side of the earnings and the run's comparison with the tool's (SPEC "Partner Center downloads, as
+# they come"). `import-earnings` upserts the first two (IMPORTED: a run reads them, never writes them); a run
+# replaces Reconciliation.
+IMPORTED = "imported"
+MS_EARNINGS = ToolSheet(
+    "Microsoft Earnings",
+    _tool_columns(
+        C("Tenant ID", Kind.GUID), "Customer", C("Workload", Kind.WORKLOAD), C("Month", Kind.MONTH), "Kind",
+        "Claim ID", C("Partner ID", Kind.DIGITS), C("Active Users", Kind.COUNT), C("Paid Units", Kind.COUNT),
+        C("Compensable Units", Kind.NUMBER), "Reason", C("Amount", Kind.NUMBER), "Currency",
+        C("Amount USD", Kind.NUMBER), "Engagement", "Microsoft IDs", "Source", C("Imported On", Kind.DATE),
+    ),
+    IMPORTED,
+    read_back=True,
 )  # fmt: skip
+EARNINGS_IMPORTS = ToolSheet(
+    "Earnings Imports",
+    _tool_columns(
+        "File", "Report", C("From Month", Kind.MONTH), C("To Month", Kind.MONTH), C("Rows Read", Kind.COUNT),
+        C("Modern Work Usage Rows", Kind.COUNT), C("Imported On", Kind.DATE),
+    ),
+    IMPORTED,
+    read_back=True,
+)  # fmt: skip
+RECONCILIATION = ToolSheet(
+    "Reconciliation",
+    _tool_columns(
+        C("Tenant ID", Kind.GUID), "Customer", C("Workload", Kind.WORKLOAD), C("Month", Kind.MONTH), "Claim ID",
+        C("Paid Users", Kind.COUNT), C("Amount", Kind.NUMBER), "Currency", "Reason", "Microsoft",
+        C("Microsoft Units", Kind.NUMBER), C("Microsoft Amount", Kind.NUMBER), "Microsoft Currency",
+        "Microsoft Reason", "In Words", "Partner Can Act", "Agrees", "Note",
+    ),
+    REPLACED,
+)  # fmt: skip
+MS_EARNINGS_SHEET, MS_EARNINGS_HEADER = MS_EARNINGS.name, MS_EARNINGS.header
 MS_EARNINGS_KEY = ("Tenant ID", "Workload", "Month", "Kind")
 EARNED, INELIGIBLE = "Earned", "Ineligible"  # the Kind of a Microsoft Earnings row
-EARNINGS_IMPORTS_SHEET = "Earnings Imports"
-EARNINGS_IMPORTS_HEADER = (
-    "File", "Report", "From Month", "To Month", "Rows Read", "Modern Work Usage Rows", "Imported On",
-)  # fmt: skip
-RECONCILIATION_SHEET = "Reconciliation"
-RECONCILIATION_HEADER = (
-    "Tenant ID", "Customer", "Workload", "Month", "Claim ID", "Paid Users", "Amount", "Currency", "Reason",
-    "Microsoft", "Microsoft Units", "Microsoft Amount", "Microsoft Currency", "Microsoft Reason", "In Words",
-    "Partner Can Act", "Agrees", "Note",
-)  # fmt: skip
+EARNINGS_IMPORTS_SHEET, EARNINGS_IMPORTS_HEADER = EARNINGS_IMPORTS.name, EARNINGS_IMPORTS.header
+RECONCILIATION_SHEET, RECONCILIATION_HEADER = RECONCILIATION.name, RECONCILIATION.header
 #: the SPEC's Earnings Ledger columns, as the reconciliation reads them (the ledger the high-water-mark rule
 #: writes)
 EARNINGS_LEDGER_COLUMNS = EARNINGS_HEADER
