@@ -190,16 +190,23 @@ def _numbers(raw: pd.Series, text: Callable[[Any], Any]) -> tuple[np.ndarray, pd
     array = raw.to_numpy(dtype=object)
     if pd.api.types.infer_dtype(array, skipna=True) in _NUMERIC_KINDS:
         numbers = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        return numbers, pd.Series(np.isfinite(numbers), index=raw.index), _no_issues(raw.index)
-    # Slow path (a column with text in it): only the cells that are not numbers go through ``text``.
-    # type(), not isinstance: True is an int to Python but not a count to anyone else.
-    is_number = raw.map(type).isin(_NUMBER_TYPES).to_numpy()
-    numbers = np.full(len(raw), np.nan)
-    numbers[is_number] = array[is_number].astype(float)
-    others = ~is_number & raw.notna().to_numpy()
-    parsed = by_value(raw[others], text, "float64")
-    numbers[others] = parsed.values.to_numpy()
-    return numbers, pd.Series(is_number & np.isfinite(numbers), index=raw.index), parsed.issues
+        is_number, issues = np.isfinite(numbers), _no_issues(raw.index)
+    else:
+        # Slow path (a column with text in it): only the cells that are not numbers go through ``text``.
+        # type(), not isinstance: True is an int to Python but not a count to anyone else.
+        is_number = raw.map(type).isin(_NUMBER_TYPES).to_numpy()
+        numbers = np.full(len(raw), np.nan)
+        numbers[is_number] = array[is_number].astype(float)
+        others = ~is_number & raw.notna().to_numpy()
+        parsed = by_value(raw[others], text, "float64")
+        numbers[others] = parsed.values.to_numpy()
+        is_number, issues = is_number & np.isfinite(numbers), parsed.issues
+    infinite = np.isinf(numbers)  # "1e999" typed, or a stored value beyond any float: no number holds it
+    if infinite.any():
+        messages = [f"{show(v)} is too large for a number; check the cell." for v in array[infinite]]
+        issues = _merge_issues(issues, _issues_at(raw.index[infinite], "bad-number", messages))
+        numbers = np.where(infinite, np.nan, numbers)
+    return numbers, pd.Series(is_number, index=raw.index), issues
 
 
 def number_of_text(value: Any) -> float | None:
