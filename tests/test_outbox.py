@@ -7,6 +7,9 @@ import email
 import email.policy
 import os
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +25,8 @@ from cpor_excel.mail.outbox import (
     default_drafts_dir,
     draft_emails,
     draft_file_name,
+    remove_stale_temporaries,
+    temporary_name,
     write_eml,
 )
 from cpor_excel.mail.render import ConsentEmail, render_consent
@@ -117,11 +122,36 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(
 
 
 def test_a_temporary_left_by_a_crashed_run_with_the_same_process_id_is_replaced(tmp_path: Path) -> None:
-    stale = tmp_path / f".~CLM-1.eml.{os.getpid()}.tmp"
+    stale = tmp_path / temporary_name("CLM-1.eml")
     stale.write_bytes(b"half a message")
     path = write_eml(tmp_path, "CLM-1.eml", sample_message())
     assert path.read_bytes() == sample_message().as_bytes()
     assert [p.name for p in tmp_path.iterdir()] == ["CLM-1.eml"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a process of this machine is probed on POSIX only")
+def test_stale_temporaries_are_those_of_gone_processes_or_a_day_old(tmp_path: Path) -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # its process id is free now (reused only after the id space wraps)
+    day = 24 * 3600
+    files = {
+        temporary_name("a.eml", gone.pid): 0,  # this machine, process gone: stale
+        temporary_name("b.eml"): 0,  # this very process: kept
+        temporary_name("c.eml", os.getppid()): 0,  # a live process of this machine: kept
+        ".~d.eml.otherhost-12.tmp": 0,  # another machine, recent: kept (its run may be going)
+        ".~e.eml.otherhost-12.tmp": 2 * day,  # another machine, two days old: stale
+        ".~f.eml.12.tmp": 2 * day,  # an older version's name, old: stale
+        "g.eml": 2 * day,  # a draft: never touched
+    }
+    now = time.time()
+    for name, age in files.items():
+        (tmp_path / name).write_bytes(b"x")
+        os.utime(tmp_path / name, (now - age, now - age))
+    removed = remove_stale_temporaries(tmp_path)
+    assert sorted(p.name for p in removed) == sorted(
+        [temporary_name("a.eml", gone.pid), ".~e.eml.otherhost-12.tmp", ".~f.eml.12.tmp"]
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(set(files) - {p.name for p in removed})
 
 
 def prepared(rows: list[dict], customer_frame: pd.DataFrame | None = None) -> Prepared:

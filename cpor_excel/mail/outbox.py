@@ -9,6 +9,10 @@ Each file is written atomically (a temporary file in the folder, then a rename),
 the last draft, which waits for every file to reach the disk, instead of an ``fsync`` per file (about 2 ms
 each); elsewhere each file is fsynced. Either way the drafts are on disk before ``DraftFiles.close``
 returns, and a run closes them before it saves the workbook that lists them.
+
+A temporary draft is named after its writer (``.~NAME.HOST-PID.tmp``): a run killed before it renamed its
+drafts leaves them behind, and the next run drafting into the folder removes those whose process on this
+machine is gone, and any a day old (``remove_stale_temporaries``).
 """
 
 from __future__ import annotations
@@ -17,9 +21,12 @@ import datetime as dt
 import hashlib
 import os
 import re
+import socket
 import sys
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import suppress
 from pathlib import Path
 
 from cpor_excel.errors import CporError
@@ -108,6 +115,7 @@ class DraftFiles:
         self.folder = Path(folder)
         self.templates_dir = templates_dir
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="drafts")
+        self._pool.submit(remove_stale_temporaries, self.folder)  # what killed runs left behind
         self._pending: dict[str, Future[Path]] = {}  # file name -> its temporary file being written
         self._closed = False
 
@@ -200,10 +208,62 @@ class DraftFiles:
             self._remove_temporaries()
 
 
+#: who writes a temporary draft: this machine and process (``.~NAME.HOST-PID.tmp``), so that a later run
+#: can tell the leftovers of a killed run from the drafts of a run still going (on a shared drafts folder)
+_HOST = re.sub(r"[^A-Za-z0-9_]+", "_", socket.gethostname())[:40] or "host"
+_TEMP = re.compile(r"\.~.+\.(?:(?P<host>[A-Za-z0-9_]+)-)?(?P<pid>\d+)\.tmp")
+#: a temporary draft older than this is a leftover whoever wrote it (no run takes a day)
+STALE_AFTER = 24 * 3600.0
+
+
+def temporary_name(file_name: str, pid: int | None = None) -> str:
+    """The temporary file a draft is written to before it takes its name (by this machine's process)."""
+    return f".~{file_name}.{_HOST}-{os.getpid() if pid is None else pid}.tmp"
+
+
+def remove_stale_temporaries(folder: Path | str) -> list[Path]:
+    """Delete the temporary drafts that killed runs left in ``folder``: those of a process of this machine
+    that is gone, and any older than a day. A run still writing its drafts keeps its own."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        match = _TEMP.fullmatch(entry.name)
+        if match is None:
+            continue
+        try:
+            old = now - entry.stat(follow_symlinks=False).st_mtime > STALE_AFTER
+        except OSError:
+            continue
+        mine = match.group("host") == _HOST
+        if old or (mine and not _alive(int(match.group("pid")))):
+            with suppress(OSError):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":  # no harmless probe of another process there: only the age rule applies
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
+
+
 def _write_temporary(folder: Path, file_name: str, data: bytes, sync: bool) -> Path:
     """(drafts thread) The draft's bytes in a temporary file beside its place; ``close`` moves it there."""
     folder.mkdir(parents=True, exist_ok=True)
-    temp = folder / f".~{file_name}.{os.getpid()}.tmp"
+    temp = folder / temporary_name(file_name)
     temp.unlink(missing_ok=True)  # left behind by a crashed run whose process id this one reuses
     try:
         with open(temp, "xb") as out:
