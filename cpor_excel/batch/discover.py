@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
+import stat
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -87,7 +88,7 @@ def discover(paths: Iterable[str | os.PathLike[str]], exclude: Iterable[Path] = 
     (:class:`NotAWorkbook`): a typo should not silently shrink the batch.
     """
     excluded = {_key(p) for p in exclude}
-    found: dict[str, Path] = {}
+    found: dict[str, list[Path]] = {}
     skipped: dict[str, tuple[Path, str]] = {}
     for argument in paths:
         for path in _expand(os.fspath(argument)):
@@ -105,16 +106,39 @@ def discover(paths: Iterable[str | os.PathLike[str]], exclude: Iterable[Path] = 
                 skipped.setdefault(_key(path), (path.absolute(), reason))
                 continue
             for candidate in candidates:
+                if not _regular(candidate):  # a FIFO would block the run that opens it; a folder is no book
+                    reason = "not a regular file (a pipe, device or folder named like a workbook)"
+                    skipped.setdefault(_key(candidate), (candidate.absolute(), reason))
+                    continue
                 key = _key(candidate)
                 if key not in excluded:
-                    found.setdefault(key, candidate.absolute())
-    ordered = sorted(found.values(), key=lambda p: (str(p).casefold(), str(p)))
+                    found.setdefault(key, []).append(candidate.absolute())
+    # one file under several names (hard links) runs once, under the name that sorts first
+    ordered = sorted((min(names, key=_order) for names in found.values()), key=_order)
     return Discovery(ordered, sorted(skipped.values(), key=lambda s: str(s[0]).casefold()))
 
 
+def _order(path: Path) -> tuple[str, str]:
+    return str(path).casefold(), str(path)
+
+
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True  # the run says what is wrong with it
+
+
 def _key(path: Path) -> str:
-    # one workbook reached twice (a folder and a file inside it, or through a symlink) is run once
-    return os.path.normcase(os.path.realpath(path))
+    """One workbook reached twice (a folder and a file inside it, through a symlink, or a hard link) is
+    run once: the file's identity, else its resolved path."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return os.path.normcase(os.path.realpath(path))
+    if info.st_ino == 0:  # a file system without inode numbers
+        return os.path.normcase(os.path.realpath(path))
+    return f"{info.st_dev}:{info.st_ino}"
 
 
 def labels(workbooks: list[Path]) -> list[str]:
