@@ -24,10 +24,11 @@ from typing import Protocol
 import pandas as pd
 
 from cpor_excel.apply import apply, locate, new_rows
+from cpor_excel.errors import os_errors_as_cpor
 from cpor_excel.io.book import Book
 from cpor_excel.io.file_book import FileBook
 from cpor_excel.io.frames import read_workbook_data
-from cpor_excel.io.safe_save import ensure_writable
+from cpor_excel.io.safe_save import check_out_path, ensure_writable
 from cpor_excel.mail.outbox import DraftFiles, default_drafts_dir
 from cpor_excel.model.columns import LEDGER_HEADER, LEDGER_SHEET
 from cpor_excel.model.evaluation import Draft, DraftRequest, Evaluation
@@ -110,6 +111,7 @@ def _release_raw_values(data: WorkbookData) -> None:
 # ------------------------------------------------------------------------------------------ a file
 
 
+@os_errors_as_cpor
 def check_workbook(
     path: str | Path,
     as_of: dt.date | None = None,
@@ -126,6 +128,7 @@ def check_workbook(
         return run_book(book, source or path.name, as_of or dt.date.today(), write=False, others=others)
 
 
+@os_errors_as_cpor
 def run_workbook(
     path: str | Path,
     out: str | Path | None = None,
@@ -143,6 +146,8 @@ def run_workbook(
     the batch, and the batch's one run time.
     """
     path = Path(path)
+    if out is not None:
+        check_out_path(path, out)
     dest = Path(out) if out is not None else path
     ensure_writable(dest)  # fail before any work or any draft file if Excel holds the target open
     folder = Path(drafts_dir) if drafts_dir is not None else default_drafts_dir(dest)

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from cpor_excel.errors import CporError
+from cpor_excel.errors import CporError, os_error
 from cpor_excel.version import __version__
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -26,6 +26,9 @@ def handle_errors(func: F) -> F:
         except CporError as err:
             click.echo(f"Error: {err}", err=True)
             sys.exit(err.exit_code)
+        except OSError as err:  # what the library did not put in words itself (a file of an option)
+            click.echo(f"Error: {os_error(err, err.filename or 'a file')}", err=True)
+            sys.exit(3)
         except KeyboardInterrupt:
             click.echo(
                 "Error: interrupted; no workbook was left half-written (every save is atomic).", err=True

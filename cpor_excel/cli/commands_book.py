@@ -75,8 +75,9 @@ def render(report: Report, as_json: bool, limit: int) -> None:
         console.print(f"Results written to {report.written}")
 
 
+# readable=False: a workbook the user may not read is the library's one Error line (exit 3), not bad usage
 @main.command()
-@click.argument("book", type=click.Path(path_type=Path))
+@click.argument("book", type=click.Path(path_type=Path, readable=False))
 @AS_OF
 @JSON
 @LIMIT
@@ -91,7 +92,7 @@ def check(book: Path, as_of: dt.date | None, as_json: bool, limit: int) -> None:
 
 
 @main.command()
-@click.argument("book", type=click.Path(path_type=Path))
+@click.argument("book", type=click.Path(path_type=Path, readable=False))
 @click.option(
     "--out",
     type=click.Path(path_type=Path),

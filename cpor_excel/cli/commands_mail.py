@@ -67,7 +67,7 @@ def render(report: SendReport, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("book", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("book", type=click.Path(path_type=Path, dir_okay=False, readable=False))
 @drafts_option
 @click.option("--smtp-host", default=None, metavar="HOST", help="SMTP server (required unless --dry-run).")
 @click.option(

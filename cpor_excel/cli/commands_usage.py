@@ -43,8 +43,8 @@ def render(result: ImportResult, as_json: bool) -> None:
 
 
 @main.command("import-usage")
-@click.argument("report", type=click.Path(path_type=Path))
-@click.argument("book", type=click.Path(path_type=Path))
+@click.argument("report", type=click.Path(path_type=Path, readable=False))
+@click.argument("book", type=click.Path(path_type=Path, readable=False))
 @imports.out_option
 @click.option(
     "--add-customers",

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from cpor_excel.errors import WorkbookLocked
+from cpor_excel.errors import UsageError, WorkbookLocked
 
 #: seconds a run waits for another run on the same workbook before giving up
 LOCK_TIMEOUT = 120.0
@@ -80,12 +80,33 @@ def ensure_writable(path: Path | str) -> None:
         raise WorkbookLocked(
             f"the folder {path.parent} does not exist: create it, or write elsewhere with --out."
         )
+    if path.exists() and not os.access(path, os.R_OK):
+        raise WorkbookLocked(
+            f"permission denied on {path.name}: ask for read and write access to it, or work on a copy."
+        )
     if path.exists() and not os.access(path, os.W_OK):
         raise WorkbookLocked(
             f"{path.name} is read-only: clear the read-only flag, or write a copy with --out."
         )
     if not os.access(path.parent, os.W_OK):
         raise WorkbookLocked(f"the folder of {path.name} is not writable: write a copy elsewhere with --out.")
+
+
+def check_out_path(book: Path | str, out: Path | str) -> None:
+    """Refuse (UsageError) an ``--out`` that names a folder, or a file of another format than ``book``:
+    Excel refuses a package whose extension does not match its content type (an .xlsx named .xlsm, or
+    anything named .csv), so such a file is never made."""
+    book, out = Path(book), Path(out)
+    if out.is_dir():
+        raise UsageError(
+            f"--out {out} is a folder: give the new workbook's file name, e.g. {out / book.name}."
+        )
+    if out.suffix.casefold() != book.suffix.casefold():
+        wanted = book.suffix or ".xlsx"
+        raise UsageError(
+            f"--out {out.name} must end in {wanted} like {book.name}: Excel refuses a workbook whose name "
+            f"does not match its format; write e.g. {out.with_suffix(wanted).name}."
+        )
 
 
 def lock_path(path: Path | str) -> Path:

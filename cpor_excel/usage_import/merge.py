@@ -11,7 +11,7 @@ from cpor_excel.errors import CporError, WorkbookLocked
 from cpor_excel.io.book import Book, CellValue
 from cpor_excel.io.file_book import FileBook
 from cpor_excel.io.frames import read_workbook_data
-from cpor_excel.io.safe_save import ensure_writable, owner_file
+from cpor_excel.io.safe_save import check_out_path, ensure_writable, owner_file
 from cpor_excel.model.columns import ASSOCIATIONS, CUSTOMERS, USAGE
 from cpor_excel.model.findings import Finding, Severity
 from cpor_excel.model.workbook import SheetTable
@@ -195,7 +195,10 @@ def merge_usage(
 
 def destination(book: Path, out: Path | str | None) -> Path | None:
     """Where an import saves: None for BOOK in place (refused while BOOK is open in Excel or cannot be
-    written, before anything is read), else the other file ``out``."""
+    written, before anything is read), else the other file ``out`` (a folder, or a name in another format
+    than BOOK's, is bad usage)."""
+    if out is not None:
+        check_out_path(book, out)
     dest = None if out is None or Path(out).resolve() == book.resolve() else Path(out)
     if dest is None:
         if (owner := owner_file(book)) is not None:
