@@ -13,7 +13,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from cpor_excel.model.findings import column_letter
+from cpor_excel.model.headers import column_letter
 
 EXCEL_ROWS = 1_048_576
 
