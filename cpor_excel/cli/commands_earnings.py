@@ -43,7 +43,7 @@ def render(result: EarningsImportResult, as_json: bool) -> None:
 
 @main.command("import-earnings")
 @click.argument("report", type=click.Path(path_type=Path))
-@click.argument("book", type=click.Path(path_type=Path))
+@click.argument("book", type=click.Path(path_type=Path, readable=False))
 @imports.out_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
 @handle_errors

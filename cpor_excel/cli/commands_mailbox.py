@@ -56,7 +56,7 @@ def render(report: SendReport, as_json: bool) -> None:
 
 
 @main.command("drafts-to-mailbox")
-@click.argument("book", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("book", type=click.Path(path_type=Path, dir_okay=False, readable=False))
 @drafts_option
 @click.option("--imap-host", default=None, metavar="HOST", help="IMAP server (required unless --dry-run).")
 @click.option(
