@@ -14,7 +14,7 @@ import pytest
 from openpyxl.worksheet.table import Table
 from python_calamine import CalamineWorkbook
 
-from cpor_excel.workbook_run import check_workbook, run_workbook
+from cpor_excel.run import check_workbook, run_workbook
 from tests.conftest import AS_OF
 
 #: issue 18 faults not fixed yet (fixed with the io/xlsx split and the run object): strict, so a fix

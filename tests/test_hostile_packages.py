@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from cpor_excel.cli import main
-from cpor_excel.workbook_run import check_workbook
+from cpor_excel.run import check_workbook
 from tests.conftest import AS_OF
 from tests.hostile_books import padded_stored_sheet, sheet_part, styled_empty_cells, unused_shared_strings
 

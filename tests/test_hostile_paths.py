@@ -18,7 +18,7 @@ from click.testing import CliRunner, Result
 from cpor_excel.batch.run import run_batch
 from cpor_excel.cli import main
 from cpor_excel.errors import UsageError
-from cpor_excel.workbook_run import check_workbook, run_workbook
+from cpor_excel.run import check_workbook, run_workbook
 from tests.conftest import AS_OF
 
 #: issue 18 faults not fixed yet (fixed with the io/xlsx split and the run object): strict, so a fix

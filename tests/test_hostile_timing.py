@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
 from cpor_excel.cli import main
-from cpor_excel.workbook_run import check_workbook
+from cpor_excel.run import check_workbook
 from tests.conftest import AS_OF
 
 #: issue 18 faults not fixed yet (fixed with the io/xlsx split and the run object): strict, so a fix

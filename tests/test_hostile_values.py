@@ -12,7 +12,7 @@ import openpyxl
 from click.testing import CliRunner
 
 from cpor_excel.cli import main
-from cpor_excel.workbook_run import check_workbook, run_workbook
+from cpor_excel.run import check_workbook, run_workbook
 from tests.conftest import AS_OF
 
 
