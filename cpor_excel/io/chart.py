@@ -17,7 +17,8 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+
+from cpor_excel.model.dashboard import Chart, Series
 
 CHART_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
 DRAWING_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.drawing+xml"
@@ -48,51 +49,11 @@ _STRICT_RELS = "http://purl.oclc.org/ooxml/officeDocument/relationships/"
 
 #: series colours when none is given (Office's own first six, which read well on white)
 PALETTE = ("4472C4", "ED7D31", "A5A5A5", "FFC000", "5B9BD5", "70AD47")
+__all__ = ["Anchor", "Chart", "Placement", "Series", "chart_part", "drawing_part", "relationships_part"]
 #: a drawing's size unit: English Metric Units per pixel at 96 dpi
 EMU_PER_PIXEL = 9525
 
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_COLOUR = re.compile(r"[0-9A-Fa-f]{6}")
-
-
-@dataclass(frozen=True)
-class Series:
-    """One series: a name (the table's header cell) and one value per category (None: no value)."""
-
-    name: str
-    values: Sequence[float | int | None]
-    kind: Literal["column", "line"] = "column"
-    secondary: bool = False  # on a second value axis, at the right
-    colour: str | None = None  # RRGGBB; None: the palette's
-    point_colours: Sequence[str | None] = ()  # per category (columns only): a bar per status in its colour
-    number_format: str = "General"  # how the values' cache and data labels read (Excel's format codes)
-
-
-@dataclass(frozen=True)
-class Chart:
-    """A column, bar or line chart (or columns and lines together) over one table of categories."""
-
-    title: str
-    categories: Sequence[str]
-    series: Sequence[Series]
-    horizontal: bool = False  # columns drawn as horizontal bars (long category names read better)
-    stacked: bool = False  # columns of one category stacked instead of side by side
-    value_title: str | None = None
-    secondary_title: str | None = None
-    data_labels: bool = False  # each column or point shows its value
-    legend: bool = True
-
-    def __post_init__(self) -> None:
-        if not self.series:
-            raise ValueError("a chart needs at least one series")
-        for series in self.series:
-            if len(series.values) != len(self.categories):
-                raise ValueError(f"series {series.name!r} needs one value per category")
-            if series.kind == "line" and self.horizontal:
-                raise ValueError("a horizontal bar chart cannot hold a line series")
-            for colour in (series.colour, *series.point_colours):
-                if colour is not None and not _COLOUR.fullmatch(colour):
-                    raise ValueError(f"colour {colour!r} is not RRGGBB")
 
 
 @dataclass(frozen=True)
@@ -104,10 +65,14 @@ class Anchor:
     row: int
     to_column: int
     to_row: int
+    to_column_offset: int = 0  # EMU into to_column (``EMU_PER_PIXEL`` per pixel)
+    to_row_offset: int = 0  # EMU into to_row
 
     def __post_init__(self) -> None:
-        if not (0 <= self.column < self.to_column and 0 <= self.row < self.to_row):
-            raise ValueError("an anchor spans at least one cell, left to right and top to bottom")
+        wide = self.to_column > self.column or (self.to_column == self.column and self.to_column_offset > 0)
+        tall = self.to_row > self.row or (self.to_row == self.row and self.to_row_offset > 0)
+        if min(self.column, self.row, self.to_column_offset, self.to_row_offset) < 0 or not (wide and tall):
+            raise ValueError("an anchor runs left to right and top to bottom, over some width and height")
 
 
 @dataclass(frozen=True)
@@ -363,8 +328,8 @@ def drawing_part(frames: Sequence[tuple[Anchor, str, str]], strict: bool = False
             "<xdr:twoCellAnchor>"
             f"<xdr:from><xdr:col>{anchor.column}</xdr:col><xdr:colOff>0</xdr:colOff>"
             f"<xdr:row>{anchor.row}</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:from>"
-            f"<xdr:to><xdr:col>{anchor.to_column}</xdr:col><xdr:colOff>0</xdr:colOff>"
-            f"<xdr:row>{anchor.to_row}</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:to>"
+            f"<xdr:to><xdr:col>{anchor.to_column}</xdr:col><xdr:colOff>{anchor.to_column_offset}</xdr:colOff>"
+            f"<xdr:row>{anchor.to_row}</xdr:row><xdr:rowOff>{anchor.to_row_offset}</xdr:rowOff></xdr:to>"
             f'<xdr:graphicFrame macro=""><xdr:nvGraphicFramePr><xdr:cNvPr id="{number}" name="{_text(name)}"/>'
             "<xdr:cNvGraphicFramePr/></xdr:nvGraphicFramePr>"
             '<xdr:xfrm><a:off x="0" y="0"/><a:ext cx="0" cy="0"/></xdr:xfrm>'
