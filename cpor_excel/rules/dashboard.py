@@ -12,7 +12,7 @@ import pandas as pd
 
 from cpor_excel.model.catalogue import STATUSES
 from cpor_excel.model.columns import ASSOCIATIONS
-from cpor_excel.model.dashboard import Chart, Dashboard, Series, Table
+from cpor_excel.model.dashboard import Cell, Chart, Dashboard, Series, Table
 from cpor_excel.model.findings import CODES, Finding
 from cpor_excel.model.wording import count_summary
 
@@ -95,7 +95,11 @@ def _per_month(
     count = at.value_counts().reindex(months, fill_value=0)
     currencies = frame.get("Currency", pd.Series(dtype=object)).dropna()
     currency = str(currencies.mode().iloc[0]) if not currencies.empty else ""
-    paid = pd.to_numeric(frame.get(amount), errors="coerce")
+    paid = (
+        pd.to_numeric(frame[amount], errors="coerce")
+        if amount in frame
+        else pd.Series(float("nan"), frame.index)
+    )
     if currency:
         paid = paid.where(frame["Currency"] == currency)
     total = paid.groupby(at).sum().reindex(months, fill_value=0.0)
@@ -149,19 +153,20 @@ def needs_action(
     def due(finding: Finding) -> dt.date | None:
         if deadlines is None or finding.row is None or finding.row not in deadlines.index:
             return None
-        value = pd.to_datetime(deadlines.get(finding.row), errors="coerce")
+        value = pd.to_datetime(str(deadlines[finding.row]), errors="coerce")
         return None if pd.isna(value) else value.date()
 
     order = sorted(chosen, key=lambda f: (rank[f.code], due(f) or dt.date.max, f.row or 0))
-    rows = []
+    rows: list[list[Cell]] = []
     for f in order[:ACTIONS_SHOWN]:
-        row = associations.loc[f.row] if f.row in associations.index else None
-        tenant = None if row is None else row.get("Tenant ID")
+        at = associations.loc[f.row] if f.row in associations.index else None
+        tenant, workload = (None, None) if at is None else (at.get("Tenant ID"), at.get("Workload"))
         date = due(f)
+        customer = names.get(tenant) if isinstance(tenant, str) else None
         rows.append([
             f.claim_id,
-            names.get(tenant) if tenant is not None else None,
-            None if row is None else row.get("Workload"),
+            customer if isinstance(customer, str) else None,
+            workload if isinstance(workload, str) else None,
             f.code,
             date.isoformat() if date else None,
             f"{f.sheet}!{f.cell}" if f.cell else f.sheet,
