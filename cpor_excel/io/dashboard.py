@@ -1,0 +1,224 @@
+"""A dashboard sheet: a title, native charts side by side, titled tables, and the tables the charts draw.
+
+The engine says *what* to show as plain data (``Dashboard``: charts, tables, their values); this module says
+*where*: ``lay_out`` places every cell and chart, and ``sheet_xml`` writes the worksheet part. Cells carry a
+format *role* ("title", "header", "amount", ...); the writer maps roles to cell formats in styles.xml.
+Nothing here knows a CPOR rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from cpor_excel.io.book import CellValue
+from cpor_excel.io.chart import Anchor, Placement
+from cpor_excel.model.dashboard import Chart, Dashboard, Table
+
+#: format roles a dashboard uses (the writer gives each a cell format)
+ROLES = ("title", "subtitle", "heading", "header", "text", "count", "amount", "percent", "note")
+#: pixels of a default row (15 points) and of one character of column width (Calibri 11)
+ROW_PIXELS = 20
+CHARACTER_PIXELS = 7
+#: chart sizes in pixels: the first chart of a band, the others
+CHART_SIZES = ((500, 320), (680, 320))
+CHART_GAP = 24
+_MIN_WIDTH, _MAX_WIDTH = 10, 48
+
+
+@dataclass
+class Layout:
+    """Where everything goes: cells (1-based row, 0-based column) with their value and role, column widths
+    (characters), custom row heights (points) and each chart's placement."""
+
+    cells: dict[tuple[int, int], tuple[CellValue, str]] = field(default_factory=dict)
+    widths: dict[int, float] = field(default_factory=dict)
+    heights: dict[int, float] = field(default_factory=dict)
+    charts: list[tuple[Chart, Placement]] = field(default_factory=list)
+
+    @property
+    def last_row(self) -> int:
+        return max((row for row, _ in self.cells), default=1)
+
+    @property
+    def last_column(self) -> int:
+        return max((column for _, column in self.cells), default=0)
+
+
+def lay_out(dashboard: Dashboard, sheet: str) -> Layout:
+    """Title and lines at the top; the charts in a band below them (side by side); the tables under the
+    charts, one after another; then the tables the charts draw, under a heading."""
+    layout = Layout()
+    layout.cells[(1, 0)] = (dashboard.title, "title")
+    layout.heights[1] = 24.0
+    for offset, line in enumerate(dashboard.lines):
+        layout.cells[(2 + offset, 0)] = (line, "subtitle")
+    band_top = 2 + len(dashboard.lines)  # 0-based row of the charts' top edge (a blank row above them)
+    row = _band_bottom(dashboard.charts, band_top) + 2
+    for table in dashboard.tables:
+        row = _put_table(layout, table, row) + 1
+    data_tables = [_chart_table(chart) for chart in dashboard.charts]
+    if data_tables:
+        layout.cells[(row, 0)] = (dashboard.chart_data_title, "heading")
+        row += 1
+    placements = []
+    for chart, table in zip(dashboard.charts, data_tables, strict=True):
+        header_row = row + 1  # the table's title is on ``row``
+        row = _put_table(layout, table, row) + 1
+        placements.append((chart, header_row))
+    _set_widths(layout)
+    layout.charts = _place_charts(placements, layout.widths, sheet, band_top)
+    return layout
+
+
+def _band_bottom(charts: Sequence[Chart], top: int) -> int:
+    """The 1-based row under the chart band (charts sit in one band, each one as tall as the tallest)."""
+    if not charts:
+        return top
+    height = max(size[1] for size in CHART_SIZES)
+    return top + -(-height // ROW_PIXELS)
+
+
+def _put_table(layout: Layout, table: Table, row: int) -> int:
+    """Write a table with its title at ``row``; returns the last row used."""
+    layout.cells[(row, 0)] = (table.title, "heading")
+    for column, name in enumerate(table.header):
+        layout.cells[(row + 1, column)] = (name, "header")
+    for offset, values in enumerate(table.rows, start=2):
+        for column, value in enumerate(values):
+            if value is not None and value != "":
+                role = table.roles[column] if column < len(table.roles) and table.roles[column] else "text"
+                layout.cells[(row + offset, column)] = (value, role)
+    last = row + 1 + len(table.rows)
+    if table.note:
+        last += 1
+        layout.cells[(last, 0)] = (table.note, "note")
+    return last
+
+
+def _chart_table(chart: Chart) -> Table:
+    """The table a chart draws: categories in the first column, one column per series."""
+    header = ["", *(series.name for series in chart.series)]
+    rows = [
+        [category, *(series.values[i] for series in chart.series)]
+        for i, category in enumerate(chart.categories)
+    ]
+    roles = ["text", *("amount" if "0.00" in s.number_format else "count" for s in chart.series)]
+    return Table(chart.title, header, rows, roles)
+
+
+def _set_widths(layout: Layout) -> None:
+    """Each column as wide as its longest header or value (titles, headings and notes run over)."""
+    longest: dict[int, int] = {}
+    for (_, column), (value, role) in layout.cells.items():
+        if role in ("title", "subtitle", "heading", "note"):
+            continue
+        text = f"{value:,.2f}" if isinstance(value, float) else str(value)
+        longest[column] = max(longest.get(column, 0), len(text))
+    for column in range(layout.last_column + 1):
+        layout.widths[column] = float(min(_MAX_WIDTH, max(_MIN_WIDTH, longest.get(column, 0) + 2)))
+
+
+def column_pixels(width: float) -> int:
+    """A column's width in pixels, as Excel draws it (Calibri 11: 7 pixels per character, 5 of padding)."""
+    return int(width * CHARACTER_PIXELS + 0.5)
+
+
+def _place_charts(
+    charts: list[tuple[Chart, int]], widths: Mapping[int, float], sheet: str, top: int
+) -> list[tuple[Chart, Placement]]:
+    """Charts side by side from column A, each starting at the first column boundary after the previous
+    one (and a gap); sizes from ``CHART_SIZES``, anchored to cells with offsets in EMU."""
+    placed = []
+    edges = [0]  # the left edge of each column, in pixels
+    for column in range(512):
+        edges.append(edges[-1] + column_pixels(widths.get(column, 8.43)))
+    left_column = 0
+    for index, (chart, header_row) in enumerate(charts):
+        width, height = CHART_SIZES[min(index, 1)]
+        right = edges[left_column] + width
+        to_column = max(c for c in range(len(edges)) if edges[c] <= right)
+        anchor = Anchor(
+            left_column,
+            top,
+            to_column,
+            top + height // ROW_PIXELS,
+            to_column_offset=(right - edges[to_column]) * 9525,
+            to_row_offset=(height % ROW_PIXELS) * 9525,
+        )
+        placed.append((chart, Placement(sheet, header_row, 0, anchor)))
+        gap_edge = right + CHART_GAP
+        left_column = next(c for c in range(len(edges)) if edges[c] >= gap_edge)
+    return placed
+
+
+# --- the worksheet part ------------------------------------------------------------------------------------
+
+
+def sheet_xml(
+    layout: Layout,
+    formats: Mapping[str, int],
+    cell_tail: object,
+    namespaces: tuple[str, str],
+    drawing_rid: str | None,
+    tab_colour: str | None = None,
+) -> bytes:
+    """The worksheet part of a dashboard: gridlines off, landscape, fit to one page wide, the drawing.
+
+    ``formats``: role -> cell format index (roles without one get none); ``cell_tail``: the writer's cell
+    XML builder (``CellXml.tail``: the XML after a cell ref's digits, for a value); ``namespaces``: the
+    workbook's main and relationships namespaces."""
+    main, rel = namespaces
+    rows: dict[int, list[tuple[int, bytes]]] = {}
+    for (row, column), (value, role) in sorted(layout.cells.items()):
+        tail = cell_tail(value)  # type: ignore[operator]
+        if tail is None:
+            continue
+        style = formats.get(role)
+        ref = f'<c r="{_letters(column)}{row}'.encode()
+        cell = ref + (b'" s="%d' % style if style is not None else b"") + tail
+        rows.setdefault(row, []).append((column, cell))
+    for row in layout.heights:
+        rows.setdefault(row, [])
+    data = []
+    for row in sorted(rows):
+        height = layout.heights.get(row)
+        attributes = b' ht="%s" customHeight="1"' % _number(height) if height else b""
+        data.append(b'<row r="%d"%s>' % (row, attributes) + b"".join(c for _, c in rows[row]) + b"</row>")
+    cols = b"".join(
+        b'<col min="%d" max="%d" width="%s" customWidth="1"/>' % (c + 1, c + 1, _number(w))
+        for c, w in sorted(layout.widths.items())
+    )
+    last = f"{_letters(layout.last_column)}{layout.last_row}"
+    tab = f'<tabColor rgb="FF{tab_colour}"/>' if tab_colour else ""
+    head = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<worksheet xmlns="{main}" xmlns:r="{rel}"><sheetPr>{tab}<pageSetUpPr fitToPage="1"/></sheetPr>'
+        f'<dimension ref="A1:{last}"/><sheetViews><sheetView showGridLines="0" workbookViewId="0"/>'
+        '</sheetViews><sheetFormatPr defaultRowHeight="15"/>'
+    ).encode()
+    tail = (
+        '<pageMargins left="0.5" right="0.5" top="0.5" bottom="0.5" header="0.3" footer="0.3"/>'
+        '<pageSetup orientation="landscape" fitToHeight="0"/>'
+        + (f'<drawing r:id="{drawing_rid}"/>' if drawing_rid else "")
+        + "</worksheet>"
+    ).encode()
+    return (
+        head
+        + (b"<cols>" + cols + b"</cols>" if cols else b"")
+        + b"<sheetData>"
+        + b"".join(data)
+        + (b"</sheetData>" + tail)
+    )
+
+
+def _letters(column: int) -> str:
+    letters, n = "", column + 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _number(value: float) -> bytes:
+    return (f"{value:.2f}".rstrip("0").rstrip(".")).encode()
