@@ -130,13 +130,9 @@ def apply(
             )
         book.set_columns(table.name, list(spec.tool_columns), rows.tolist(), values)
 
-    label = {code: severity.value.upper() for code, (severity, _) in CODES.items()}
-    names = {f.sheet: _sheet_name(data, f.sheet) for f in findings}
     tallied = tally(findings)
     rows_of: dict[str, Cells] = {
-        REPORT.name: [
-            [label[f.code], f.code, names[f.sheet], f.cell, f.claim_id, f.message] for f in findings
-        ],
+        REPORT.name: report_rows(findings, data),
         DRAFTS.name: [
             [d.claim_id, d.tenant_id, d.to, d.subject, d.file_name, evaluation.as_of.isoformat(), None]
             for d in evaluation.drafts
@@ -158,6 +154,29 @@ def apply(
     for sheet in RUN_SHEETS:
         write = book.replace_sheet if sheet.written == REPLACED else book.append_to_sheet
         write(sheet.name, sheet.header, rows_of.get(sheet.name, []))
+
+
+#: the rows a sheet holds below its header (Excel's last row is 1,048,576)
+SHEET_ROWS = 1_048_575
+
+
+def report_rows(findings: list[Finding], data: WorkbookData) -> Cells:
+    """The CPOR Report's rows: errors first, then warnings, then infos (the workbook's order within each).
+    More findings than the sheet holds: the most severe, and a last row saying how many were left out."""
+    label = {code: severity.value.upper() for code, (severity, _) in CODES.items()}
+    rank = {code: _RANK[severity] for code, (severity, _) in CODES.items()}
+    names = {f.sheet: _sheet_name(data, f.sheet) for f in findings}
+    ordered = sorted(findings, key=lambda f: rank[f.code])  # stable: the workbook's order stays within
+    kept = ordered if len(ordered) <= SHEET_ROWS else ordered[: SHEET_ROWS - 1]
+    rows: Cells = [[label[f.code], f.code, names[f.sheet], f.cell, f.claim_id, f.message] for f in kept]
+    if len(kept) < len(ordered):
+        left = len(ordered) - len(kept)
+        message = (
+            f"{left:,} more findings, the least severe, are not listed here: a sheet holds {SHEET_ROWS:,} rows. "
+            "`cpor-excel check --json` lists every finding; fix the errors above first."
+        )
+        rows.append([label["report-truncated"], "report-truncated", REPORT.name, None, None, message])
+    return rows
 
 
 def _sheet_name(data: WorkbookData, canonical: str) -> str:

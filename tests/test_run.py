@@ -245,3 +245,37 @@ def test_every_command_loads_its_module_on_first_use_and_run_starts_without_pand
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_the_cpor_report_lists_errors_first_then_warnings_then_infos(sample_book, tmp_path: Path) -> None:
+    path, _ = sample_book
+    report = run_workbook(path, out=tmp_path / "result.xlsx", as_of=AS_OF, drafts_dir=tmp_path / "drafts")
+    rows = sheet_values(tmp_path / "result.xlsx")["CPOR Report"][1:]
+    expected = [
+        (f.severity.value.upper(), f.code, f.cell or "", f.message)
+        for severity in ("error", "warning", "info")
+        for f in report.findings  # the workbook's order within a severity
+        if f.severity.value == severity
+    ]
+    assert [(r[0], r[1], r[3], r[5]) for r in rows] == expected
+    assert [r[0] for r in rows[:3]] == ["ERROR"] * 3 and rows[-1][0] == "INFO"
+
+
+def test_more_findings_than_a_sheet_holds_keep_the_most_severe_and_say_how_many_were_left_out() -> None:
+    from cpor_excel.apply import SHEET_ROWS, report_rows
+    from cpor_excel.model.findings import Finding
+    from cpor_excel.model.workbook import WorkbookData
+
+    infos = [Finding("below-minimum-seats", "Usage", "few seats", row=r) for r in range(2, SHEET_ROWS + 6)]
+    errors = [Finding("duplicate-key", "Usage", "twice", row=r) for r in (7, 9)]
+    rows = report_rows(infos + errors, WorkbookData(source="big.xlsx", sheets={}))
+    assert len(rows) == SHEET_ROWS == 1_048_575  # with the header: Excel's 1,048,576 rows, not one more
+    assert [r[1] for r in rows[:2]] == ["duplicate-key", "duplicate-key"]
+    assert rows[-2][1] == "below-minimum-seats"
+    left = len(infos) + len(errors) - (SHEET_ROWS - 1)
+    assert left == 7
+    assert rows[-1][:3] == ["WARNING", "report-truncated", "CPOR Report"]
+    assert f"{left:,} more findings" in str(rows[-1][5])
+    assert (
+        len(report_rows(infos[: SHEET_ROWS - 2] + errors, WorkbookData(source="x", sheets={}))) == SHEET_ROWS
+    )

@@ -224,6 +224,8 @@ DRAFTS_SHEET, DRAFTS_HEADER = DRAFTS.name, DRAFTS.header
 RUN_LOG_SHEET, RUN_LOG_HEADER = RUN_LOG.name, RUN_LOG.header
 #: name -> header of every tool sheet a run writes
 TOOL_SHEETS: dict[str, tuple[str, ...]] = {sheet.name: sheet.header for sheet in RUN_SHEETS}
+#: replaced each run: charts and the claims that need action now (``rules/dashboard.py``)
+DASHBOARD_SHEET = "CPOR Dashboard"
 
 # Microsoft's side of the earnings and the run's comparison with the tool's (SPEC "Partner Center downloads, as
 # they come"). `import-earnings` upserts the first two (IMPORTED: a run reads them, never writes them); a run

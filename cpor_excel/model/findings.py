@@ -105,6 +105,11 @@ CODES: dict[str, tuple[Severity, str]] = {
     ),
     # email drafts
     "draft-not-written": (W, "A consent email could not be drafted for a claim (the message says why)."),
+    # the CPOR Report itself
+    "report-truncated": (
+        W,
+        "More findings than a sheet holds: the CPOR Report lists the most severe and says how many it left out.",
+    ),
     # Partner Center downloads (import-usage, import-earnings) and reconciliation with Microsoft's earnings
     "claim-not-in-workbook": (
         W,
