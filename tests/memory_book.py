@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cpor_excel.io.book import CellValue
+from cpor_excel.io.dashboard import grid, lay_out
+from cpor_excel.model.dashboard import Dashboard
 from cpor_excel.model.headers import fold_header, header_positions
 
 
@@ -19,6 +21,7 @@ class MemoryBook:
         self.sheets: dict[str, list[list[Any]]] = {
             name: [list(r) for r in rows] for name, rows in sheets.items()
         }
+        self.dashboards: dict[str, Dashboard] = {}
 
     # -------------------------------------------------------------------------------------- reading
     def sheet_names(self) -> list[str]:
@@ -66,6 +69,11 @@ class MemoryBook:
         if sheet not in self.sheets:
             self.sheets[sheet] = [list(header)]
         self.append_rows(sheet, rows)
+
+    def replace_dashboard(self, sheet: str, dashboard: Dashboard) -> None:
+        """The dashboard's cells where the writers put them; the dashboard itself kept for the tests."""
+        self.sheets[sheet] = grid(lay_out(dashboard, sheet))
+        self.dashboards[sheet] = dashboard
 
     # -------------------------------------------------------------------------------------- helpers
     @staticmethod

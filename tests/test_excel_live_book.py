@@ -19,10 +19,13 @@ from xlwings_double import (
     App,
     Book,
     CellError,
+    Chart,
+    Charts,
     Range,
     Sheet,
     Sheets,
     calls,
+    charts,
     colours,
     formulas,
     make_book,
@@ -69,13 +72,34 @@ def test_every_xlwings_call_the_adapter_makes_exists_in_the_installed_xlwings() 
         assert f"{keyword}:" in main.Range.options.__doc__
     for name in ("clear_contents", "activate"):
         assert callable(getattr(main.Sheet, name))
+    # the Dashboard: Excel's own charts over the dashboard's cells
+    assert isinstance(inspect.getattr_static(main.Sheet, "charts"), property)
+    assert list(inspect.signature(main.Charts.add).parameters)[:5] == [
+        "self",
+        "left",
+        "top",
+        "width",
+        "height",
+    ]
+    assert list(inspect.signature(main.Chart.set_source_data).parameters)[:2] == ["self", "source"]
+    assert inspect.getattr_static(main.Chart, "chart_type").fset is not None
+    assert inspect.getattr_static(main.Range, "column_width").fset is not None
+    assert callable(main.Chart.delete) and callable(main.Charts.__iter__)
     assert callable(main.Sheets.__getitem__) and callable(main.Sheets.__iter__)
     assert callable(main.Range.options)
 
 
 @pytest.mark.parametrize(
     ("double", "real"),
-    [(App, "App"), (Book, "Book"), (Sheets, "Sheets"), (Sheet, "Sheet"), (Range, "Range")],
+    [
+        (App, "App"),
+        (Book, "Book"),
+        (Sheets, "Sheets"),
+        (Sheet, "Sheet"),
+        (Range, "Range"),
+        (Charts, "Charts"),
+        (Chart, "Chart"),
+    ],  # fmt: skip
 )
 def test_the_double_invents_no_xlwings_api(double: type, real: str) -> None:
     target = getattr(xw.main, real)
@@ -579,3 +603,41 @@ def test_a_large_usage_sheet_is_written_in_a_handful_of_calls() -> None:
     assert len(writes) == 2  # the two headers, then one block of 400,000 cells
     assert len(calls(book, "color")) <= 1 + n / 250 / 10
     print(f"set_columns on {n} rows through the double: {elapsed:.2f}s, {len(book._calls)} calls")
+
+
+def test_the_dashboard_is_written_as_cells_and_excel_charts_replacing_the_last_one() -> None:
+    from cpor_excel.io.dashboard import grid, lay_out
+    from cpor_excel.model.dashboard import Chart as ChartData
+    from cpor_excel.model.dashboard import Dashboard, Series, Table
+
+    board = Dashboard(
+        "CPOR Dashboard",
+        ["As of 2025-11-30: 1 error."],
+        [
+            ChartData("Claims by status", ["Draft", "Approved"], [Series("Claims", [1, 4])], horizontal=True),
+            ChartData("Milestones per month", ["2025-10", "2025-11"], [Series("Milestones reached", [0, 2])]),
+        ],
+        [Table("Needs action now", ["Claim ID", "Due"], [["C-1", "2025-12-01"]])],
+    )
+    book = make_book({"Associations": [["Claim ID"], ["C-1"]]})
+    live = LiveBook(book)
+    live.replace_dashboard("Dashboard", board)
+    live.replace_dashboard("Dashboard", board)  # a second run replaces, never adds
+    layout = lay_out(board, "Dashboard")
+    expected = [[v for v in row] for row in grid(layout)]
+    rows = sheet_rows(book, "Dashboard")
+    assert [[v for v in row] for row in rows] == [
+        [v if not isinstance(v, str) else v for v in row] for row in expected[: len(rows)]
+    ]
+    assert (
+        rows[expected.index(next(r for r in expected if r[0] == "C-1"))][1] == "2025-12-01"
+    )  # text stays text
+    drawn = charts(book, "Dashboard")
+    assert [kind for _, _, kind in drawn] == ["bar_clustered", "column_clustered"]
+    sources = [source for _, source, _ in drawn]
+    for (chart, placement), source in zip(layout.charts, sources, strict=True):
+        first, last = placement.header_row, placement.header_row + len(chart.categories)
+        assert source == f"$A${first}:${'ABC'[len(chart.series)]}${last}"
+    (left1, top1, width1, _), (left2, top2, _, _) = (box for box, _, _ in drawn)
+    assert top1 == top2 and left2 >= left1 + width1
+    assert live_sheets(book)[-1] == "Dashboard"

@@ -226,6 +226,8 @@ class Sheet:
         self._cells: dict[tuple[int, int], Any] = {}
         self._colours: dict[tuple[int, int], Any] = {}
         self._formats: dict[tuple[int, int], str] = {}
+        self._widths: dict[int, float] = {}
+        self._charts: list[Chart] = []
         self._protected = False
 
     def _check_writable(self) -> None:
@@ -273,6 +275,52 @@ class Sheet:
         self._check_writable()
         self._book._calls.append(("clear", self._name, "all"))
         self._cells.clear()
+
+    @property
+    def charts(self) -> Charts:
+        return Charts(self)
+
+
+class Charts:
+    """A sheet's charts: what was added, where, over which cells, of which type."""
+
+    def __init__(self, sheet: Sheet) -> None:
+        self._sheet = sheet
+
+    def __iter__(self) -> Iterator[Chart]:
+        return iter(list(self._sheet._charts))
+
+    def __len__(self) -> int:
+        return len(self._sheet._charts)
+
+    def add(self, left: float = 0, top: float = 0, width: float = 355, height: float = 211) -> Chart:
+        self._sheet._check_writable()
+        chart = Chart(self._sheet, (left, top, width, height))
+        self._sheet._charts.append(chart)
+        self._sheet._book._calls.append(("chart", self._sheet._name, (left, top, width, height)))
+        return chart
+
+
+class Chart:
+    def __init__(self, sheet: Sheet, box: tuple[float, float, float, float]) -> None:
+        self._sheet = sheet
+        self._box = box
+        self._source: str | None = None
+        self._type = "column_clustered"
+
+    def set_source_data(self, source: Range) -> None:
+        self._source = source.address
+
+    @property
+    def chart_type(self) -> str:
+        return self._type
+
+    @chart_type.setter
+    def chart_type(self, value: str) -> None:
+        self._type = value
+
+    def delete(self) -> None:
+        self._sheet._charts.remove(self)
 
 
 class Range:
@@ -400,6 +448,15 @@ class Range:
                 self._sheet._colours[key] = tuple(rgb)
 
     @property
+    def column_width(self) -> float:
+        return self._sheet._widths.get(self.column, 8.43)
+
+    @column_width.setter
+    def column_width(self, value: float) -> None:
+        for _, column in self._cells_of():
+            self._sheet._widths[column] = value
+
+    @property
     def number_format(self) -> str:
         return self._sheet._formats.get((self.row, self.column), "General")
 
@@ -455,6 +512,11 @@ def colours(book: Book, name: str, col: int) -> dict[int, Any]:
     """Row -> fill colour of one column (1-based) of a sheet."""
     sheet = Sheets(book)[name]
     return {r: rgb for (r, c), rgb in sheet._colours.items() if c == col}
+
+
+def charts(book: Book, name: str) -> list[tuple[tuple[float, float, float, float], str | None, str]]:
+    """A sheet's charts: (left, top, width, height), source address, chart type."""
+    return [(c._box, c._source, c._type) for c in Sheets(book)[name]._charts]
 
 
 def calls(book: Book, kind: str, sheet: str | None = None) -> list[Call]:

@@ -21,6 +21,8 @@ import pandas as pd
 
 from cpor_excel.errors import CporError
 from cpor_excel.io.book import CellValue
+from cpor_excel.io.dashboard import chart_box, grid, lay_out
+from cpor_excel.model.dashboard import Dashboard
 from cpor_excel.model.findings import RESULT_LEVELS
 from cpor_excel.model.headers import column_letter, fold_header, header_positions
 
@@ -230,6 +232,29 @@ class LiveBook:
         block = [list(header), *rows] if last_row == 0 else list(rows)
         if block:
             self._write_block(ws, last_row + 1, block)
+
+    @excel_refusal("write")
+    def replace_dashboard(self, sheet: str, dashboard: Dashboard) -> None:
+        """The dashboard's cells, column widths and charts (Excel's own chart objects over the same cells as
+        the file writer's), replacing the last run's."""
+        ws = self._find_sheet(sheet)
+        if ws is None:
+            ws = self._add_sheet(sheet)
+        else:
+            ws.clear_contents()
+            for chart in list(ws.charts):
+                chart.delete()
+        layout = lay_out(dashboard, str(ws.name))
+        self._write_block(ws, 1, grid(layout))
+        for column, width in layout.widths.items():
+            _try(lambda c=column, w=width: setattr(ws.range((1, c + 1)), "column_width", w))
+        for chart, placement in layout.charts:
+            left, top, width, height = chart_box(placement, layout.widths)
+            first = (placement.header_row, placement.first_column + 1)
+            last = (placement.header_row + max(len(chart.categories), 1), first[1] + len(chart.series))
+            drawn = ws.charts.add(left, top, width, height)
+            drawn.set_source_data(ws.range(first, last))
+            drawn.chart_type = "bar_clustered" if chart.horizontal else "column_clustered"
 
     # ------------------------------------------------------------------------------------------ talking
 

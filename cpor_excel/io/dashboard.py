@@ -83,7 +83,7 @@ def _put_table(layout: Layout, table: Table, row: int) -> int:
     """Write a table with its title at ``row``; returns the last row used."""
     layout.cells[(row, 0)] = (table.title, "heading")
     for column, name in enumerate(table.header):
-        layout.cells[(row + 1, column)] = (name, "header")
+        layout.cells[(row + 1, column)] = (name or None, "header")  # (a blank header cell keeps its format)
     for offset, values in enumerate(table.rows, start=2):
         for column, value in enumerate(values):
             if value is not None and value != "":
@@ -150,6 +150,27 @@ def _place_charts(
         gap_edge = right + CHART_GAP
         left_column = next(c for c in range(len(edges)) if edges[c] >= gap_edge)
     return placed
+
+
+def grid(layout: Layout) -> list[list[CellValue]]:
+    """The layout's values as rows from A1 (None where there is no cell): what a live workbook is given."""
+    rows: list[list[CellValue]] = [[None] * (layout.last_column + 1) for _ in range(layout.last_row)]
+    for (row, column), (value, _) in layout.cells.items():
+        rows[row - 1][column] = value
+    return rows
+
+
+def chart_box(placement: Placement, widths: Mapping[int, float]) -> tuple[float, float, float, float]:
+    """A chart's left, top, width and height in points (for Excel's own chart objects)."""
+    anchor = placement.anchor
+    left = sum(column_pixels(widths.get(c, 8.43)) for c in range(anchor.column))
+    right = (
+        sum(column_pixels(widths.get(c, 8.43)) for c in range(anchor.to_column))
+        + anchor.to_column_offset / 9525
+    )
+    top = anchor.row * ROW_PIXELS
+    bottom = anchor.to_row * ROW_PIXELS + anchor.to_row_offset / 9525
+    return left * 0.75, top * 0.75, (right - left) * 0.75, (bottom - top) * 0.75
 
 
 # --- the worksheet part ------------------------------------------------------------------------------------
