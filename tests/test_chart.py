@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from ooxml_validator import SCHEMAS
 
-from cpor_excel.io.chart import (
+from cpor_excel.io.xlsx.chart import (
     CHART_REL,
     Anchor,
     Chart,

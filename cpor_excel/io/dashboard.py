@@ -1,7 +1,8 @@
 """A dashboard sheet: a title, native charts side by side, titled tables, and the tables the charts draw.
 
 The engine says *what* to show as plain data (``Dashboard``: charts, tables, their values); this module says
-*where*: ``lay_out`` places every cell and chart, and ``sheet_xml`` writes the worksheet part. Cells carry a
+*where*: ``lay_out`` places every cell and chart, for every writer (``io/xlsx/dashboard_sheet.py`` writes the
+worksheet part of a file; the Excel button writes the same cells and charts through xlwings). Cells carry a
 format *role* ("title", "header", "amount", ...); the writer maps roles to cell formats in styles.xml.
 Nothing here knows a CPOR rule.
 """
@@ -12,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cpor_excel.io.book import CellValue
-from cpor_excel.io.chart import Anchor, Placement
+from cpor_excel.io.xlsx.chart import Anchor, Placement
 from cpor_excel.model.dashboard import Chart, Dashboard, Table
 
 #: format roles a dashboard uses (the writer gives each a cell format)
@@ -171,75 +172,3 @@ def chart_box(placement: Placement, widths: Mapping[int, float]) -> tuple[float,
     top = anchor.row * ROW_PIXELS
     bottom = anchor.to_row * ROW_PIXELS + anchor.to_row_offset / 9525
     return left * 0.75, top * 0.75, (right - left) * 0.75, (bottom - top) * 0.75
-
-
-# --- the worksheet part ------------------------------------------------------------------------------------
-
-
-def sheet_xml(
-    layout: Layout,
-    formats: Mapping[str, int],
-    cell_tail: object,
-    namespaces: tuple[str, str],
-    drawing_rid: str | None,
-    tab_colour: str | None = None,
-) -> bytes:
-    """The worksheet part of a dashboard: gridlines off, landscape, fit to one page wide, the drawing.
-
-    ``formats``: role -> cell format index (roles without one get none); ``cell_tail``: the writer's cell
-    XML builder (``CellXml.tail``: the XML after a cell ref's digits, for a value); ``namespaces``: the
-    workbook's main and relationships namespaces."""
-    main, rel = namespaces
-    rows: dict[int, list[tuple[int, bytes]]] = {}
-    for (row, column), (value, role) in sorted(layout.cells.items()):
-        tail = cell_tail(value)  # type: ignore[operator]
-        if tail is None:
-            continue
-        style = formats.get(role)
-        ref = f'<c r="{_letters(column)}{row}'.encode()
-        cell = ref + (b'" s="%d' % style if style is not None else b"") + tail
-        rows.setdefault(row, []).append((column, cell))
-    for row in layout.heights:
-        rows.setdefault(row, [])
-    data = []
-    for row in sorted(rows):
-        height = layout.heights.get(row)
-        attributes = b' ht="%s" customHeight="1"' % _number(height) if height else b""
-        data.append(b'<row r="%d"%s>' % (row, attributes) + b"".join(c for _, c in rows[row]) + b"</row>")
-    cols = b"".join(
-        b'<col min="%d" max="%d" width="%s" customWidth="1"/>' % (c + 1, c + 1, _number(w))
-        for c, w in sorted(layout.widths.items())
-    )
-    last = f"{_letters(layout.last_column)}{layout.last_row}"
-    tab = f'<tabColor rgb="FF{tab_colour}"/>' if tab_colour else ""
-    head = (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        f'<worksheet xmlns="{main}" xmlns:r="{rel}"><sheetPr>{tab}<pageSetUpPr fitToPage="1"/></sheetPr>'
-        f'<dimension ref="A1:{last}"/><sheetViews><sheetView showGridLines="0" workbookViewId="0"/>'
-        '</sheetViews><sheetFormatPr defaultRowHeight="15"/>'
-    ).encode()
-    tail = (
-        '<pageMargins left="0.5" right="0.5" top="0.5" bottom="0.5" header="0.3" footer="0.3"/>'
-        '<pageSetup orientation="landscape" fitToHeight="0"/>'
-        + (f'<drawing r:id="{drawing_rid}"/>' if drawing_rid else "")
-        + "</worksheet>"
-    ).encode()
-    return (
-        head
-        + (b"<cols>" + cols + b"</cols>" if cols else b"")
-        + b"<sheetData>"
-        + b"".join(data)
-        + (b"</sheetData>" + tail)
-    )
-
-
-def _letters(column: int) -> str:
-    letters, n = "", column + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
-def _number(value: float) -> bytes:
-    return (f"{value:.2f}".rstrip("0").rstrip(".")).encode()

@@ -1,6 +1,6 @@
 """What the Dashboard sheet shows, as plain data: charts (categories and series of numbers) and titled tables.
 
-The engine fills it in (``rules/dashboard.py``); the writer draws it (``io/dashboard.py``, ``io/chart.py``)
+The engine fills it in (``rules/dashboard.py``); the writer draws it (``io/dashboard.py``, ``io/xlsx/chart.py``)
 and the Excel button writes it through xlwings. Nothing here says how it looks on the sheet.
 """
 

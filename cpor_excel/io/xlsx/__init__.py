@@ -11,4 +11,5 @@ does not own.
 - ``styles.py``: the Check Result colours in ``xl/styles.xml``;
 - ``zip_writer.py``: the new package, untouched parts copied raw;
 - ``patch.py``: ``XlsxPatch``, the writer the ``Book`` protocol's write methods go through.
+- ``chart.py``, ``dashboard_sheet.py``: native charts (DrawingML) and the Dashboard sheet that holds them.
 """
