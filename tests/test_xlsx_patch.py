@@ -29,10 +29,12 @@ from writer_helpers import (
 
 from cpor_excel.errors import NotAWorkbook
 from cpor_excel.io.file_book import FileBook
+from cpor_excel.io.looks import RESULT_LOOKS
 from cpor_excel.io.xlsx import sheet_render
 from cpor_excel.io.xlsx.cells import TEXT_LIMIT
 from cpor_excel.io.xlsx.patch import XlsxPatch
-from cpor_excel.io.xlsx.styles import CHECK_FILLS
+
+CHECK_FILLS = {value: f"FF{look.fill}" for value, look in RESULT_LOOKS.items()}
 
 HEADER = ["Tenant ID", "Workload", "Month", "Active Users", "Paid Units"]
 DATA = [
@@ -256,9 +258,10 @@ def test_check_result_colours_extend_styles_once(book: Path, tmp_path: Path) -> 
     results = ["OK", "WARNING", "ERROR", "CONFLICT"]
     first = patched(book, tmp_path / "1.xlsx", lambda p: check_columns(p, [2, 3, 4, 2], results, [None] * 4))
     old_styles, new_styles = entries(book)["xl/styles.xml"], entries(first)["xl/styles.xml"]
-    for block in ("fills", "cellXfs"):
+    # a fill and a cell format per result, and a font per colour of text (ERROR and CONFLICT share white)
+    for block, added in (("fills", 4), ("cellXfs", 4), ("fonts", 3)):
         old, new = _children(old_styles, block), _children(new_styles, block)
-        assert new[: len(old)] == old and len(new) == len(old) + 4
+        assert new[: len(old)] == old and len(new) == len(old) + added
         assert re.search(rb"<%s count=\"%d\"" % (block.encode(), len(new)), new_styles)
     sheet = openpyxl.load_workbook(first)["Usage"]
     colours = {sheet.cell(r, 8).value: sheet.cell(r, 8).fill.fgColor.rgb for r in (2, 3, 4)}
@@ -427,7 +430,12 @@ def test_unusual_part_name_followed_through_relationships(book: Path, tmp_path: 
 
     out = patched(moved, tmp_path / "out.xlsx", edit)
     new_parts = set(entries(out)) - set(entries(moved))
-    assert new_parts == {"xl/worksheets/sheet1.xml"}  # the free name, next to the other parts
+    # the free name, next to the other parts; the report's rows form a table (its part and relationship)
+    assert new_parts == {
+        "xl/worksheets/sheet1.xml",
+        "xl/worksheets/_rels/sheet1.xml.rels",
+        "xl/tables/table1.xml",
+    }
     assert values(out, "Usage")[1][7] == "x" and values(out, "CPOR Report") == [["Severity"], ["error"]]
 
 
@@ -438,7 +446,17 @@ def test_new_sheet_bookkeeping(book: Path, tmp_path: Path) -> None:
     out = patched(book, tmp_path / "o.xlsx", lambda p: p.replace_sheet("CPOR Report", ["Severity", "Code"],
                                                                        [["error", "x"]]))  # fmt: skip
     old, new = entries(book), entries(out)
-    assert set(new) - set(old) == {"xl/worksheets/sheet3.xml"}  # sheet1 and sheet2 are taken
+    # sheet1 and sheet2 are taken; the report's rows form a table
+    assert set(new) - set(old) == {
+        "xl/worksheets/sheet3.xml", "xl/worksheets/_rels/sheet3.xml.rels", "xl/tables/table1.xml"
+    }  # fmt: skip
+    table = ET.fromstring(new["xl/tables/table1.xml"])
+    assert (table.get("ref"), table.get("name")) == ("A1:B2", "CPOR_Report")
+    assert [c.get("name") for c in table.iter() if c.tag.endswith("}tableColumn")] == ["Severity", "Code"]
+    assert (
+        b"tablePart " in new["xl/worksheets/sheet3.xml"]
+        and b"/table" in new["xl/worksheets/_rels/sheet3.xml.rels"]
+    )
     sheet = inserted(
         old["xl/workbook.xml"],
         new["xl/workbook.xml"],
@@ -449,8 +467,15 @@ def test_new_sheet_bookkeeping(book: Path, tmp_path: Path) -> None:
     inserted(old["xl/_rels/workbook.xml.rels"], new["xl/_rels/workbook.xml.rels"],
              rb'<Relationship Id="%s" Type="[^"]+/worksheet" Target="worksheets/sheet3.xml"/>' % rid)  # fmt: skip
     inserted(old["[Content_Types].xml"], new["[Content_Types].xml"],
-             rb'<Override PartName="/xl/worksheets/sheet3.xml" ContentType="[^"]+worksheet\+xml"/>')  # fmt: skip
-    unchanged = set(old) - {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml"}
+             rb'<Override PartName="/xl/worksheets/sheet3.xml" ContentType="[^"]+worksheet\+xml"/>'
+             rb'<Override PartName="/xl/tables/table1.xml" ContentType="[^"]+table\+xml"/>')  # fmt: skip
+    # (styles.xml gains the header row's format)
+    unchanged = set(old) - {
+        "xl/workbook.xml",
+        "xl/_rels/workbook.xml.rels",
+        "[Content_Types].xml",
+        "xl/styles.xml",
+    }
     assert all(raw_entries(book)[n] == raw_entries(out)[n] for n in unchanged)  # docProps/app.xml too
     assert values(out, "CPOR Report") == [["Severity", "Code"], ["error", "x"]]
     assert openpyxl.load_workbook(out).sheetnames == ["Usage", "Other", "CPOR Report"]
@@ -466,7 +491,9 @@ def test_new_part_name_avoids_a_stale_content_type_entry(book: Path, tmp_path: P
                                     b'ContentType="application/xml"/></Types>')  # fmt: skip
             new.writestr(info, data)
     out = patched(stale, tmp_path / "o.xlsx", lambda p: p.replace_sheet("CPOR Report", ["Severity"], []))
-    assert set(entries(out)) - set(entries(stale)) == {"xl/worksheets/sheet4.xml"}
+    assert set(entries(out)) - set(entries(stale)) == {
+        "xl/worksheets/sheet4.xml", "xl/worksheets/_rels/sheet4.xml.rels", "xl/tables/table1.xml"
+    }  # fmt: skip
 
 
 def test_replace_sheet_replaces_a_tool_sheet(book: Path, tmp_path: Path) -> None:
@@ -523,8 +550,11 @@ def test_strict_ooxml(tmp_path: Path) -> None:
 
     out = patched(src, tmp_path / "o.xlsx", edit)
     new = entries(out)
-    added = next(n for n in set(new) - set(entries(src)))
-    assert new[added].count(b'xmlns="http://purl.oclc.org/ooxml/spreadsheetml/main"') == 1
+    added = sorted(set(new) - set(entries(src)))
+    sheet = next(n for n in added if "/worksheets/sheet" in n)
+    table = next(n for n in added if "/tables/" in n)  # the report's table, in the Strict namespaces too
+    for part in (sheet, table):
+        assert new[part].count(b'xmlns="http://purl.oclc.org/ooxml/spreadsheetml/main"') == 1
     assert (
         b"http://purl.oclc.org/ooxml/officeDocument/relationships/worksheet"
         in new["xl/_rels/workbook.xml.rels"]
@@ -784,7 +814,8 @@ def test_new_sheet_column_widths_follow_the_final_cells(book: Path, tmp_path: Pa
     for name in ("Run Log", "CPOR Report"):
         xml = entries(out)[sheet_part(out, name)]
         widths[name] = [int(w) for w in re.findall(rb'<col min="\d+" max="\d+" width="(\d+)"', xml)]
-    assert widths == {"Run Log": [21, 10, 38], "CPOR Report": [60]}  # text + 2, between 10 and 60
+    # text + 2, between 10 and 60; a sheet's last column up to 120 (its text runs on to the right)
+    assert widths == {"Run Log": [21, 10, 38], "CPOR Report": [120]}
 
 
 def test_new_big_parts_are_deflated_in_pieces_that_make_one_stream(book: Path, tmp_path: Path) -> None:

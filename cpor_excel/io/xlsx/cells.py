@@ -11,7 +11,7 @@ import datetime as dt
 import math
 import numbers
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache, lru_cache
 from typing import Any
 
@@ -149,6 +149,23 @@ class CellXml:
         except TypeError:  # an unhashable value
             return [self.tail(value) for value in values]
 
+    def restyle(self, edits: list[Edit], values: Sequence[object], style: ColumnStyle) -> list[Edit]:
+        """``edits`` (the tails of ``values``) with the cell format ``style`` forces, worked out per
+        distinct edit (a fixed format) or per distinct text (a format per upper-cased text)."""
+        restyled: dict[Edit, Edit] = {}
+        if isinstance(style, int):
+            restyled = {edit: forced(edit, style) for edit in set(edits) if edit is not None}
+        else:
+            try:
+                distinct: Iterable[object] = set(values)
+            except TypeError:  # an unhashable value
+                distinct = values
+            for value in {value for value in distinct if isinstance(value, str)}:
+                wanted, edit = style.get(value.upper()), self.tail(value)
+                if wanted is not None and edit is not None:
+                    restyled[edit] = forced(edit, wanted)
+        return list(map(restyled.get, edits, edits)) if restyled else edits
+
     def _add_texts(self, cache: _Tails, values: Sequence[object]) -> None:
         """Put the texts the cache lacks into it in one loop (a column of messages is mostly new texts)."""
         new = set(values).difference(cache)
@@ -167,7 +184,8 @@ class CellXml:
         if kind is str:  # the usual value: skip the isinstance ladder
             payload = self.text(value)  # type: ignore[arg-type]
         elif kind is float and value == value and value not in (math.inf, -math.inf):
-            payload = self.value_open + repr(value).encode() + self.value_close
+            # -0.0 is written as 0.0: the caches take them for one value (they are equal), and Excel shows 0
+            payload = self.value_open + (repr(value) if value else "0.0").encode() + self.value_close
         else:
             payload = self._build(value)
         return None if payload is None else b'"' + payload
@@ -187,7 +205,7 @@ class CellXml:
                 return None
             if math.isinf(number):
                 return self.text(str(number))
-            return self.value_open + repr(number).encode() + self.value_close
+            return self.value_open + (repr(number) if number else "0.0").encode() + self.value_close
         if isinstance(value, dt.datetime):
             if value != value:  # NaT
                 return None
@@ -229,3 +247,14 @@ class _Ours:
 
 
 OURS = _Ours()
+
+
+#: the format a column's new cells get: one cell format index for every cell, or one per (upper-cased) text
+ColumnStyle = int | Mapping[str, int]
+
+
+def forced(edit: bytes, style: int) -> bytes:
+    """An edit that sets the cell format ``style`` (replacing a format it already forces)."""
+    if edit.startswith(FORCED):
+        edit = edit[edit.index(b'"', len(FORCED)) :]
+    return b'%s%d"%s' % (FORCED, style, edit[1:])

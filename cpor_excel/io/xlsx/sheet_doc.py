@@ -20,6 +20,7 @@ from cpor_excel.io.xlsx.cells import (
     MAX_COLUMNS,
     OURS,
     CellXml,
+    ColumnStyle,
     Edit,
     index_of,
     letters_of,
@@ -93,6 +94,8 @@ class SheetDoc:
         self.edit_cols = [0, 0]  # min, max 0-based column + 1 with edits (0: none)
         self.changed = False
         self.replaced = False
+        self.widths: dict[int, float] = {}  # column -> width for the tool's columns no <col> covers yet
+        self.auto_filter = False  # filter buttons over the sheet's rows
         self._headers: dict[str, int] | None = None
         self._widest: int | None = None
         self._plain: dict[int, bool] = {}  # proofs: every cell has a plain ref left of column N
@@ -290,7 +293,7 @@ class SheetDoc:
             del self.added[row]  # no cell left: no row, as if it had never been written
 
     def set_column(
-        self, column: int, rows: Sequence[int], values: Sequence[CellValue], styles: Mapping[str, int] | None
+        self, column: int, rows: Sequence[int], values: Sequence[CellValue], style: ColumnStyle | None
     ) -> None:
         """A whole column below the header: replaces earlier writes to it (except the header)."""
         self.changed = True
@@ -298,8 +301,8 @@ class SheetDoc:
             if row >= 2:
                 cells.pop(column, None)
         edits = self.cells.tails(values)
-        if styles:
-            edits = self._styled(edits, values, styles)
+        if style is not None:
+            edits = self.cells.restyle(edits, values, style)
         if self.added:  # rows added this run: the column's cells are replaced now
             at = dict(zip(rows, edits, strict=True))
             start = self.c_open + letters_of(column)
@@ -313,26 +316,16 @@ class SheetDoc:
         self._track((min(rows), max(rows)), (column, column))
         self.blocks[column] = (rows, edits)
 
-    def _styled(
-        self, edits: list[Edit], values: Sequence[CellValue], styles: Mapping[str, int]
-    ) -> list[Edit]:
-        """Edits with the format ``styles`` gives their (upper-cased) text, worked out per distinct value."""
-        restyled: dict[Edit, Edit] = {}
-        try:
-            distinct: Iterable[object] = set(values)
-        except TypeError:  # an unhashable value
-            distinct = values
-        for value in {value for value in distinct if isinstance(value, str)}:
-            forced, edit = styles.get(value.upper()), self.cells.tail(value)
-            if forced is not None and edit is not None:
-                restyled[edit] = b'%s%d"%s' % (FORCED, forced, edit[1:])
-        return list(map(restyled.get, edits, edits)) if restyled else edits
-
     def add_rows(
-        self, start: int, rows: Sequence[Sequence[CellValue]], columns: Sequence[int] | None = None
+        self,
+        start: int,
+        rows: Sequence[Sequence[CellValue]],
+        columns: Sequence[int] | None = None,
+        styles: Mapping[int, ColumnStyle] | None = None,
     ) -> None:
         """Write whole rows from row ``start`` on: a row's value j goes to column ``columns[j]`` (j when None;
-        values beyond ``columns`` are ignored); None leaves the cell alone.
+        values beyond ``columns`` are ignored); None leaves the cell alone. ``styles``: the cell format of
+        the new cells of a column (else they keep the format of the cell they replace).
 
         Rows after every existing row are built here as finished XML, column by column: one cache lookup
         and one concatenation per cell. The others (formatted empty rows at the sheet's end, rows with
@@ -345,19 +338,25 @@ class SheetDoc:
         # rows up to the sheet's last row (formatted empty rows there) and rows with pending edits
         first_new = max(start, (0 if self.replaced else self.last_num) + 1)
         pending = sorted(row for row in self._edited_rows(first_new) if row < end)
+        styles = styles or {}
         for row in chain(range(start, min(first_new, end)), pending):
             for column, value in zip(columns, rows[row - start], strict=False):
                 edit = self.cells.tail(value)
                 if edit is not None:
-                    self.put(row, column, edit)
+                    style = styles.get(column)
+                    self.put(
+                        row,
+                        column,
+                        self.cells.restyle([edit], [value], style)[0] if style is not None else edit,
+                    )
         if first_new >= end:
             return
         if pending:
             skip = set(pending)
             numbers = [row for row in range(first_new, end) if row not in skip]
-            self._add_bulk(numbers, [rows[row - start] for row in numbers], columns)
+            self._add_bulk(numbers, [rows[row - start] for row in numbers], columns, styles)
         else:
-            self._add_bulk(range(first_new, end), rows[first_new - start :], columns)
+            self._add_bulk(range(first_new, end), rows[first_new - start :], columns, styles)
 
     def _edited_rows(self, start: int) -> set[int]:
         """Rows from ``start`` on with pending puts or column blocks."""
@@ -368,13 +367,20 @@ class SheetDoc:
         return found
 
     def _add_bulk(
-        self, numbers: Sequence[int], rows: Sequence[Sequence[CellValue]], columns: Sequence[int]
+        self,
+        numbers: Sequence[int],
+        rows: Sequence[Sequence[CellValue]],
+        columns: Sequence[int],
+        styles: Mapping[int, ColumnStyle],
     ) -> None:
         """``add_rows`` for rows past every existing row: their XML built column by column."""
         values = list(zip_longest(*rows))[: len(columns)]
         by_column: dict[int, list[Edit]] = {}
         for column, column_values in zip(columns, values, strict=False):
             edits = self.cells.tails(column_values)
+            style = styles.get(column)
+            if style is not None:
+                edits = self.cells.restyle(edits, column_values, style)
             if edits.count(None) == len(edits):
                 continue
             earlier = by_column.get(column)  # a column named twice: the later value wins, unless empty

@@ -16,6 +16,7 @@ from itertools import chain, repeat
 from cpor_excel.io.xlsx.cells import FORCED, Edit, index_of, letters_of, payload_length, row_digits
 from cpor_excel.io.xlsx.scan import search_windows
 from cpor_excel.io.xlsx.sheet_doc import _DIMENSION, _REF, SheetDoc
+from cpor_excel.io.xlsx.sheet_frame import with_auto_filter, with_widths
 from cpor_excel.model.headers import column_letter
 
 #: the bulk render cuts the sheet data into rows about this many bytes at a time
@@ -53,7 +54,16 @@ def render(doc: SheetDoc, check_ids: set[int], widths: bool = False) -> Iterator
     else:
         yield doc.lead
         yield from _render_rows(doc, groups, edited, new_rows, check_ids)
-    yield doc.tail
+    yield _tail(doc)
+
+
+def _tail(doc: SheetDoc) -> bytes:
+    if not doc.auto_filter or not doc.edit_rows[0]:
+        return doc.tail
+    head = _DIMENSION.search(doc.head)
+    ref = _dimension(doc, head.group(2) if head else b"").decode()
+    ref = ref if ":" in ref else f"{ref}:{ref}"
+    return with_auto_filter(doc.tail, doc.prefix, "A1:" + ref.split(":")[1])
 
 
 def _render_rows(
@@ -243,10 +253,8 @@ def _head(doc: SheetDoc, widths: bool) -> bytes:
         dimension = _DIMENSION.search(head)
         if dimension is not None:
             head = head[: dimension.start(2)] + _dimension(doc, dimension.group(2)) + head[dimension.end(2) :]
-    if widths:
-        at = head.rfind(b"<" + doc.prefix + b"sheetData")
-        head = head[:at] + _widths(doc) + head[at:]
-    return head
+    sizes = {**_widths(doc), **doc.widths} if widths else doc.widths
+    return with_widths(head, doc.prefix, sizes) if sizes else head
 
 
 def _dimension(doc: SheetDoc, old: bytes) -> bytes:
@@ -264,8 +272,8 @@ def _dimension(doc: SheetDoc, old: bytes) -> bytes:
     return (first if first == last else f"{first}:{last}").encode()
 
 
-def _widths(doc: SheetDoc) -> bytes:
-    """<cols> for a new sheet: each column as wide as its longest text (10 to 60 characters)."""
+def _widths(doc: SheetDoc) -> dict[int, float]:
+    """A new sheet's column widths: each column as wide as its longest text (10 to 60 characters)."""
     longest = _added_longest(doc) if doc.longest_stale else dict(doc.longest)
     overhead = doc.text_overhead
     entries = [entry for cells in doc.puts.values() for entry in cells.items()]
@@ -274,14 +282,7 @@ def _widths(doc: SheetDoc) -> bytes:
     for column, edit in entries:
         if edit is not None:
             longest[column] = max(longest.get(column, 0), payload_length(edit) - overhead)
-    if not longest:
-        return b""
-    p = doc.prefix
-    cols = b"".join(
-        b'<%scol min="%d" max="%d" width="%d" customWidth="1"/>' % (p, c + 1, c + 1, min(60, max(10, n + 2)))
-        for c, n in sorted(longest.items())
-    )
-    return b"<" + p + b"cols>" + cols + b"</" + p + b"cols>"
+    return {c: float(min(60, max(10, n + 2))) for c, n in sorted(longest.items())}
 
 
 def _added_longest(doc: SheetDoc) -> dict[int, int]:
