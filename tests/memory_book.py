@@ -62,10 +62,14 @@ class MemoryBook:
                 self._put(grid, start + i, col, value)
         return list(range(start, start + len(rows)))
 
-    def replace_sheet(self, sheet: str, header: Sequence[str], rows: Sequence[Sequence[CellValue]]) -> None:
+    def replace_sheet(
+        self, sheet: str, header: Sequence[str], rows: Sequence[Sequence[CellValue]], formats: Any = None
+    ) -> None:
         self.sheets[sheet] = [list(header), *[list(r) for r in rows]]
 
-    def append_to_sheet(self, sheet: str, header: Sequence[str], rows: Sequence[Sequence[CellValue]]) -> None:
+    def append_to_sheet(
+        self, sheet: str, header: Sequence[str], rows: Sequence[Sequence[CellValue]], formats: Any = None
+    ) -> None:
         if sheet not in self.sheets:
             self.sheets[sheet] = [list(header)]
         self.append_rows(sheet, rows)

@@ -22,6 +22,7 @@ import pandas as pd
 from cpor_excel.errors import CporError
 from cpor_excel.io.book import CellValue
 from cpor_excel.io.dashboard import chart_box, grid, lay_out
+from cpor_excel.io.looks import NUMBER_FORMATS
 from cpor_excel.model.dashboard import Dashboard
 from cpor_excel.model.findings import RESULT_LEVELS
 from cpor_excel.model.headers import column_letter, fold_header, header_positions
@@ -213,16 +214,29 @@ class LiveBook:
         return list(range(last_row + 1, last_row + 1 + len(rows)))
 
     @excel_refusal("write")
-    def replace_sheet(self, sheet: str, header: Sequence[str], rows: Sequence[Sequence[CellValue]]) -> None:
+    def replace_sheet(
+        self,
+        sheet: str,
+        header: Sequence[str],
+        rows: Sequence[Sequence[CellValue]],
+        formats: Mapping[str, str] | None = None,
+    ) -> None:
         ws = self._find_sheet(sheet)
         if ws is None:
             ws = self._add_sheet(sheet)
         else:
             ws.clear_contents()
         self._write_block(ws, 1, [list(header), *rows])
+        _number_formats(ws, header, 2, len(rows), formats)
 
     @excel_refusal("write")
-    def append_to_sheet(self, sheet: str, header: Sequence[str], rows: Sequence[Sequence[CellValue]]) -> None:
+    def append_to_sheet(
+        self,
+        sheet: str,
+        header: Sequence[str],
+        rows: Sequence[Sequence[CellValue]],
+        formats: Mapping[str, str] | None = None,
+    ) -> None:
         ws = self._find_sheet(sheet)
         if ws is None:
             ws = self._add_sheet(sheet)
@@ -232,6 +246,7 @@ class LiveBook:
         block = [list(header), *rows] if last_row == 0 else list(rows)
         if block:
             self._write_block(ws, last_row + 1, block)
+            _number_formats(ws, header, last_row + 1 + (last_row == 0), len(rows), formats)
 
     @excel_refusal("write")
     def replace_dashboard(self, sheet: str, dashboard: Dashboard) -> None:
@@ -307,6 +322,16 @@ class LiveBook:
             grid[i, : len(row)] = list(row)
         grid = _to_excel(grid)
         ws.range((first_row, 1), (first_row + len(rows) - 1, width)).value = grid.tolist()
+
+
+def _number_formats(
+    ws: Any, header: Sequence[str], first_row: int, count: int, formats: Mapping[str, str] | None
+) -> None:
+    """Number formats on the rows just written, by column (one call per column)."""
+    for column, name in enumerate(header, start=1):
+        code = NUMBER_FORMATS.get((formats or {}).get(str(name), ""))
+        if code and count:
+            ws.range((first_row, column), (first_row + count - 1, column)).number_format = code
 
 
 def _try(call: Any) -> Any:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from cpor_excel.model.dashboard import Dashboard
 
 #: what the tool writes into a cell: text (always written as text, never as a formula), a number,
 #: a boolean, or nothing (clears the cell's value)
@@ -49,8 +52,25 @@ class Book(Protocol):
     def append_rows(self, sheet: str, rows: Sequence[Sequence[CellValue]]) -> list[int]:
         """Append rows after the sheet's last used row, starting at column A; returns their row numbers."""
 
-    def replace_sheet(self, sheet: str, header: Sequence[str], rows: Sequence[Sequence[CellValue]]) -> None:
-        """Create the tool sheet, or replace all its content, with a header row and data rows."""
+    def replace_sheet(
+        self,
+        sheet: str,
+        header: Sequence[str],
+        rows: Sequence[Sequence[CellValue]],
+        formats: Mapping[str, str] | None = None,
+    ) -> None:
+        """Create the tool sheet, or replace all its content, with a header row and data rows.
 
-    def append_to_sheet(self, sheet: str, header: Sequence[str], rows: Sequence[Sequence[CellValue]]) -> None:
+        ``formats``: how a column's numbers read, by header ("percent", "amount", "count": ``io/looks.py``)."""
+
+    def append_to_sheet(
+        self,
+        sheet: str,
+        header: Sequence[str],
+        rows: Sequence[Sequence[CellValue]],
+        formats: Mapping[str, str] | None = None,
+    ) -> None:
         """Append rows to a tool sheet (created with ``header`` when missing). Existing rows are never changed."""
+
+    def replace_dashboard(self, sheet: str, dashboard: Dashboard) -> None:
+        """Create the dashboard sheet, or replace it: its cells and charts as ``io/dashboard.py`` lays out."""

@@ -54,6 +54,7 @@ from cpor_excel.io.xlsx.extent import check_sheet_extent
 from cpor_excel.io.xlsx.package import REL_NS, Package, SheetInfo, open_package
 from cpor_excel.io.xlsx.patch import XlsxPatch
 from cpor_excel.io.xlsx.scan import search_windows, utf8_xml
+from cpor_excel.model.dashboard import Dashboard
 from cpor_excel.model.headers import column_index
 from cpor_excel.runtime import paused_gc
 
@@ -344,16 +345,34 @@ class FileBook:
         self._dirty = True
         return self._patch.append_rows(sheet, rows)
 
-    def replace_sheet(self, sheet: str, header: Sequence[str], rows: Sequence[Sequence[CellValue]]) -> None:
+    def replace_sheet(
+        self,
+        sheet: str,
+        header: Sequence[str],
+        rows: Sequence[Sequence[CellValue]],
+        formats: Mapping[str, str] | None = None,
+    ) -> None:
         self._require_open()
         self._settle()
-        self._patch.replace_sheet(sheet, header, rows)
+        self._patch.replace_sheet(sheet, header, rows, formats)
         self._dirty = True
 
-    def append_to_sheet(self, sheet: str, header: Sequence[str], rows: Sequence[Sequence[CellValue]]) -> None:
+    def append_to_sheet(
+        self,
+        sheet: str,
+        header: Sequence[str],
+        rows: Sequence[Sequence[CellValue]],
+        formats: Mapping[str, str] | None = None,
+    ) -> None:
         self._require_open()
         self._settle()
-        self._patch.append_to_sheet(sheet, header, rows)
+        self._patch.append_to_sheet(sheet, header, rows, formats)
+        self._dirty = True
+
+    def replace_dashboard(self, sheet: str, dashboard: Dashboard) -> None:
+        self._require_open()
+        self._settle()
+        self._patch.replace_dashboard(sheet, dashboard)
         self._dirty = True
 
     def save(self, dest: Path | str | None = None, *, ready: Callable[[], None] | None = None) -> None:

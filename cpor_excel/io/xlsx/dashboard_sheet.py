@@ -3,9 +3,22 @@ so it is written from scratch each run, with its drawing (the charts, ``chart.py
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable, Mapping
 
 from cpor_excel.io.dashboard import Layout
+from cpor_excel.io.xlsx.chart import (
+    CHART_CONTENT_TYPE,
+    CHART_REL,
+    DRAWING_CONTENT_TYPE,
+    DRAWING_REL,
+    chart_part,
+    drawing_part,
+    relationships_part,
+    strict_rel_type,
+)
+from cpor_excel.io.xlsx.package import Package, rels_part
+from cpor_excel.io.xlsx.package_edit import PackageEdit
 from cpor_excel.model.headers import column_letter
 
 
@@ -17,7 +30,7 @@ def sheet_xml(
     drawing_rid: str | None,
     tab_colour: str | None = None,
 ) -> bytes:
-    """The worksheet part of a dashboard: gridlines off, landscape, fit to one page wide, the drawing.
+    """The worksheet part of a dashboard: gridlines off, printed landscape, the drawing.
 
     ``formats``: role -> cell format index (roles without one get none); ``cell_tail``: the writer's cell
     XML builder (``CellXml.tail``: the XML after a cell ref's digits, for a value); ``namespaces``: the
@@ -47,13 +60,13 @@ def sheet_xml(
     tab = f'<tabColor rgb="FF{tab_colour}"/>' if tab_colour else ""
     head = (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        f'<worksheet xmlns="{main}" xmlns:r="{rel}"><sheetPr>{tab}<pageSetUpPr fitToPage="1"/></sheetPr>'
+        f'<worksheet xmlns="{main}" xmlns:r="{rel}"><sheetPr>{tab}</sheetPr>'
         f'<dimension ref="A1:{last}"/><sheetViews><sheetView showGridLines="0" workbookViewId="0"/>'
         '</sheetViews><sheetFormatPr defaultRowHeight="15"/>'
     ).encode()
     tail = (
         '<pageMargins left="0.5" right="0.5" top="0.5" bottom="0.5" header="0.3" footer="0.3"/>'
-        '<pageSetup orientation="landscape" fitToHeight="0"/>'
+        '<pageSetup orientation="landscape"/>'
         + (f'<drawing r:id="{drawing_rid}"/>' if drawing_rid else "")
         + "</worksheet>"
     ).encode()
@@ -68,3 +81,69 @@ def sheet_xml(
 
 def _number(value: float) -> bytes:
     return (f"{value:.2f}".rstrip("0").rstrip(".")).encode()
+
+
+def write_parts(
+    edit: PackageEdit,
+    package: Package,
+    sheet_part: str,
+    layout: Layout,
+    strict: bool,
+) -> str | None:
+    """The drawing and chart parts of a dashboard sheet at ``sheet_part``; returns the relationship id the
+    sheet names its drawing by (None: no charts).
+
+    A dashboard written by an earlier run keeps its part names: its drawing and charts are rewritten in
+    place, charts it no longer has are dropped, new ones added."""
+    old_rels = package.relationships(sheet_part) if package.find(sheet_part) else {}
+    old_drawing = next((r for r in old_rels.values() if r.type.endswith("/drawing") and r.part), None)
+    old_charts: list[str] = []
+    if old_drawing is not None and old_drawing.part:
+        chart_rels = package.relationships(old_drawing.part)
+        old_charts = [
+            r.part
+            for _, r in sorted(chart_rels.items(), key=lambda kv: (len(kv[0]), kv[0]))
+            if r.part and r.type.endswith("/chart")
+        ]
+    if not layout.charts:
+        if old_drawing is not None and old_drawing.part:
+            for part in [*old_charts, old_drawing.part]:
+                edit.drop(part)
+            edit.unrelate(sheet_part, old_drawing.rid)
+        return None
+    drawing_rel = strict_rel_type(DRAWING_REL) if strict else DRAWING_REL
+    chart_rel = strict_rel_type(CHART_REL) if strict else CHART_REL
+    charts, frames, relationships = [], [], []
+    for index, (chart, placement) in enumerate(layout.charts):
+        part = old_charts[index] if index < len(old_charts) else edit.name("xl/charts", "chart")
+        charts.append((part, chart_part(chart, placement, strict), index < len(old_charts)))
+    for part in old_charts[len(layout.charts) :]:
+        edit.drop(part)
+    if old_drawing is not None and old_drawing.part:
+        drawing, rid = old_drawing.part, old_drawing.rid
+    else:
+        drawing = edit.name("xl/drawings", "drawing")
+        rid = edit.relate(sheet_part, drawing_rel, drawing)
+    for number, ((part, xml, kept), (chart, placement)) in enumerate(
+        zip(charts, layout.charts, strict=True), start=1
+    ):
+        if kept:
+            edit.replaced[part] = ([xml], 6)
+        else:
+            edit.add(part, [xml], 6, CHART_CONTENT_TYPE)
+        frames.append((placement.anchor, f"rId{number}", chart.title))
+        relationships.append((f"rId{number}", chart_rel, posixpath.relpath(part, posixpath.dirname(drawing))))
+    drawing_xml = drawing_part(frames, strict)
+    drawing_rels = relationships_part(relationships)
+    rels_name = rels_part(drawing)
+    if old_drawing is not None and old_drawing.part:
+        edit.replaced[drawing] = ([drawing_xml], 6)
+        existing = package.find(rels_name)
+        if existing is not None:
+            edit.replaced[existing] = ([drawing_rels], 6)
+        else:
+            edit.added.append((rels_name, [drawing_rels], 6))
+    else:
+        edit.add(drawing, [drawing_xml], 6, DRAWING_CONTENT_TYPE)
+        edit.added.append((rels_name, [drawing_rels], 6))
+    return rid

@@ -249,17 +249,19 @@ class Package:
         dest: Path,
         replaced: Mapping[str, tuple[Iterable[bytes], int]],
         added: Sequence[tuple[str, Iterable[bytes], int]] = (),
+        dropped: Collection[str] = (),
     ) -> None:
         """Write a new package to ``dest``: entries in their order, untouched ones copied raw.
 
         ``replaced`` maps entry names to (new content as chunks, deflate level); chunks are compressed as
-        they stream in. ``added`` entries go at the end. Raw copies keep the compressed bytes, CRC,
+        they stream in. ``added`` entries go at the end; ``dropped`` ones are left out (parts the tool owns
+        and no longer needs, such as a chart it stopped drawing). Raw copies keep the compressed bytes, CRC,
         timestamps and attributes of the original entry.
         """
         if dest.exists() and self.path.exists() and os.path.samefile(dest, self.path):
             raise ValueError("write the new package to another file, then replace the original atomically")
         with open(dest, "wb") as out:
-            self.write_to(out, replaced, added)
+            self.write_to(out, replaced, added, dropped)
 
     def write_to(
         self,

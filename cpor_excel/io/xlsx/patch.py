@@ -25,21 +25,39 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from cpor_excel.errors import NotAWorkbook
 from cpor_excel.io.book import CellValue
-from cpor_excel.io.xlsx.package import CONTENT_TYPES, REL_NS, Package, SheetInfo, open_package
+from cpor_excel.io.dashboard import Layout, lay_out
+from cpor_excel.io.looks import (
+    DASHBOARD_LOOKS,
+    HEADER_LOOK,
+    NUMBER_FORMATS,
+    VALUE_LOOKS,
+    WRAP_AT,
+    WRAPPED,
+    Look,
+)
+from cpor_excel.io.xlsx import dashboard_sheet
+from cpor_excel.io.xlsx.calc_chain import formula_cells, without_cells
+from cpor_excel.io.xlsx.cells import ColumnStyle, forced
+from cpor_excel.io.xlsx.package import REL_NS, Package, SheetInfo, open_package
+from cpor_excel.io.xlsx.package_edit import PackageEdit, attr
 from cpor_excel.io.xlsx.scan import utf8_xml
 from cpor_excel.io.xlsx.shared_strings import SharedStrings
 from cpor_excel.io.xlsx.sheet_doc import SheetDoc
+from cpor_excel.io.xlsx.sheet_frame import merged_end, table_rid, with_table_part
 from cpor_excel.io.xlsx.sheet_render import render
 from cpor_excel.io.xlsx.styles import Styles
+from cpor_excel.io.xlsx.tables import TABLE_CONTENT_TYPE, TABLE_REL, existing_tables, table_name, table_xml
+from cpor_excel.model.dashboard import Dashboard
 from cpor_excel.model.headers import fold_header
 from cpor_excel.runtime import paused_gc
 
-CHECK_RESULT = fold_header("Check Result")
+#: Excel's last row
+MAX_ROWS = 1_048_576
 #: parts above this size are deflated at level 1. Measured on a 500,000-row sheet (143 MB of XML): level 1
 #: takes 0.45 s for 19.8 MB, level 6 1.3 s for 15.5 MB. Below it the difference is milliseconds and level 6
 #: keeps files small.
@@ -69,6 +87,8 @@ class XlsxPatch:
         self._new: dict[str, SheetDoc] = {}  # sheets this run adds, in order
         self._shared: SharedStrings | None = None
         self._styles: Styles | None = None
+        self._tables: dict[str, list[str]] = {}  # sheet -> the header of the table its rows form
+        self._dashboards: dict[str, Layout] = {}  # dashboard sheets (new or replaced), laid out
 
     def close(self) -> None:
         self.package.close()
@@ -108,19 +128,37 @@ class XlsxPatch:
         found = doc.headers(self._shared_strings())
         next_column: int | None = None
         columns = []
+        header_style: int | None = None
         for header in headers:
             column = found.get(fold_header(header))
             if column is None:
-                next_column = doc.last_column() if next_column is None else next_column
+                if next_column is None:  # after the last used column, and after any merged range
+                    next_column = max(doc.last_column(), merged_end(doc.tail))
+                    header_style = header_format(doc)
                 column, next_column = next_column, next_column + 1
                 found[fold_header(header)] = column
-                doc.put(1, column, doc.cells.tail(header))
+                edit = doc.cells.tail(header)
+                doc.put(1, column, forced(edit, header_style) if edit and header_style is not None else edit)
             else:
                 doc.clear.add(column)  # stale results of an earlier run vanish
             columns.append(column)
         for column, header, column_values in zip(columns, headers, values, strict=True):
-            styles = self._check_styles() if fold_header(header) == CHECK_RESULT else None
-            doc.set_column(column, rows, column_values, styles)
+            style, width = self._column_look(header, column_values)
+            doc.set_column(column, rows, column_values, style)
+            doc.widths[column] = width
+
+    def _column_look(self, header: str, values: Sequence[CellValue]) -> tuple[ColumnStyle | None, float]:
+        """A tool column's cell formats (colours by value, or wrapped long text) and its width: as wide as its
+        longest text (10 to ``WRAP_AT`` characters)."""
+        longest = longest_text([header, *set_of(values)])
+        looks = VALUE_LOOKS.get(fold_header(header))
+        if looks is not None:
+            formats = self._formats(looks)
+            return (formats or None), float(min(WRAP_AT, max(10, longest + 2)))
+        if longest > WRAP_AT:
+            wrapped = self._formats({"": WRAPPED}).get("")
+            return wrapped, float(WRAP_AT)
+        return None, float(min(WRAP_AT, max(10, longest + 2)))
 
     @paused_gc()
     def set_cells(self, sheet: str, cells: Mapping[tuple[int, int], CellValue]) -> None:
@@ -138,25 +176,45 @@ class XlsxPatch:
         return list(range(start, start + len(rows)))
 
     @paused_gc()
-    def replace_sheet(self, sheet: str, header: Sequence[str], rows: Sequence[Sequence[CellValue]]) -> None:
-        """Create the sheet, or replace all its rows, with a header row and data rows."""
+    def replace_sheet(
+        self,
+        sheet: str,
+        header: Sequence[str],
+        rows: Sequence[Sequence[CellValue]],
+        formats: Mapping[str, str] | None = None,
+    ) -> None:
+        """Create the sheet, or replace all its rows, with a header row and data rows, as an Excel table
+        (filter buttons, banded rows); ``formats``: a number format name (``NUMBER_FORMATS``) per header."""
+        _check_headers(header)
+        if len(rows) >= MAX_ROWS:
+            raise ValueError(f"a sheet holds {MAX_ROWS - 1:,} rows below its header, not {len(rows):,}")
         doc = self._doc(sheet, create=True)
         doc.replace_all()
-        _check_headers(header)
-        doc.add_rows(1, [list(header), *rows])
+        doc.add_rows(1, [list(header)], styles=self._header_styles(len(header)))
+        doc.add_rows(2, rows, styles=self._row_styles(header, rows, formats))
         doc.headers(self._shared_strings()).update(
             {fold_header(h): i for i, h in reversed(list(enumerate(header)))}
         )
+        doc.widths.update(_widths(header, rows))
+        self._tables[sheet] = [str(h) for h in header]
 
     @paused_gc()
-    def append_to_sheet(self, sheet: str, header: Sequence[str], rows: Sequence[Sequence[CellValue]]) -> None:
-        """Append rows to a tool sheet, by header; created with ``header`` when missing. Rows never change."""
+    def append_to_sheet(
+        self,
+        sheet: str,
+        header: Sequence[str],
+        rows: Sequence[Sequence[CellValue]],
+        formats: Mapping[str, str] | None = None,
+    ) -> None:
+        """Append rows to a tool sheet, by header; created with ``header`` when missing. Rows never change.
+        The sheet gets filter buttons over its rows; ``formats`` as for ``replace_sheet``."""
         _check_headers(header)
         doc = self._doc(sheet, create=True)
         found = doc.headers(self._shared_strings())
         if not found and doc.last_used_row() == 0:
-            doc.add_rows(1, [list(header)])
+            doc.add_rows(1, [list(header)], styles=self._header_styles(len(header)))
             found.update({fold_header(h): i for i, h in reversed(list(enumerate(header)))})
+            doc.widths.update(_widths(header, rows))
         positions = []
         for name in header:
             column = found.get(fold_header(name))
@@ -165,35 +223,150 @@ class XlsxPatch:
                 found[fold_header(name)] = column
                 doc.put(1, column, doc.cells.tail(name))
             positions.append(column)
-        doc.add_rows(doc.last_used_row() + 1, rows, positions)
+        first = doc.last_used_row() + 1
+        if first + len(rows) > MAX_ROWS + 1:
+            raise NotAWorkbook(
+                f"sheet '{doc.name}' is full: Excel holds {MAX_ROWS:,} rows; move its older rows to another "
+                "workbook and run again."
+            )
+        styles = {positions[i]: style for i, style in self._row_styles(header, rows, formats).items()}
+        doc.add_rows(first, rows, positions, styles)
+        doc.auto_filter = True
+
+    def replace_dashboard(self, sheet: str, dashboard: Dashboard) -> None:
+        """Create the dashboard sheet, or replace it (its cells, its charts), as ``dashboard`` lays out."""
+        doc = self._doc(sheet, create=True)  # (checks the name; the dashboard's XML replaces the document's)
+        self._dashboards[doc.name] = lay_out(dashboard, doc.name)
+
+    def _formats(self, looks: Mapping[str, Look]) -> dict[str, int]:
+        if self._styles is None:
+            self._styles = Styles(self.package)
+        return self._styles.formats(looks)
+
+    def _header_styles(self, count: int) -> dict[int, ColumnStyle]:
+        header = self._formats({"": HEADER_LOOK}).get("")
+        return {} if header is None else dict.fromkeys(range(count), header)
+
+    def _row_styles(
+        self, header: Sequence[str], rows: Sequence[Sequence[CellValue]], formats: Mapping[str, str] | None
+    ) -> dict[int, ColumnStyle]:
+        """The cell formats of a tool sheet's columns: colours by value, number formats, wrapped long text."""
+        styles: dict[int, ColumnStyle] = {}
+        for index, name in enumerate(header):
+            looks = VALUE_LOOKS.get(fold_header(name))
+            code = NUMBER_FORMATS.get((formats or {}).get(str(name), ""))
+            if looks is not None:
+                found = self._formats(looks)
+                if found:
+                    styles[index] = found
+            elif code is not None:
+                found_code = self._formats({"": Look(number_format=code)}).get("")
+                if found_code is not None:
+                    styles[index] = found_code
+        return styles
 
     # --- saving ----------------------------------------------------------------------------------------
     @paused_gc()
     def save(self, dest: Path | str) -> None:
         """Write the patched workbook to ``dest`` (a new file; never the file being read)."""
         dest = Path(dest)
-        check_ids = set(self._styles.check_styles().values()) if self._styles else set()
-        replaced: dict[str, tuple[Iterator[bytes] | list[bytes], int]] = {}
+        edit = PackageEdit(self.package)
+        dashboards = {self._docs[n].part for n in self._dashboards if n in self._docs}
+        ours = self._styles.ours if self._styles else set()
         for doc in self._docs.values():
+            if doc.part in dashboards:
+                continue
             if doc.changed and doc.part is not None:
-                replaced[doc.part] = (render(doc, check_ids), _level(doc.estimated_size()))
-        if self._styles is not None and self._styles.changed and self._styles.part:
-            replaced[self._styles.part] = ([self._styles.xml], _level(len(self._styles.xml)))
-        added: list[tuple[str, Iterator[bytes] | list[bytes], int]] = []
+                edit.replaced[doc.part] = (render(doc, ours), _level(doc.estimated_size()))
+        parts = {name: doc.part for name, doc in self._docs.items() if doc.part}
         if self._new:
-            self._register_new_sheets(replaced, added, check_ids)
-        self.package.write(dest, replaced, added)
+            parts.update(self._register_new_sheets(edit, ours))
+        for name, header in self._tables.items():
+            self._table(edit, self._doc(name), parts[self._doc(name).name], header)
+        for name, layout in self._dashboards.items():
+            self._dashboard(edit, parts[name], layout)
+        if self._styles is not None and self._styles.changed and self._styles.part:
+            edit.replaced[self._styles.part] = ([self._styles.xml], _level(len(self._styles.xml)))
+        self._calc_chain(edit)
+        edit.finish()
+        self.package.write(dest, edit.replaced, edit.added, edit.dropped)
+
+    def _calc_chain(self, edit: PackageEdit) -> None:
+        """Drop the calculation chain's entries for the formula cells the tool's writes replace (every cell
+        of a sheet written anew); the part goes when no entry is left."""
+        rel = next((r for r in self.package.rels.values() if r.type.endswith("/calcChain") and r.part), None)
+        if rel is None or rel.part is None:
+            return
+        ids = {info.name: info.sheet_id for info in self.package.sheets}
+        gone: set[tuple[int, str]] = set()
+        whole: set[int] = set()
+        for name, doc in self._docs.items():
+            if not doc.changed:
+                continue
+            if doc.replaced or name in self._dashboards:
+                whole.add(ids[name])
+                continue
+            columns = set(doc.blocks) | doc.clear | {c for cells in doc.puts.values() for c in cells}
+            gone |= {(ids[name], ref) for ref in formula_cells(doc.body or b"", doc.prefix, columns)}
+        if not gone and not whole:
+            return
+        xml = utf8_xml(self.package.read(rel.part))
+        kept = without_cells(xml, gone, whole)
+        if kept is None:
+            edit.drop(rel.part)
+            edit.unrelate(self.package.workbook, rel.rid)
+        elif kept != xml:
+            edit.replaced[rel.part] = ([kept], 6)
+
+    def _table(self, edit: PackageEdit, doc: SheetDoc, part: str, header: list[str]) -> None:
+        """The rows of a replaced tool sheet as an Excel table: its table part written anew (name and id
+        kept), named by the sheet."""
+        ref = f"A1:{_last_cell(len(header), max(doc.edit_rows[1], 2))}"
+        main = self._namespaces()[0]
+        old = table_rid(doc.tail)
+        rels = self.package.relationships(part) if self.package.find(part) else {}
+        tables = existing_tables(self.package)
+        if old is not None and old in rels and rels[old].part in tables:
+            table_part = rels[old].part
+            assert table_part is not None
+            number, name = tables[table_part]
+            edit.replaced[table_part] = ([table_xml(main, number, name, ref, header)], 6)
+            return
+        workbook = utf8_xml(self.package.read(self.package.workbook))
+        taken = {n.casefold() for _, n in tables.values()}
+        taken |= {
+            m.decode("utf-8", "replace").casefold()
+            for m in re.findall(rb'definedName\b[^>]*?\bname="([^"]+)"', workbook)
+        }
+        name = table_name(doc.name, taken)
+        number = max([0, *(n for n, _ in tables.values())]) + 1
+        table_part = edit.name("xl/tables", "table")
+        edit.add(table_part, [table_xml(main, number, name, ref, header)], 6, TABLE_CONTENT_TYPE)
+        rel_type = TABLE_REL.replace(REL_NS[0], self._namespaces()[1])
+        rid = edit.relate(part, rel_type, table_part)
+        prefix = _rel_prefix(doc.head)
+        declare = None if prefix else self._namespaces()[1]
+        doc.tail = with_table_part(doc.tail, doc.prefix, prefix or b"r", rid, declare)
+        doc.changed = True
+
+    def _dashboard(self, edit: PackageEdit, part: str, layout: Layout) -> None:
+        strict = self._namespaces()[1] == REL_NS[1]
+        rid = dashboard_sheet.write_parts(edit, self.package, part, layout, strict)
+        formats = self._formats(DASHBOARD_LOOKS)
+        cells = SheetDoc(b"<worksheet><sheetData/></worksheet>", "", None).cells
+        xml = dashboard_sheet.sheet_xml(layout, formats, cells.tail, self._namespaces(), rid)
+        if self.package.find(part) is not None:
+            edit.replaced[part] = ([xml], 6)
+        else:
+            for index, (name, _, level) in enumerate(edit.added):
+                if name == part:
+                    edit.added[index] = (name, [xml], level)
 
     # --- internals -------------------------------------------------------------------------------------
     def _shared_strings(self) -> SharedStrings:
         if self._shared is None:
             self._shared = SharedStrings(self.package)
         return self._shared
-
-    def _check_styles(self) -> dict[str, int]:
-        if self._styles is None:
-            self._styles = Styles(self.package)
-        return self._styles.check_styles()
 
     def _doc(self, sheet: str, create: bool = False) -> SheetDoc:
         info = _match(self.package.sheets, sheet)
@@ -239,24 +412,12 @@ class XlsxPatch:
         strict = main == _MAIN_NS[1]
         return main, REL_NS[1] if strict else REL_NS[0]
 
-    def _register_new_sheets(
-        self,
-        replaced: dict[str, tuple[Iterator[bytes] | list[bytes], int]],
-        added: list[tuple[str, Iterator[bytes] | list[bytes], int]],
-        check_ids: set[int],
-    ) -> None:
-        """Add the new sheets' parts and their entries in [Content_Types].xml, workbook.xml and its rels."""
+    def _register_new_sheets(self, edit: PackageEdit, ours: set[int]) -> dict[str, str]:
+        """Add the new sheets' parts and their entries in [Content_Types].xml, workbook.xml and its rels;
+        returns each new sheet's part."""
         pkg = self.package
         rel_ns = self._namespaces()[1]
         folder = posixpath.dirname(pkg.workbook)
-        content_types = pkg.find(CONTENT_TYPES) or CONTENT_TYPES
-        types = utf8_xml(pkg.read(content_types))
-        taken = {info.filename.casefold() for info in pkg.infos}  # and names a stale Override still claims:
-        taken |= {
-            name.decode("utf-8", "replace").lstrip("/").casefold()
-            for name in re.findall(rb'PartName="([^"]+)"', types)
-        }
-        rids = set(pkg.rels)
         sheet_id = max((s.sheet_id for s in pkg.sheets), default=0)
         workbook = utf8_xml(pkg.read(pkg.workbook))
         root = re.search(rb"<(?![?!])[^>]*>", workbook)  # only the root's declarations cover new elements
@@ -268,55 +429,26 @@ class XlsxPatch:
                 f"{pkg.path.name}: its workbook part lists no sheets; open it in Excel and save it."
             )
         wb_prefix = (sheets_close.group(1) or b"").decode()
-        sheet_tags, rel_tags, overrides = [], [], []
+        sheet_tags, parts = [], {}
         for name, doc in self._new.items():
-            number = 1
-            while posixpath.join(folder, "worksheets", f"sheet{number}.xml").casefold() in taken:
-                number += 1
-            part = posixpath.join(folder, "worksheets", f"sheet{number}.xml")
-            taken.add(part.casefold())
-            rid_number = len(rids) + 1
-            while f"rId{rid_number}" in rids:
-                rid_number += 1
-            rid = f"rId{rid_number}"
-            rids.add(rid)
+            part = edit.name(posixpath.join(folder, "worksheets"), "sheet")
+            rid = edit.relate(pkg.workbook, rel_ns + "/worksheet", part)
             sheet_id += 1
-            rel_type = rel_ns + "/worksheet"
-            target = posixpath.relpath(part, folder) if folder else part
-            rel_tags.append(f'<Relationship Id="{rid}" Type="{rel_type}" Target="{target}"/>')
-            overrides.append(f'<Override PartName="/{part}" ContentType="{WORKSHEET_CT}"/>')
             if prefix_match is not None:
                 rid_attr = f'{prefix_match.group(1).decode()}:id="{rid}"'
             else:  # the rel namespace is not declared on the root: declare it here
                 rid_attr = f'r:id="{rid}" xmlns:r="{rel_ns}"'
-            sheet_tags.append(f'<{wb_prefix}sheet name="{_attr(name)}" sheetId="{sheet_id}" {rid_attr}/>')
-            added.append((part, render(doc, check_ids, widths=True), _level(doc.estimated_size())))
+            sheet_tags.append(f'<{wb_prefix}sheet name="{attr(name)}" sheetId="{sheet_id}" {rid_attr}/>')
+            edit.add(part, render(doc, ours, widths=True), _level(doc.estimated_size()), WORKSHEET_CT)
+            parts[name] = part
         at = sheets_close.start()
-        replaced[pkg.workbook] = ([workbook[:at] + "".join(sheet_tags).encode() + workbook[at:]], 6)
-        rels = utf8_xml(pkg.read(pkg.workbook_rels))
-        replaced[pkg.workbook_rels] = ([_insert_before(rels, b"Relationships", rel_tags)], 6)
-        replaced[content_types] = ([_insert_before(types, b"Types", overrides)], 6)
+        edit.replaced[pkg.workbook] = ([workbook[:at] + "".join(sheet_tags).encode() + workbook[at:]], 6)
+        return parts
 
 
 def _check_headers(headers: Sequence[str]) -> None:
     if any(not str(h).strip() for h in headers):
         raise ValueError("every tool column needs a header text")
-
-
-def _attr(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
-
-
-def _insert_before(xml: bytes, root: bytes, items: list[str]) -> bytes:
-    """Insert elements before the closing tag of the root element, in the root's namespace prefix."""
-    close = re.search(rb"</([\w.-]+:)?" + root + rb">\s*$", xml)
-    if close is None:
-        raise NotAWorkbook(
-            f"a package part ({root.decode()}) is damaged: open the workbook in Excel and save it."
-        )
-    prefix = (close.group(1) or b"").decode()
-    block = "".join(item.replace("<", f"<{prefix}", 1) if prefix else item for item in items)
-    return xml[: close.start()] + block.encode() + xml[close.start() :]
 
 
 def _match(sheets: Sequence[SheetInfo], name: str) -> SheetInfo | None:
@@ -329,3 +461,59 @@ def _match(sheets: Sequence[SheetInfo], name: str) -> SheetInfo | None:
 
 def _level(size: int) -> int:
     return 1 if size > BIG_PART else 6
+
+
+def header_format(doc: SheetDoc) -> int | None:
+    """The cell format of the sheet's own header row (its rightmost header cell), for the tool's headers."""
+    if 1 not in doc.nums:
+        return None
+    style = None
+    for _, match in doc.row_cells(doc.row_chunk_of(1)):
+        found = re.search(rb'\ss="(\d+)"', match.group(1))
+        if re.search(rb"<(?:[\w.-]+:)?(?:v|is)\b", match.group()):
+            style = int(found.group(1)) if found else None
+    return style
+
+
+def set_of(values: Sequence[object]) -> Sequence[object]:
+    try:
+        return list(set(values))
+    except TypeError:  # an unhashable value
+        return list(values)
+
+
+def longest_text(values: object) -> int:
+    """The length of the longest text among ``values`` (numbers as Excel shows them, about)."""
+    longest = 0
+    for value in values:  # type: ignore[attr-defined]
+        if value is None:
+            continue
+        text = (
+            value if isinstance(value, str) else (f"{value:,.2f}" if isinstance(value, float) else str(value))
+        )
+        longest = max(longest, len(text))
+    return longest
+
+
+def _widths(header: Sequence[str], rows: Sequence[Sequence[CellValue]]) -> dict[int, float]:
+    """A tool sheet's column widths: its longest text (10 to ``WRAP_AT`` characters; the last column, whose
+    text runs on into the empty cells at its right, up to twice that). Nothing is wrapped: a tool sheet's
+    rows stay one line high, which filters and sorting keep readable."""
+    widths = {}
+    for index, name in enumerate(header):
+        limit = WRAP_AT * 2 if index == len(header) - 1 else WRAP_AT
+        longest = longest_text([name, *set_of([r[index] for r in rows if index < len(r)])])
+        widths[index] = float(min(limit, max(10, longest + 2)))
+    return widths
+
+
+def _last_cell(columns: int, row: int) -> str:
+    from cpor_excel.model.headers import column_letter
+
+    return f"{column_letter(columns - 1)}{row}"
+
+
+def _rel_prefix(head: bytes) -> bytes:
+    """The prefix the sheet's root declares for the relationships namespace (empty: none declared)."""
+    found = re.search(rb'xmlns:([\w.-]+)="(?:%s|%s)"' % (REL_NS[0].encode(), REL_NS[1].encode()), head)
+    return found.group(1) if found else b""
