@@ -18,6 +18,7 @@ import pandas as pd
 from cpor_excel.io.book import Book, CellValue
 from cpor_excel.model.columns import (
     ASSOCIATIONS,
+    DASHBOARD_SHEET,
     DATA_SHEETS,
     DRAFTS,
     LEDGER,
@@ -25,12 +26,15 @@ from cpor_excel.model.columns import (
     REPORT,
     RUN_LOG,
     RUN_SHEETS,
+    Kind,
 )
+from cpor_excel.model.dashboard import Dashboard
 from cpor_excel.model.evaluation import Evaluation
 from cpor_excel.model.findings import CODES, RESULT_LEVELS, Finding, Severity, result_rank
 from cpor_excel.model.headers import column_letter
-from cpor_excel.model.workbook import WorkbookData
+from cpor_excel.model.workbook import Prepared, WorkbookData
 from cpor_excel.report import tally
+from cpor_excel.rules.dashboard import build_dashboard
 from cpor_excel.version import __version__
 
 #: the tool's columns on Associations besides Check Result / Check Notes, in SPEC order
@@ -109,9 +113,11 @@ def apply(
     findings: list[Finding],
     added: dict[str, Cells],
     run_at: dt.datetime,
+    dashboard: Dashboard | None = None,
 ) -> None:
     """Write a run's results through the Book interface. ``findings``: located (``locate``); ``added``:
-    the rows the rules add to tool sheets (``new_rows``)."""
+    the rows the rules add to tool sheets (``new_rows``); ``dashboard``: the CPOR Dashboard to write
+    (``dashboard_of``), replacing the last run's."""
     for spec in DATA_SHEETS:
         table = data.sheets.get(spec.name)
         if table is None or not spec.tool_columns:
@@ -153,7 +159,31 @@ def apply(
     }
     for sheet in RUN_SHEETS:
         write = book.replace_sheet if sheet.written == REPLACED else book.append_to_sheet
-        write(sheet.name, sheet.header, rows_of.get(sheet.name, []))
+        formats = {c.name: _FORMATS[c.kind] for c in sheet.columns if c.kind in _FORMATS}
+        write(sheet.name, sheet.header, rows_of.get(sheet.name, []), formats)
+    if dashboard is not None:
+        book.replace_dashboard(DASHBOARD_SHEET, dashboard)
+
+
+#: how a tool sheet's numbers read, by column kind (a usage fraction as a percent)
+_FORMATS = {Kind.PERCENT: "percent", Kind.NUMBER: "amount"}
+
+
+def dashboard_of(
+    prepared: Prepared,
+    evaluation: Evaluation,
+    findings: list[Finding],
+    added: dict[str, Cells],
+    as_of: dt.date,
+) -> Dashboard:
+    """The dashboard of a run: the workbook's state as of the run (the ledger's rows and the new ones), not
+    this run's news, so that a second run on the same day leaves the sheet as it was."""
+    new = pd.DataFrame(added.get(LEDGER.name, []), columns=list(LEDGER.header))
+    frames = [frame for frame in (prepared.ledger, new) if not frame.empty]
+    ledger = pd.concat(frames, ignore_index=True) if frames else new
+    drafts = len(prepared.drafts) + len(evaluation.drafts)
+    counts = {**tally(findings), "milestones": len(ledger), "drafts": drafts}
+    return build_dashboard(prepared.associations, prepared.customers, ledger, findings, counts, as_of)
 
 
 #: the rows a sheet holds below its header (Excel's last row is 1,048,576)

@@ -23,7 +23,7 @@ from typing import Protocol
 
 import pandas as pd
 
-from cpor_excel.apply import apply, locate, new_rows
+from cpor_excel.apply import apply, dashboard_of, locate, new_rows
 from cpor_excel.errors import os_errors_as_cpor
 from cpor_excel.io.book import Book
 from cpor_excel.io.file_book import FileBook
@@ -76,7 +76,9 @@ def run_book(
         findings = locate(evaluation.findings, data)
         added = new_rows(evaluation)
         if write:
-            apply(book, data, evaluation, findings, added, run_at or dt.datetime.now().replace(microsecond=0))
+            when = run_at or dt.datetime.now().replace(microsecond=0)
+            board = dashboard_of(prepared, evaluation, findings, added, as_of)
+            apply(book, data, evaluation, findings, added, when, board)
     return Report(
         workbook=source,
         as_of=as_of,

@@ -22,7 +22,8 @@ from python_calamine import CalamineWorkbook
 
 from cpor_excel.batch.run import BatchResult, run_batch
 from cpor_excel.cli import main
-from cpor_excel.model.columns import ASSOCIATIONS, CUSTOMERS, RUN_LOG_SHEET, USAGE
+from cpor_excel.model.catalogue import STATUSES
+from cpor_excel.model.columns import ASSOCIATIONS, CUSTOMERS, DASHBOARD_SHEET, RUN_LOG_SHEET, USAGE
 
 AS_OF = dt.date(2025, 11, 30)
 D = dt.date
@@ -221,6 +222,14 @@ def test_each_workbook_ends_up_as_run_leaves_it_plus_the_cross_workbook_conflict
                 expected[1][2] += 1
                 expected[1][4] += 1
                 assert mine[sheet] == expected
+                continue
+            if sheet == DASHBOARD_SHEET and name in conflict_rows:
+                # the same claims by status; the conflict among the claims that need action now
+                assert [r for r in mine[sheet] if r[0] in STATUSES] == [
+                    r for r in theirs[sheet] if r[0] in STATUSES
+                ]
+                assert any("association-conflict" in r for r in mine[sheet])
+                assert not any("association-conflict" in r for r in theirs[sheet])
                 continue
             if sheet == "CPOR Report" and name in conflict_rows:
                 # the batch's report sheet holds the single run's rows plus the conflict's

@@ -14,7 +14,7 @@ from cpor_excel.model.catalogue import STATUSES
 from cpor_excel.model.columns import ASSOCIATIONS
 from cpor_excel.model.dashboard import Cell, Chart, Dashboard, Series, Table
 from cpor_excel.model.findings import CODES, Finding
-from cpor_excel.model.wording import count_summary
+from cpor_excel.model.wording import SUMMARY_NOUNS, count_summary, counted
 
 TITLE = "CPOR Dashboard"
 #: bar colour per status: grey before submission, blues under review, orange when the partner must act,
@@ -60,11 +60,14 @@ def build_dashboard(
     """The Dashboard of a run.
 
     ``associations``/``customers``: the prepared frames; ``ledger``: every Milestone Ledger row after the run
-    (Month Reached, Payment, Currency); ``findings``: located, in report order; ``counts``: the run's counts
-    (``Report.counts()``); ``deadlines``: the Next Deadline of each Associations row (by Excel row), when the
+    (Month Reached, Payment, Currency); ``findings``: located, in report order; ``counts``: errors, warnings,
+    infos and conflicts, and the rows of the ledger and of Consent Drafts after the run; ``deadlines``: the Next Deadline of each Associations row (by Excel row), when the
     run works them out; ``earnings``: every Earnings Ledger row (Month, Amount, Currency), when there is one.
     """
-    lines = [f"As of {as_of.isoformat()}: {count_summary(counts)}."]
+    found = count_summary(counts, SUMMARY_NOUNS[:4])
+    recorded = f"{counted(counts.get('milestones', 0), 'milestone')} in the Milestone Ledger"
+    drafts = counted(counts.get("drafts", 0), "consent draft")
+    lines = [f"As of {as_of.isoformat()}: {found}; {recorded}, {drafts}."]
     charts = [claims_by_status(associations), pay_per_month(ledger, earnings, as_of)]
     return Dashboard(TITLE, lines, charts, [needs_action(findings, associations, customers, deadlines)])
 
