@@ -192,7 +192,7 @@ def sheet_pages(book: Path, pdf: Path) -> dict[str, int]:
 
 def run_sample(out_dir: Path) -> Path:
     """The shipped sample after a run (as of the README's date), written into ``out_dir``."""
-    from cpor_excel.workbook_run import run_workbook
+    from cpor_excel.run import run_workbook
 
     book = out_dir / "cpor_sample_result.xlsx"
     run_workbook(SAMPLE, out=book, as_of=AS_OF, drafts_dir=out_dir / "drafts", run_at=RUN_AT)

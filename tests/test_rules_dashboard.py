@@ -134,7 +134,7 @@ def test_needs_action_is_short_and_says_how_many_it_left_out() -> None:
 
 
 def test_the_dashboard_of_a_run(sample_book) -> None:
-    from cpor_excel.workbook_run import check_workbook
+    from cpor_excel.run import check_workbook
 
     path, _ = sample_book
     report = check_workbook(path, as_of=AS_OF)
@@ -143,7 +143,7 @@ def test_the_dashboard_of_a_run(sample_book) -> None:
     from cpor_excel.rules.prepare import prepare
 
     with FileBook(path) as book:
-        prepared = prepare(read_workbook_data(book, path.name), {})
+        prepared = prepare(read_workbook_data(book, path.name))
     dashboard = build_dashboard(
         prepared.associations, prepared.customers, pd.DataFrame(report.milestones), report.findings,
         report.counts(), AS_OF,
