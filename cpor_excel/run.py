@@ -141,11 +141,14 @@ def run_workbook(
     others: pd.DataFrame | None = None,
     source: str | None = None,
     run_at: dt.datetime | None = None,
+    wait: float | None = None,
 ) -> Report:
     """Check, evaluate and write the results back: in place, or into ``out`` leaving ``path`` untouched.
 
     ``others``, ``source`` and ``run_at``: a batch's claims from other workbooks, this workbook's label in
-    the batch, and the batch's one run time.
+    the batch, and the batch's one run time. The workbook is locked from before it is read until it is
+    saved: another run on it waits up to ``wait`` seconds (default: ``CPOR_LOCK_WAIT``, else 10), then
+    this one stops (WorkbookLocked).
     """
     path = Path(path)
     if out is not None:
@@ -156,7 +159,7 @@ def run_workbook(
     templates = Path(templates_dir) if templates_dir is not None else None
     # the collector stays paused through the save too: re-enabled in between, it would walk every object
     # the run still holds once more
-    with FileBook(path) as book, DraftFiles(folder, templates) as drafts, paused_gc():
+    with FileBook(path, wait=wait) as book, DraftFiles(folder, templates) as drafts, paused_gc():
         report = run_book(
             book, source or path.name, as_of or dt.date.today(), drafts=drafts, others=others, run_at=run_at
         )

@@ -121,7 +121,6 @@ def _fifo(path: Path) -> Path:
     return path
 
 
-@PENDING
 @POSIX
 @pytest.mark.parametrize("command", ["check", "run"])
 def test_a_fifo_named_like_a_workbook_fails_at_once(tmp_path: Path, command: str) -> None:
@@ -167,7 +166,6 @@ def test_a_batch_over_a_share_with_a_fifo_runs_the_real_workbooks(sample_book, t
 # --- symlinks and hard links ---------------------------------------------------------------------------
 
 
-@PENDING
 @POSIX
 def test_a_workbook_reached_through_a_symlink_is_updated_where_it_lives(book: Path, tmp_path: Path) -> None:
     """The link stays a link; the real file gets the results (a copy replacing the link would leave the
@@ -185,7 +183,6 @@ def test_a_workbook_reached_through_a_symlink_is_updated_where_it_lives(book: Pa
     assert "Check Result" in _first_row(book, "Associations")
 
 
-@PENDING
 @POSIX
 def test_a_workbook_open_in_excel_is_not_written_through_a_link_to_it(book: Path, tmp_path: Path) -> None:
     """Excel's owner file sits beside the real workbook, not beside a link to it."""

@@ -57,7 +57,6 @@ def rows(path: Path, sheet: str) -> list[list[object]]:
         reader.close()
 
 
-@PENDING
 def test_two_runs_at_once_take_turns_and_the_second_builds_on_the_first(
     bigger_book: Path, tmp_path: Path
 ) -> None:
@@ -100,7 +99,6 @@ def _wait_for(condition, seconds: float = 60.0) -> bool:  # type: ignore[no-unty
     return False
 
 
-@PENDING
 @pytest.mark.parametrize("how", ["option", "environment"])
 def test_a_run_that_may_not_wait_says_another_run_is_using_the_workbook(
     bigger_book: Path, tmp_path: Path, how: str
@@ -124,7 +122,6 @@ def test_a_run_that_may_not_wait_says_another_run_is_using_the_workbook(
     assert json.loads(first_out)["workbook"] == "partner.xlsx"
 
 
-@PENDING
 def test_a_bad_wait_is_bad_usage(bigger_book: Path, tmp_path: Path) -> None:
     book = tmp_path / "partner.xlsx"
     shutil.copy(bigger_book, book)

@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 from writer_helpers import excel_like_book
 
-from cpor_excel.errors import WorkbookLocked
+from cpor_excel.errors import UsageError, WorkbookLocked
 from cpor_excel.io.file_book import FileBook
 from cpor_excel.io.safe_save import (
     atomic_replace,
     ensure_writable,
     lock_path,
+    lock_wait,
     owner_file,
     temp_files,
     workbook_lock,
@@ -111,7 +112,7 @@ def test_runs_on_one_workbook_wait_for_each_other(book: Path) -> None:
         thread = threading.Thread(target=second_run)
         thread.start()
         thread.join()
-    assert outcome and "another cpor-excel run is writing" in outcome[0]
+    assert outcome and "another cpor-excel run is using" in outcome[0]
     assert not lock_path(book).exists()  # no stray file after a normal run
     with workbook_lock(book, timeout=0.2):  # free again
         pass
@@ -208,3 +209,27 @@ def test_killed_save_leaves_the_original_and_the_next_run_cleans_up(book: Path) 
         fb.save()
         assert fb.read_rows("Usage")[1] == ["t1", "after the crash"]
     assert temp_files(book) == [] and leftovers(book.parent) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links")
+def test_a_run_through_a_link_and_a_run_on_the_file_share_one_lock(book: Path, tmp_path: Path) -> None:
+    link = tmp_path / "elsewhere" / "link.xlsx"
+    link.parent.mkdir()
+    link.symlink_to(book)
+    with workbook_lock(link):
+        assert lock_path(book).exists() and not lock_path(link).exists()
+        with (
+            pytest.raises(WorkbookLocked, match="another cpor-excel run is using"),
+            workbook_lock(book, timeout=0),
+        ):
+            pass
+
+
+def test_the_wait_comes_from_the_environment_and_bad_text_there_is_bad_usage(monkeypatch) -> None:
+    monkeypatch.setenv("CPOR_LOCK_WAIT", "2.5")
+    assert lock_wait() == 2.5 and lock_wait(0) == 0
+    monkeypatch.setenv("CPOR_LOCK_WAIT", "soon")
+    with pytest.raises(UsageError, match="CPOR_LOCK_WAIT"):
+        lock_wait()
+    monkeypatch.delenv("CPOR_LOCK_WAIT")
+    assert lock_wait() == 10

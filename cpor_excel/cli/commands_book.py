@@ -114,6 +114,13 @@ def check(book: Path, as_of: dt.date | None, as_json: bool, limit: int) -> None:
     default=None,
     help="Folder of your own email templates; overrides the shipped ones file by file.",
 )
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help="How long to wait for another run using BOOK before giving up (default: CPOR_LOCK_WAIT, else 10).",
+)
 @JSON
 @LIMIT
 @handle_errors
@@ -123,12 +130,15 @@ def run(
     as_of: dt.date | None,
     drafts_dir: Path | None,
     templates_dir: Path | None,
+    wait: float | None,
     as_json: bool,
     limit: int,
 ) -> None:
     """Check BOOK, evaluate conflicts and milestones, draft consent emails, and write the results back."""
     from cpor_excel.run import run_workbook
 
-    report = run_workbook(book, out=out, as_of=as_of, drafts_dir=drafts_dir, templates_dir=templates_dir)
+    report = run_workbook(
+        book, out=out, as_of=as_of, drafts_dir=drafts_dir, templates_dir=templates_dir, wait=wait
+    )
     render(report, as_json, limit)
     sys.exit(report.exit_code)

@@ -39,7 +39,7 @@ import io
 import re
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from contextlib import suppress
+from contextlib import ExitStack, suppress
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,13 @@ import python_calamine
 from cpor_excel.errors import NotAWorkbook
 from cpor_excel.io.book import CellValue
 from cpor_excel.io.layout import match_sheets
-from cpor_excel.io.safe_save import atomic_replace, ensure_writable, remove_stale_temps, workbook_lock
+from cpor_excel.io.safe_save import (
+    atomic_replace,
+    ensure_writable,
+    real_path,
+    remove_stale_temps,
+    workbook_lock,
+)
 from cpor_excel.io.xlsx.cells import xml_text
 from cpor_excel.io.xlsx.extent import check_sheet_extent
 from cpor_excel.io.xlsx.package import REL_NS, Package, SheetInfo, open_package
@@ -73,15 +79,28 @@ class FileBook:
     in-place save the book reopens the new file, so it can go on being used.
     """
 
-    def __init__(self, path: Path | str, *, write: bool = True) -> None:
-        """``write=False``: the book is only read, so the sheets' XML its checks inflate is not kept for
-        the writer (a read-only run holds less memory; writing still works, it inflates them again)."""
+    def __init__(self, path: Path | str, *, write: bool = True, wait: float | None = None) -> None:
+        """``write=True``: the book will be saved, so it holds the workbook's lock from now until it is
+        closed (another run waits up to ``wait`` seconds, default ``safe_save.lock_wait()``, for it), and the
+        sheets' XML its checks inflate is kept for the writer. ``write=False``: only read, no lock (it
+        reads one file from start to end, whatever a run does to the name meanwhile); writing still works,
+        it inflates the sheets again and locks when it saves. Through a symbolic link, the book is the
+        file the link points to."""
         self.path = Path(path)
+        self._real = real_path(self.path)
         self._write = write
-        self._open()
+        self._wait = wait
+        self._locks = ExitStack()
+        if write:
+            self._locks.enter_context(workbook_lock(self.path, wait))
+        try:
+            self._open()
+        except BaseException:
+            self._locks.close()
+            raise
 
     def _open(self) -> None:
-        self._package: Package = open_package(self.path)
+        self._package: Package = open_package(self._real)
         self._patch = XlsxPatch(self.path, self._package)
         self._reader: python_calamine.CalamineWorkbook | None = None
         self._from_path = True  # calamine reads the file itself (not an in-memory copy of it)
@@ -102,7 +121,12 @@ class FileBook:
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def close(self) -> None:
-        """Release the file (idempotent). Sheets still being read ahead are waited for first."""
+        """Release the file and the workbook's lock (idempotent). Sheets still being read ahead are waited
+        for first."""
+        self._close_file()
+        self._locks.close()
+
+    def _close_file(self) -> None:
         if self._closed:
             return
         self._closed = True
@@ -144,7 +168,7 @@ class FileBook:
         infos = [info for _, info in found if info is not None and info.name not in self._parses]
         if len(infos) > 1 and self._size(infos[-1]) >= LANE_SIZE and self._from_path:
             big = infos.pop()
-            self._lane_reader = python_calamine.CalamineWorkbook.from_path(str(self.path))
+            self._lane_reader = python_calamine.CalamineWorkbook.from_path(self._package.reader_path())
             self._lane = ThreadPoolExecutor(1, thread_name_prefix="calamine-lane")
             check = self._checks[big.name] = self._lane.submit(self._check_sheet, big)
             self._parses[big.name] = self._lane.submit(self._parse, big, check, self._lane_reader)
@@ -284,7 +308,7 @@ class FileBook:
                     self._reader = python_calamine.CalamineWorkbook.from_filelike(self._worksheets_only())
                     self._from_path = False
                 else:
-                    self._reader = python_calamine.CalamineWorkbook.from_path(str(self.path))
+                    self._reader = python_calamine.CalamineWorkbook.from_path(pkg.reader_path())
             except python_calamine.PasswordError:
                 raise NotAWorkbook(
                     f"{self.path.name} is password-protected: remove the password and save it again."
@@ -385,30 +409,46 @@ class FileBook:
         """
         self._require_open()
         self._settle()
-        target = Path(dest) if dest is not None else self.path
-        in_place = target.resolve() == self.path.resolve()
+        given = Path(dest) if dest is not None else self.path
+        target = real_path(given)  # through a symbolic link: the file it points to is replaced
+        in_place = target == self._real
         if in_place and not self._dirty:
             return
-        ensure_writable(target)
-        with workbook_lock(target):
-            ensure_writable(target)  # Excel may have opened it while this run waited for the lock
+        ensure_writable(given)
+        with ExitStack() as locks:
+            if not (in_place and self._write):  # else held since the book was opened
+                locks.enter_context(workbook_lock(target, self._wait))
+            ensure_writable(given)  # Excel may have opened it while this run waited for the lock
             remove_stale_temps(target)
 
             def write(temp: Path) -> None:
                 self._patch.save(temp)
+                _read_back(temp, target)
                 if ready is not None:
                     ready()
                 if in_place:
-                    self.close()  # Windows refuses to replace a file this process still holds open
+                    self._close_file()  # Windows refuses to replace a file this process still holds open
 
             atomic_replace(target, write)
         if in_place:  # go on with the new file (a failed save raised above, and left the book closed)
-            self.close()
+            self._close_file()
             self._open()
 
     def _require_open(self) -> None:
         if self._closed:
             raise ValueError(f"{self.path.name}: the workbook is closed")
+
+
+def _read_back(written: Path, target: Path) -> None:
+    """The package checks, on the new file before it takes the workbook's place: the tool never leaves a
+    workbook it would itself refuse to read (the writer keeps every part within them; this proves it)."""
+    try:
+        open_package(written).close()
+    except NotAWorkbook as err:
+        raise NotAWorkbook(
+            f"{target.name} was left as it was: the results would have made a file this tool refuses to read "
+            f"back ({err}); please report this."
+        ) from None
 
 
 def _error_cells(xml: bytes) -> list[tuple[int, int, str]]:

@@ -2,7 +2,12 @@
 
 - A workbook open in Excel has an *owner file* beside it (``~$`` + its name); such a workbook is never
   written, because Excel would overwrite our results on its next save (or refuse the replace on Windows).
-- Runs on one workbook are serialised by a lock file beside it (``.NAME.cpor.lock``), removed after the run.
+- Runs on one workbook are serialised by a lock file beside it (``.NAME.cpor.lock``), held from before the
+  workbook is read until it is saved (``FileBook`` takes it) and removed after the run. A second run waits
+  ``lock_wait()`` seconds (``--wait``, ``CPOR_LOCK_WAIT``; 10 by default), then stops saying another run is
+  using the workbook. The lock is an OS lock on the file (flock / LockFileEx): a killed run's is free.
+- A workbook reached through a symbolic link is the file the link points to: that file is locked, checked
+  for Excel's owner file and replaced; the link stays a link.
 - The new workbook is written to a temporary file in the same folder (so the final rename never crosses a
   file system), flushed to disk, then renamed over the original: the original is byte-identical after any
   failure. A process killed with SIGKILL cannot clean up, so its temporary file (``.NAME.*.cpor-tmp``) may
@@ -22,8 +27,9 @@ from filelock import FileLock, Timeout
 
 from cpor_excel.errors import UsageError, WorkbookLocked
 
-#: seconds a run waits for another run on the same workbook before giving up
-LOCK_TIMEOUT = 120.0
+#: seconds a run waits for another run on the same workbook before giving up (``lock_wait``)
+LOCK_WAIT = 10.0
+LOCK_WAIT_ENV = "CPOR_LOCK_WAIT"
 TEMP_SUFFIX = ".cpor-tmp"
 
 
@@ -67,15 +73,40 @@ def owner_file(path: Path | str) -> Path | None:
     return None
 
 
+def real_path(path: Path | str) -> Path:
+    """The file a path names, through any symbolic links (the path itself when it names no file yet)."""
+    return Path(os.path.realpath(path))
+
+
+def lock_wait(wait: float | None = None) -> float:
+    """Seconds to wait for another run's lock: ``wait`` when given, else ``CPOR_LOCK_WAIT``, else 10."""
+    if wait is not None:
+        return max(0.0, float(wait))
+    text = os.environ.get(LOCK_WAIT_ENV, "").strip()
+    if not text:
+        return LOCK_WAIT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise UsageError(f"{LOCK_WAIT_ENV} must be a number of seconds such as 30, not {text!r}.")
+    return seconds
+
+
 def ensure_writable(path: Path | str) -> None:
-    """Raise WorkbookLocked when the workbook at ``path`` cannot be written now (open in Excel, read-only)."""
-    path = Path(path)
-    owner = owner_file(path)
-    if owner is not None:
-        raise WorkbookLocked(
-            f"{path.name} is open in Excel: close it, or use the Run CPOR checks button inside Excel "
-            f"(if Excel is not running, delete {owner.name})."
-        )
+    """Raise WorkbookLocked when the workbook at ``path`` cannot be written now (open in Excel, read-only).
+    Through a symbolic link it is the real file that is written: Excel's owner file is looked for beside
+    the link and beside the file."""
+    given = Path(path)
+    path = real_path(given)
+    for place in dict.fromkeys((given, path)):
+        owner = owner_file(place)
+        if owner is not None:
+            raise WorkbookLocked(
+                f"{given.name} is open in Excel: close it, or use the Run CPOR checks button inside Excel "
+                f"(if Excel is not running, delete {owner.name})."
+            )
     if not path.parent.is_dir():
         raise WorkbookLocked(
             f"the folder {path.parent} does not exist: create it, or write elsewhere with --out."
@@ -116,18 +147,20 @@ def lock_path(path: Path | str) -> Path:
 
 
 @contextmanager
-def workbook_lock(path: Path | str, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
-    """Hold the workbook's lock: other runs on the same workbook wait (up to ``timeout`` s, then
-    WorkbookLocked). The lock file is removed when the block ends."""
-    path = Path(path)
+def workbook_lock(path: Path | str, timeout: float | None = None) -> Iterator[None]:
+    """Hold the workbook's lock (of the real file, through symbolic links): other runs on the same
+    workbook wait (up to ``timeout`` s, default ``lock_wait()``, then WorkbookLocked). The lock file is
+    removed when the block ends."""
+    given = Path(path)
+    path = real_path(given)
     lock_file = lock_path(path)
-    lock = FileLock(lock_file, timeout=timeout)
+    lock = FileLock(lock_file, timeout=lock_wait(timeout))
     try:
         lock.acquire()
     except Timeout:
         raise WorkbookLocked(
-            f"another cpor-excel run is writing {path.name}: wait for it to finish and run again "
-            f"(if none is running, delete {lock_file.name})."
+            f"another cpor-excel run is using {given.name}: wait for it to finish and run again, or let "
+            f"this run wait longer (--wait SECONDS or {LOCK_WAIT_ENV})."
         ) from None
     except OSError as err:
         raise WorkbookLocked(

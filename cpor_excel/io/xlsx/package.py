@@ -13,9 +13,10 @@ import posixpath
 import zipfile
 import zlib
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO
 from urllib.parse import unquote
 from xml.etree.ElementTree import Element, ParseError
 
@@ -66,20 +67,24 @@ def check_package(path: Path | str) -> None:
 def open_package(path: Path | str) -> Package:
     """Run every package check and return the open package (close it, or use it as a context manager)."""
     path = Path(path)
-    archive = open_zip(path)
+    archive, file = open_zip(path)
     try:
-        return Package(path, archive)
+        return Package(path, archive, file)
     except BaseException:
         archive.close()
+        file.close()
         raise
 
 
 class Package:
     """An open, checked workbook package: its entries, relationships and sheets."""
 
-    def __init__(self, path: Path, archive: zipfile.ZipFile) -> None:
+    def __init__(self, path: Path, archive: zipfile.ZipFile, file: BinaryIO) -> None:
+        """``file``: the open file ``archive`` reads; raw copies and readers use it too, so the package
+        is one file from opening to closing whatever happens to its name meanwhile."""
         self.path = path
         self.zip = archive
+        self.file = file
         self.infos = archive.infolist()
         self._handed: dict[str, bytes] = {}
         #: entry -> N, for sheets whose every cell tag is proved to start with a plain ref (``r="B7"``) in
@@ -157,6 +162,14 @@ class Package:
     def close(self) -> None:
         self._handed.clear()
         self.zip.close()
+        self.file.close()
+
+    def reader_path(self) -> str:
+        """A path another reader (calamine) can open to read this very file: on Linux the process's own
+        handle (``/proc/self/fd/N`` opens the file this package opened, even if it has been replaced or
+        renamed since), elsewhere the file's name."""
+        handle = f"/proc/self/fd/{self.file.fileno()}"
+        return handle if os.path.exists(handle) else str(self.path)
 
     def __enter__(self) -> Package:
         return self
@@ -260,7 +273,7 @@ class Package:
         """
         if dest.exists() and self.path.exists() and os.path.samefile(dest, self.path):
             raise ValueError("write the new package to another file, then replace the original atomically")
-        with open(dest, "wb") as out:
+        with open(dest, "w+b") as out:  # readable too: a part may be rewritten stored (ZipWriter)
             self.write_to(out, replaced, added, dropped)
 
     def write_to(
@@ -271,12 +284,14 @@ class Package:
         dropped: Collection[str] = (),
     ) -> None:
         """``write`` into a seekable binary stream (``dropped`` entries left out: for reader views only)."""
-        with open(self.path, "rb") as source, ZipWriter(out) as writer:
+        with closing(_Positional(self.file, self.path)) as source, ZipWriter(out) as writer:
             for info in self.infos:
                 if info.filename in dropped:
                     continue
                 if info.filename in replaced:
                     chunks, level = replaced[info.filename]
+                    if info.compress_type == zipfile.ZIP_STORED:
+                        level = 0  # the producer stored it: so does the writer (its ratio stays 1:1)
                     writer.add(name_bytes(info), info.flag_bits & 0x800, chunks, level, info)
                 else:
                     writer.copy(info, source)
@@ -284,6 +299,35 @@ class Package:
                 utf8 = 0 if name.isascii() else 0x800
                 writer.add(name.encode("utf-8"), utf8, chunks, level, None)
             writer.finish(self.zip.comment)
+
+
+class _Positional:
+    """Reads of the package's file at positions of their own (``os.pread``): the zip writer's raw copies
+    never move the position zipfile reads from on another thread. Where there is no pread (Windows), a
+    second handle on the file: Windows refuses to replace a file this process holds open, so it is the
+    same file."""
+
+    def __init__(self, file: BinaryIO, path: Path) -> None:
+        self._fd = file.fileno()
+        self._own = None if hasattr(os, "pread") else open(path, "rb")  # noqa: SIM115 (closed in close)
+        self._at = 0
+
+    def seek(self, offset: int) -> int:
+        self._at = offset
+        return offset
+
+    def read(self, size: int) -> bytes:
+        if self._own is None:
+            data = os.pread(self._fd, size, self._at)
+        else:
+            self._own.seek(self._at)
+            data = self._own.read(size)
+        self._at += len(data)
+        return data
+
+    def close(self) -> None:
+        if self._own is not None:
+            self._own.close()
 
 
 def rels_part(source: str) -> str:

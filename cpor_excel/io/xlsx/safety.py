@@ -20,20 +20,23 @@ Decisions on the hostile and unusual files of ``realworld_xlsx`` (see ``file_boo
 
 from __future__ import annotations
 
+import os
+import stat
 import struct
 import zipfile
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 from cpor_excel.errors import NotAWorkbook
+from cpor_excel.io.xlsx.limits import MAX_RATIO, RATIO_FLOOR, too_packed
 from cpor_excel.io.xlsx.zip_writer import name_bytes
+
+__all__ = ["MAX_RATIO", "RATIO_FLOOR"]  # the limits, where the checks are
 
 #: limits for hostile packages; a real 500,000-row workbook is ~25 MB zipped, ~150 MB unzipped
 MAX_ENTRIES = 10_000
 MAX_TOTAL_SIZE = 2 * 1024**3
-#: deflate can reach ~1000:1; real sheet XML compresses 5-30:1 (Apache POI refuses beyond 100:1)
-MAX_RATIO = 200
-RATIO_FLOOR = 1024**2  # parts smaller than this cannot hurt whatever their ratio
 MAX_CENTRAL_DIRECTORY = 64 * 1024**2
 PROLOG_WINDOW = 64 * 1024
 
@@ -41,22 +44,52 @@ CFB_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
 _XML_SUFFIXES = (".xml", ".rels", ".vml")
 
 
-def open_zip(path: Path) -> zipfile.ZipFile:
-    """The workbook's zip, opened once the file and its central directory passed the checks (close it)."""
-    check_file(path)
-    entries = directory_entries(path)
-    if entries > MAX_ENTRIES:
-        raise bomb(path, f"has {entries:,} zip entries (limit {MAX_ENTRIES:,})")
+def open_zip(path: Path) -> tuple[zipfile.ZipFile, BinaryIO]:
+    """The workbook's zip, opened once the file and its central directory passed the checks, and the one
+    open file it reads (close both). Everything read from the package comes from that file, even when
+    another program replaces the workbook meanwhile."""
+    handle = open_regular(path)
     try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, struct.error, EOFError) as err:
-        raise damaged(path, f"its zip structure is damaged ({err})") from None
-    try:
-        check_entries(path, archive)
+        check_file(path, handle)
+        entries = directory_entries(path, handle)
+        if entries > MAX_ENTRIES:
+            raise bomb(path, f"has {entries:,} zip entries (limit {MAX_ENTRIES:,})")
+        try:
+            archive = zipfile.ZipFile(handle)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, struct.error, EOFError) as err:
+            raise damaged(path, f"its zip structure is damaged ({err})") from None
+        try:
+            check_entries(path, archive)
+        except BaseException:
+            archive.close()
+            raise
     except BaseException:
-        archive.close()
+        handle.close()
         raise
-    return archive
+    return archive, handle
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """Open the workbook file for reading, refusing what is not a regular file. A named pipe (FIFO) would
+    block whoever opens it until a writer comes, so it is opened without waiting, and refused."""
+    if not path.exists():
+        raise NotAWorkbook(f"{path} does not exist: check the folder and the file name.")
+    if path.is_dir():
+        raise NotAWorkbook(f"{path} is a folder, not a workbook: give the path of an .xlsx or .xlsm file.")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    descriptor = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise NotAWorkbook(
+                f"{path.name} is not a regular file (a pipe, device or socket named like a workbook): give "
+                "the path of an .xlsx or .xlsm file."
+            )
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(descriptor, True)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
 
 
 def damaged(path: Path, what: str) -> NotAWorkbook:
@@ -74,12 +107,9 @@ def bomb(path: Path, what: str) -> NotAWorkbook:
     )
 
 
-def check_file(path: Path) -> None:
-    """Refuse what is not a zip package at all: a missing file, a folder, .xls/.xlsb, an encrypted or a text file."""
-    if not path.exists():
-        raise NotAWorkbook(f"{path} does not exist: check the folder and the file name.")
-    if path.is_dir():
-        raise NotAWorkbook(f"{path} is a folder, not a workbook: give the path of an .xlsx or .xlsm file.")
+def check_file(path: Path, handle: BinaryIO) -> None:
+    """Refuse what is not a zip package at all: .xls/.xlsb, an empty, encrypted or text file (``handle``:
+    the file opened by ``open_regular``)."""
     suffix = path.suffix.lower()
     if suffix in (".xls", ".xlt"):
         raise NotAWorkbook(
@@ -90,9 +120,9 @@ def check_file(path: Path) -> None:
         raise NotAWorkbook(f"{path.name} is a binary .xlsb workbook: open it in Excel and save it as .xlsx.")
     if suffix in (".ods", ".numbers"):
         raise NotAWorkbook(f"{path.name} is not an Excel workbook: open it and save it as .xlsx.")
-    size = path.stat().st_size
-    with open(path, "rb") as handle:
-        head = handle.read(4096)
+    size = os.fstat(handle.fileno()).st_size
+    handle.seek(0)
+    head = handle.read(4096)
     if size == 0:
         raise NotAWorkbook(f"{path.name} is empty (0 bytes): use a workbook saved by Excel.")
     if head.startswith(CFB_MAGIC):
@@ -124,32 +154,31 @@ def _looks_like_text(head: bytes) -> bool:
     return all(ch.isprintable() or ch in "\t\r\n" for ch in text)
 
 
-def directory_entries(path: Path) -> int:
+def directory_entries(path: Path, handle: BinaryIO) -> int:
     """Entry count from the end-of-central-directory record, read before zipfile parses the directory."""
-    size = path.stat().st_size
-    with open(path, "rb") as handle:
-        tail_len = min(size, 22 + 65535 + 20)
-        handle.seek(size - tail_len)
-        tail = handle.read(tail_len)
-        at = tail.rfind(b"PK\x05\x06")
-        if at < 0 or len(tail) - at < 22:
-            raise damaged(path, "it is truncated (no zip central directory)")
-        _, _, _, total, cd_size, cd_offset, _ = struct.unpack("<4H2IH", tail[at + 4 : at + 22])
-        if total == 0xFFFF or cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF:
-            locator = tail[at - 20 : at] if at >= 20 else b""
-            if not locator.startswith(b"PK\x06\x07"):
-                raise damaged(path, "its zip64 directory is missing")
-            (record_at,) = struct.unpack("<Q", locator[8:16])
-            if record_at + 56 > size:
-                raise damaged(path, "its zip64 directory is out of range")
-            handle.seek(record_at)
-            record = handle.read(56)
-            if not record.startswith(b"PK\x06\x06"):
-                raise damaged(path, "its zip64 directory is damaged")
-            total, cd_size = struct.unpack("<QQ", record[32:48])
-        if cd_size > MAX_CENTRAL_DIRECTORY:
-            raise bomb(path, f"has a {cd_size:,}-byte zip directory")
-        return int(total)
+    size = os.fstat(handle.fileno()).st_size
+    tail_len = min(size, 22 + 65535 + 20)
+    handle.seek(size - tail_len)
+    tail = handle.read(tail_len)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        raise damaged(path, "it is truncated (no zip central directory)")
+    _, _, _, total, cd_size, cd_offset, _ = struct.unpack("<4H2IH", tail[at + 4 : at + 22])
+    if total == 0xFFFF or cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF:
+        locator = tail[at - 20 : at] if at >= 20 else b""
+        if not locator.startswith(b"PK\x06\x07"):
+            raise damaged(path, "its zip64 directory is missing")
+        (record_at,) = struct.unpack("<Q", locator[8:16])
+        if record_at + 56 > size:
+            raise damaged(path, "its zip64 directory is out of range")
+        handle.seek(record_at)
+        record = handle.read(56)
+        if not record.startswith(b"PK\x06\x06"):
+            raise damaged(path, "its zip64 directory is damaged")
+        total, cd_size = struct.unpack("<QQ", record[32:48])
+    if cd_size > MAX_CENTRAL_DIRECTORY:
+        raise bomb(path, f"has a {cd_size:,}-byte zip directory")
+    return int(total)
 
 
 def check_entries(path: Path, archive: zipfile.ZipFile) -> None:
@@ -168,7 +197,7 @@ def check_entries(path: Path, archive: zipfile.ZipFile) -> None:
         if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
             raise damaged(path, f"part {info.filename} has inconsistent sizes")
         total += info.file_size
-        if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        if too_packed(info.file_size, info.compress_size):
             ratio = info.file_size // max(info.compress_size, 1)
             raise bomb(path, f"has a part ({info.filename}) compressed {ratio:,}:1")
     if total > MAX_TOTAL_SIZE:

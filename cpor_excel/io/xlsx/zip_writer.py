@@ -12,9 +12,19 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import IO
+from typing import IO, Protocol
 
 from cpor_excel.errors import NotAWorkbook
+from cpor_excel.io.xlsx.limits import too_packed
+
+
+class RawSource(Protocol):
+    """Where raw copies come from: the package's file, read at given positions."""
+
+    def seek(self, offset: int) -> int: ...
+
+    def read(self, size: int) -> bytes: ...
+
 
 _DOS_EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -64,11 +74,12 @@ def _without_zip64(extra: bytes) -> bytes:
 
 
 class _Entry:
-    """A deflated entry being written: where it starts and what its header will say."""
+    """An entry being written: where it starts and what its header will say."""
 
     def __init__(self, name: bytes, flags: int, template: zipfile.ZipInfo | None) -> None:
         self.name, self.flags, self.template = name, flags, template
         self.date_time = template.date_time if template else _DOS_EPOCH
+        self.method = zipfile.ZIP_DEFLATED
         self.offset = self.crc = self.size = self.compressed = 0
 
 
@@ -127,10 +138,10 @@ class ZipWriter:
             raise NotAWorkbook("the workbook would exceed 4 GB, which this tool does not write.")
         return offset
 
-    def copy(self, info: zipfile.ZipInfo, source: IO[bytes]) -> None:
+    def copy(self, info: zipfile.ZipInfo, source: RawSource) -> None:
         self._run(self._copy, info, source)
 
-    def _copy(self, info: zipfile.ZipInfo, source: IO[bytes]) -> None:
+    def _copy(self, info: zipfile.ZipInfo, source: RawSource) -> None:
         source.seek(info.header_offset)
         header = source.read(30)
         if len(header) < 30 or not header.startswith(b"PK\x03\x04"):
@@ -175,18 +186,24 @@ class ZipWriter:
         level: int,
         template: zipfile.ZipInfo | None,
     ) -> None:
+        """A new entry from ``chunks``: deflated at ``level``, or stored as it is (``level`` 0)."""
         entry = _Entry(name, utf8_flag, template)
+        entry.method = zipfile.ZIP_DEFLATED if level else zipfile.ZIP_STORED
         self._run(self._start, entry)
         primer = b""
         for piece in _pieces(chunks):
-            packed = self._deflaters.submit(_deflate_piece, piece, primer, level)
+            if level:
+                packed = self._deflaters.submit(_deflate_piece, piece, primer, level)
+            else:
+                packed = Future()
+                packed.set_result(piece)
             self._run(self._write_piece, entry, piece, packed)
             primer = piece[-_WINDOW:]
         self._run(self._end, entry)
 
     def _start(self, entry: _Entry) -> None:
         entry.offset = self._offset()
-        self._local_header(20, entry.flags, zipfile.ZIP_DEFLATED, entry.date_time, 0, 0, 0, entry.name, b"")
+        self._local_header(20, entry.flags, entry.method, entry.date_time, 0, 0, 0, entry.name, b"")
 
     def _write_piece(self, entry: _Entry, piece: bytes, packed: Future[bytes]) -> None:
         entry.crc = zlib.crc32(piece, entry.crc)
@@ -196,21 +213,39 @@ class ZipWriter:
         self.out.write(data)
 
     def _end(self, entry: _Entry) -> None:
-        entry.compressed += len(_FINAL_BLOCK)
-        self.out.write(_FINAL_BLOCK)
+        if entry.method == zipfile.ZIP_DEFLATED:
+            entry.compressed += len(_FINAL_BLOCK)
+            self.out.write(_FINAL_BLOCK)
+            if too_packed(entry.size, entry.compressed):
+                self._store_instead(entry)
         crc, compressed, size = entry.crc, entry.compressed, entry.size
         if size >= 0xFFFFFFFF or compressed >= 0xFFFFFFFF:
             raise NotAWorkbook("a sheet would exceed 4 GB, which this tool does not write.")
         end = self.out.tell()
+        self.out.seek(entry.offset + 8)
+        self.out.write(struct.pack("<H", entry.method))
         self.out.seek(entry.offset + 14)
         self.out.write(struct.pack("<3I", crc, compressed, size))
         self.out.seek(end)
         info = entry.template or zipfile.ZipInfo(entry.name.decode("utf-8"), entry.date_time)
         if entry.template is None:
             info.create_system, info.create_version, info.extract_version = 0, 20, 20
-        self._central_record(
-            info, entry.name, entry.flags, zipfile.ZIP_DEFLATED, crc, compressed, size, entry.offset
-        )
+        self._central_record(info, entry.name, entry.flags, entry.method, crc, compressed, size, entry.offset)
+
+    def _store_instead(self, entry: _Entry) -> None:
+        """Rewrite the entry just deflated as stored: it deflated further than the bomb check lets a part
+        (padding), and the tool must read back what it writes. Its deflated bytes are few by then."""
+        start = entry.offset + 30 + len(entry.name)
+        self.out.seek(start)
+        packed = self.out.read(entry.compressed)
+        inflate = zlib.decompressobj(-15)
+        self.out.seek(start)
+        data = inflate.decompress(packed, _PIECE)
+        while data:
+            self.out.write(data)
+            data = inflate.decompress(inflate.unconsumed_tail, _PIECE)
+        self.out.truncate()
+        entry.method, entry.compressed = zipfile.ZIP_STORED, entry.size
 
     def _local_header(
         self,
