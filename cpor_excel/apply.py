@@ -21,6 +21,7 @@ from cpor_excel.model.columns import (
     DASHBOARD_SHEET,
     DATA_SHEETS,
     DRAFTS,
+    EARNINGS,
     LEDGER,
     REPLACED,
     REPORT,
@@ -176,14 +177,25 @@ def dashboard_of(
     added: dict[str, Cells],
     as_of: dt.date,
 ) -> Dashboard:
-    """The dashboard of a run: the workbook's state as of the run (the ledger's rows and the new ones), not
-    this run's news, so that a second run on the same day leaves the sheet as it was."""
-    new = pd.DataFrame(added.get(LEDGER.name, []), columns=list(LEDGER.header))
-    frames = [frame for frame in (prepared.ledger, new) if not frame.empty]
-    ledger = pd.concat(frames, ignore_index=True) if frames else new
+    """The dashboard of a run: the workbook's state as of the run (the ledgers' rows and the new ones), not
+    this run's news, so that a second run on the same day leaves the sheet as it was. Usage pay comes from
+    the Earnings Ledger and deadlines from the Next Deadline column, where the run has them."""
+    ledger = _ledger(prepared.ledger, added.get(LEDGER.name, []), LEDGER.header)
+    # (the Earnings Ledger as the prepared workbook holds it, where a run reads it back)
+    earnings = _ledger(getattr(prepared, "earnings", None), added.get(EARNINGS.name, []), EARNINGS.header)
+    deadlines = evaluation.association_columns.get("Next Deadline")
     drafts = len(prepared.drafts) + len(evaluation.drafts)
     counts = {**tally(findings), "milestones": len(ledger), "drafts": drafts}
-    return build_dashboard(prepared.associations, prepared.customers, ledger, findings, counts, as_of)
+    return build_dashboard(
+        prepared.associations, prepared.customers, ledger, findings, counts, as_of, deadlines, earnings
+    )
+
+
+def _ledger(old: pd.DataFrame | None, new: Cells, header: tuple[str, ...]) -> pd.DataFrame:
+    """An append-only ledger after the run: its rows, then the new ones."""
+    added = pd.DataFrame(new, columns=list(header))
+    frames = [frame for frame in (old, added) if frame is not None and not frame.empty]
+    return pd.concat(frames, ignore_index=True) if frames else added
 
 
 #: the rows a sheet holds below its header (Excel's last row is 1,048,576)

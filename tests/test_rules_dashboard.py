@@ -165,3 +165,27 @@ def test_the_dashboard_of_a_run(sample_book) -> None:
 def test_months_cross_the_year(as_of: dt.date) -> None:
     chart = pay_per_month(ledger([]), None, as_of)
     assert chart.categories[-1] == f"{as_of.year}-{as_of.month:02d}" and len(chart.categories) == 12
+
+
+def test_a_runs_dashboard_charts_usage_pay_from_the_earnings_ledger_rows_it_adds() -> None:
+    from cpor_excel.apply import dashboard_of
+    from cpor_excel.model.columns import EARNINGS, LEDGER
+    from cpor_excel.model.evaluation import Evaluation
+
+    frame = associations([("C-1", T1, "Exchange Online", "Approved")])
+    prepared = type("P", (), {})()
+    prepared.associations, prepared.customers = frame, CUSTOMERS
+    prepared.ledger = pd.DataFrame(columns=list(LEDGER.header))
+    prepared.drafts = pd.DataFrame()
+    row = dict.fromkeys(EARNINGS.header)
+    row.update({"Month": "2025-10", "Paid Users": 20, "Amount": 100.0, "Currency": "USD"})
+    evaluation = Evaluation(
+        as_of=AS_OF, findings=[], association_columns=pd.DataFrame({"Next Deadline": ["2025-12-05"]}, index=[2]),
+        rows={}, conflicts=[],
+    )  # fmt: skip
+    board = dashboard_of(prepared, evaluation, [finding("association-conflict", 2, "C-1")],
+                         {EARNINGS.name: [list(row.values())]}, AS_OF)  # fmt: skip
+    months = board.charts[1]
+    assert [s.name for s in months.series] == ["Milestones reached", "Usage pay"]
+    assert dict(zip(months.categories, months.series[1].values, strict=True))["2025-10"] == 100.0
+    assert board.tables[0].rows[0][4] == "2025-12-05"  # the Next Deadline is the action's due date
