@@ -636,3 +636,11 @@ def test_the_dashboard_is_written_as_cells_and_excel_charts_replacing_the_last_o
     (left1, top1, width1, _), (left2, top2, _, _) = (box for box, _, _ in drawn)
     assert top1 == top2 and left2 >= left1 + width1
     assert live_sheets(book)[-1] == "Dashboard"
+
+
+def test_the_button_colours_results_as_the_file_writer_does() -> None:
+    from cpor_excel.io.looks import RESULT_LOOKS
+
+    assert {level: "%02X%02X%02X" % rgb for level, rgb in RESULT_COLOURS.items()} == {
+        level: look.fill for level, look in RESULT_LOOKS.items()
+    }

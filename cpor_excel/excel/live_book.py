@@ -22,7 +22,7 @@ import pandas as pd
 from cpor_excel.errors import CporError
 from cpor_excel.io.book import CellValue
 from cpor_excel.io.dashboard import chart_box, grid, lay_out
-from cpor_excel.io.looks import NUMBER_FORMATS
+from cpor_excel.io.looks import NUMBER_FORMATS, RESULT_LOOKS, rgb
 from cpor_excel.model.dashboard import Dashboard
 from cpor_excel.model.findings import RESULT_LEVELS
 from cpor_excel.model.headers import column_letter, fold_header, header_positions
@@ -37,11 +37,10 @@ MAX_READ_CELLS = 30_000_000
 #: MsgBox shows at most about 1024 characters
 MAX_ALERT = 1000
 
-#: Check Result fills by result level: Excel's own Good / Neutral / Bad cell-style colours, and a light purple
-#: for conflicts
-RESULT_COLOURS: dict[str, tuple[int, int, int]] = dict(
-    zip(RESULT_LEVELS, ((198, 239, 206), (255, 235, 156), (255, 199, 206), (228, 208, 242)), strict=True)
-)
+#: Check Result fills by result level: the file writer's (``io/looks.py``), so both colour a result alike
+RESULT_COLOURS: dict[str, tuple[int, int, int]] = {
+    level: rgb(RESULT_LOOKS[level].fill or "FFFFFF") for level in RESULT_LEVELS
+}
 CHECK_RESULT = "Check Result"
 
 
