@@ -641,6 +641,6 @@ def test_the_dashboard_is_written_as_cells_and_excel_charts_replacing_the_last_o
 def test_the_button_colours_results_as_the_file_writer_does() -> None:
     from cpor_excel.io.looks import RESULT_LOOKS
 
-    assert {level: "%02X%02X%02X" % rgb for level, rgb in RESULT_COLOURS.items()} == {
+    assert {level: bytes(rgb).hex().upper() for level, rgb in RESULT_COLOURS.items()} == {
         level: look.fill for level, look in RESULT_LOOKS.items()
     }
