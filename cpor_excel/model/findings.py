@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any
@@ -185,11 +186,25 @@ def findings_for_rows(
     claim_ids: Any = None,
 ) -> list[Finding]:
     """Many findings of one code at once: ``rows`` (Excel row numbers) with a message each (or one for all)
-    and optionally a claim id each. Cells are filled in later from the sheet layout (engine.locate)."""
-    rows = [int(r) for r in rows]
-    msgs = [messages] * len(rows) if isinstance(messages, str) else [str(m) for m in messages]
-    ids = [None] * len(rows) if claim_ids is None else [None if c is None else str(c) for c in claim_ids]
-    return [
-        Finding(code, sheet, msg, row=row, column=column, claim_id=cid)
-        for row, msg, cid in zip(rows, msgs, ids, strict=True)
-    ]
+    and optionally a claim id each. Cells are filled in later from the sheet layout (``apply.locate``).
+
+    The code is checked once for all of them, not once per finding: a run makes tens of thousands."""
+    if code not in CODES:
+        raise ValueError(f"unknown finding code {code!r}")
+    numbers = [int(r) for r in rows]
+    msgs = [messages] * len(numbers) if isinstance(messages, str) else [str(m) for m in messages]
+    ids = [None] * len(numbers) if claim_ids is None else [None if c is None else str(c) for c in claim_ids]
+    if not len(msgs) == len(ids) == len(numbers):
+        raise ValueError("findings_for_rows needs one message and claim id per row")
+    made = []
+    new = object.__new__
+    for row, message, claim_id in zip(numbers, msgs, ids, strict=True):
+        finding = new(Finding)  # what Finding(...) makes, without checking the code again
+        finding.__dict__.update(_UNSET, code=code, sheet=sheet, message=message, row=row, column=column)
+        finding.__dict__["claim_id"] = claim_id
+        made.append(finding)
+    return made
+
+
+#: every field of a Finding at its default (``findings_for_rows`` starts from it)
+_UNSET = {f.name: f.default for f in dataclasses.fields(Finding)}

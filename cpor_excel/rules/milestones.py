@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cpor_excel.model.findings import Finding
+from cpor_excel.model.findings import Finding, findings_for_rows
 from cpor_excel.model.program import Settings
 from cpor_excel.rules.ledger import (
     PAID_KEY,
@@ -79,37 +79,46 @@ def evaluate_milestones(
     buckets, table = _milestone_table(milestones)
     minimum = float(settings.minimum_paid_units)
     # Usage joined once to every association ever approved; what an association reaches depends on its
-    # own months only, so the Approved ones' share is a filter of the same tables.
-    ever = _earning(associations, settings, as_of_month)
-    months_ever = _usage_months(usage, ever, buckets, as_of_month)
+    # own months only, so the Approved ones' share is a filter of the same tables. The joined tables hold
+    # numbers only (texts as codes in sorted order, ``_Names``): the texts come back for the rows reported.
+    ever, names = _earning(associations, settings, as_of_month, table)
+    months_ever = _usage_months(usage, ever, buckets, names, as_of_month)
     gated_ever = _gate(months_ever)
     reach_ever = _reach(months_ever, gated_ever, table, minimum)
-    approved = ever["_pos"][ever["_status"] == "Approved"]
+    approved = ever["_pos"][ever["_now"]]
     months = months_ever[months_ever["_pos"].isin(approved)]
     gated = gated_ever[gated_ever["_pos"].isin(approved)]
     reach = reach_ever[reach_ever["_pos"].isin(approved)]
-    paid = paid_keys(ledger).rename(columns=_PAID)
-    won = _first_to_reach(_not_in(reach, paid))
+    paid = names.paid_codes(ledger)
+    won = names.texts(_first_to_reach(_not_in(reach, paid)), buckets, table)
     new_rows = ledger_rows(won, customers, as_of) if len(won) else empty_ledger()
 
     latest = _latest(months)
     findings = _reached_findings(won, as_of) + _recorded_today(associations, ledger, as_of)
-    findings += _gate_findings(gated)
-    findings += _below_minimum_findings(latest, minimum)
-    findings += unsupported(ledger, _supporting(reach_ever))
+    findings += _gate_findings(names.texts(gated, buckets, table))
+    low = latest[latest["_pau"] < minimum]
+    findings += _below_minimum_findings(names.texts(low, buckets, table), minimum)
+    if not ledger.empty:
+        findings += unsupported(ledger, _supporting(names.texts(reach_ever, buckets, table)))
     findings.sort(key=lambda f: (f.sheet, f.row or 0, f.code, f.message))
 
-    paid_now = pd.concat([paid, won[list(_PAID.values())].astype(str)], ignore_index=True)
+    paid_now = pd.concat([paid, won[list(_KEY)]], ignore_index=True)
     return MilestoneResult(
         findings=findings,
         new_ledger_rows=new_rows,
         reached=reached_text(associations, ledger, new_rows),
-        next_milestone=_next_milestone(associations, latest, gated, table, paid_now, minimum, as_of_month),
+        next_milestone=_next_milestone(
+            associations, latest, gated, table, paid_now, minimum, as_of_month, names
+        ),
     )
 
 
 def _reach(months: pd.DataFrame, gated: pd.DataFrame, table: pd.DataFrame, minimum: float) -> pd.DataFrame:
-    """Every milestone each association reaches in its counted months, in its earliest month (no ledger)."""
+    """Every milestone each association reaches in its counted months, in its earliest month (no ledger).
+
+    One vector pass over the counted months per milestone name (a handful), instead of joining every month
+    to every milestone of its bucket: a month reaches milestone m when its bucket has an m whose threshold
+    its usage % meets; the first such month of each association (months in order) is where m is reached."""
     counted = months[
         (months["_month"] > months["_approved"])
         & (months["_month"] <= months["_last"])
@@ -118,11 +127,32 @@ def _reach(months: pd.DataFrame, gated: pd.DataFrame, table: pd.DataFrame, minim
         & (months["_bucket_id"] >= 0)
         & ~months["_pos"].isin(gated["_pos"])
     ]
-    hits = counted.merge(table, on="_bucket_id")
-    hits = hits[hits["_mau"] >= hits["_threshold"] * hits["_pau"] - EPS]
-    return hits.sort_values(["_pos", "_milestone", "_month"], kind="stable").drop_duplicates(
-        ["_pos", "_milestone"]
-    )
+    counted = counted[list(_REACHED)].sort_values(["_pos", "_month"], kind="stable")
+    pos = counted["_pos"].to_numpy()
+    bucket = counted["_bucket_id"].to_numpy(dtype=np.int64)
+    mau, pau = counted["_mau"].to_numpy(dtype=float), counted["_pau"].to_numpy(dtype=float)
+    size = int(table["_bucket_id"].max()) + 1 if len(table) else 0
+    parts = []
+    for m, rows in table.groupby("_m", sort=True):
+        at = rows["_bucket_id"].to_numpy(dtype=np.int64)
+        threshold = np.full(size, np.nan)
+        threshold[at] = rows["_threshold"].to_numpy(dtype=float)
+        tix = np.full(size, -1, dtype=np.int64)
+        tix[at] = rows["_tix"].to_numpy(dtype=np.int64)
+        needed = threshold[bucket]
+        with np.errstate(invalid="ignore"):
+            hit = np.flatnonzero(mau >= needed * pau - EPS)  # NaN (no such milestone): never
+        if not len(hit):
+            continue
+        first = hit[np.r_[True, pos[hit][1:] != pos[hit][:-1]]]  # each association's earliest month
+        parts.append(counted.iloc[first].assign(_m=m, _threshold=needed[first], _tix=tix[bucket[first]]))
+    if not parts:
+        return counted.iloc[:0].assign(_m=0, _threshold=0.0, _tix=0)
+    return pd.concat(parts).sort_values(["_pos", "_m"], kind="stable")
+
+
+#: what a reached milestone carries on from its month
+_REACHED = ("_pos", "_row", "_t", "_w", "_c", "_month", "_mau", "_pau", "_bucket_id")
 
 
 def _supporting(reach_ever: pd.DataFrame) -> pd.DataFrame:
@@ -139,24 +169,24 @@ EVER_APPROVED = frozenset({"Approved", "Dispute", "Rejected", "Rejected final"})
 
 #: ledger key columns -> the internal names used while joining
 _PAID = dict(zip(PAID_KEY, ["_tenant", "_workload", "_milestone"], strict=True))
+#: the same key as codes (``_Names``)
+_KEY = ("_t", "_w", "_m")
 
 
 def _not_in(rows: pd.DataFrame, paid: pd.DataFrame) -> pd.DataFrame:
-    """Rows whose (tenant, workload, milestone) is not in ``paid`` (an anti-join)."""
-    key = list(_PAID.values())
+    """Rows whose (tenant, workload, milestone) codes are not in ``paid`` (an anti-join)."""
+    key = list(_KEY)
     marked = rows.merge(paid[key].drop_duplicates().assign(_paid=True), on=key, how="left")
     return marked[marked["_paid"].isna()].drop(columns="_paid")
 
 
 def _first_to_reach(fresh: pd.DataFrame) -> pd.DataFrame:
     """One winner per (tenant, workload, milestone): the earliest month, then the lower Claim ID; in the
-    ledger's order (tenant, workload, month, milestone)."""
+    ledger's order (tenant, workload, month, milestone). Codes sort as their texts do (``_Names``)."""
     return (
-        fresh.sort_values(
-            ["_tenant", "_workload", "_milestone", "_month", "_claim", "_row", "_pos"], kind="stable"
-        )
-        .drop_duplicates(["_tenant", "_workload", "_milestone"])
-        .sort_values(["_tenant", "_workload", "_month", "_milestone", "_claim"], kind="stable")
+        fresh.sort_values(["_t", "_w", "_m", "_month", "_c", "_row", "_pos"], kind="stable")
+        .drop_duplicates(list(_KEY))
+        .sort_values(["_t", "_w", "_month", "_m", "_c"], kind="stable")
         .reset_index(drop=True)
     )
 
@@ -164,15 +194,74 @@ def _first_to_reach(fresh: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------- inputs
 
 
-def _earning(associations: pd.DataFrame, settings: Settings, as_of_month: float) -> pd.DataFrame:
-    """Rows ever approved (``EVER_APPROVED``; _status tells which are Approved now) with an Approved date
-    and a complete key, with their month bounds (month numbers): _approved, _submitted, and _last (the
-    last month that can count)."""
+class _Names:
+    """The texts of the join keys (tenants, workloads, claims, milestones) as sorted indexes: a code is a
+    position in one, so codes sort as the texts do and the big joined tables carry numbers only."""
+
+    def __init__(self, associations: pd.DataFrame, earning: pd.DataFrame, table: pd.DataFrame) -> None:
+        self.tenants = _sorted_index(earning["_tenant"])
+        self.workloads = _sorted_index(earning["_workload"])
+        self.claims = _sorted_index(earning["_claim"])
+        self.milestones = _sorted_index(table["_milestone"])
+        self.partners = _column(associations, "Partner ID")  # by association position
+
+    def paid_codes(self, ledger: pd.DataFrame) -> pd.DataFrame:
+        """The ledger's paid (tenant, workload, milestone) as codes; keys no association or table has are
+        left out (they cannot match a milestone reached)."""
+        keys = paid_keys(ledger)
+        codes = pd.DataFrame(
+            {
+                "_t": _codes(self.tenants, keys["Tenant ID"]),
+                "_w": _codes(self.workloads, keys["Workload"]),
+                "_m": _codes(self.milestones, keys["Milestone"]),
+            }
+        )
+        return codes[(codes >= 0).all(axis=1)].reset_index(drop=True)
+
+    def texts(self, frame: pd.DataFrame, buckets: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with the texts of its codes: _claim, _tenant, _workload, _partner, and when it has them,
+        _bucket (from _bucket_id) and _milestone, _payment, _currency (from _tix)."""
+        out = frame.assign(
+            _claim=self.claims[frame["_c"].to_numpy()].to_numpy(dtype=object),
+            _tenant=self.tenants[frame["_t"].to_numpy()].to_numpy(dtype=object),
+            _workload=self.workloads[frame["_w"].to_numpy()].to_numpy(dtype=object),
+            _partner=self.partners[frame["_pos"].to_numpy(dtype=np.int64)],
+        )
+        if "_bucket_id" in frame:
+            names = np.append(
+                buckets["_bucket"].to_numpy(dtype=object), np.array([None], dtype=object)
+            )  # -1: none
+            out["_bucket"] = names[frame["_bucket_id"].to_numpy(dtype=np.int64)]
+        if "_tix" in frame:
+            at = frame["_tix"].to_numpy(dtype=np.int64)
+            out["_milestone"] = table["_milestone"].to_numpy(dtype=object)[at]
+            out["_payment"] = table["_payment"].to_numpy(dtype=float)[at]
+            out["_currency"] = table["_currency"].to_numpy(dtype=object)[at]
+        return out
+
+
+def _sorted_index(texts: pd.Series) -> pd.Index:
+    """The distinct texts, sorted (as pandas sorts text), as an object index: codes into it sort alike."""
+    return pd.Index(np.unique(texts.to_numpy(dtype=object)), dtype=object)
+
+
+def _codes(index: pd.Index, texts: Any) -> np.ndarray:
+    """The position of each text in ``index`` (-1 where it is not there: an empty cell, an unknown key)."""
+    return np.asarray(index.get_indexer(pd.Index(texts, dtype=object)))
+
+
+def _earning(
+    associations: pd.DataFrame, settings: Settings, as_of_month: float, table: pd.DataFrame
+) -> tuple[pd.DataFrame, _Names]:
+    """Rows ever approved (``EVER_APPROVED``; _now tells which are Approved now) with an Approved date and a
+    complete key, with their month bounds (month numbers): _approved, _submitted, and _last (the last month
+    that can count); their texts as codes (_t tenant, _w workload, _c claim)."""
     approved = _months(associations, "Approved")
     ended = _months(associations, "Ended")
     last = np.fmin(np.full(len(associations), as_of_month), ended - 1)  # fmin ignores NaN: no Ended, no bound
     if settings.milestone_window_months is not None:
         last = np.fmin(last, approved + settings.milestone_window_months)
+    status = pd.Series(_column(associations, "Status"))
     frame = pd.DataFrame(
         {
             "_pos": np.arange(len(associations)),
@@ -180,24 +269,31 @@ def _earning(associations: pd.DataFrame, settings: Settings, as_of_month: float)
             "_claim": _column(associations, "Claim ID"),
             "_tenant": _column(associations, "Tenant ID"),
             "_workload": _column(associations, "Workload"),
-            "_partner": _column(associations, "Partner ID"),
-            "_status": _column(associations, "Status"),
+            "_now": (status == "Approved").to_numpy(dtype=bool),
             "_approved": approved,
             "_submitted": _months(associations, "Submitted"),
             "_last": last,
         }
     )
     keep = (
-        pd.Series(frame["_status"]).isin(EVER_APPROVED).to_numpy(dtype=bool)
+        status.isin(EVER_APPROVED).to_numpy(dtype=bool)
         & ~np.isnan(approved)
         & frame[["_claim", "_tenant", "_workload"]].notna().all(axis=1).to_numpy(dtype=bool)
     )
-    return frame[keep].astype({"_claim": str, "_tenant": str, "_workload": str})
+    frame = frame[keep].astype({"_claim": str, "_tenant": str, "_workload": str})
+    names = _Names(associations, frame, table)
+    codes = {
+        "_t": _codes(names.tenants, frame.pop("_tenant")),
+        "_w": _codes(names.workloads, frame.pop("_workload")),
+        "_c": _codes(names.claims, frame.pop("_claim")),
+    }
+    return frame.assign(**codes, _pair=codes["_t"] * len(names.workloads) + codes["_w"]), names
 
 
 def _milestone_table(milestones: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(buckets, milestones): one row per (Workload, Bucket) with its range, gate and priority, and one
-    row per milestone with its bucket id, threshold, payment and currency. Invalid rows are left out."""
+    row per milestone with its bucket id, threshold, payment, currency, its code _m (its position among the
+    table's milestone names, sorted) and _tix (its row in this table). Invalid rows are left out."""
 
     def numbers(column: str, default: float) -> np.ndarray:
         if column not in milestones:
@@ -230,7 +326,9 @@ def _milestone_table(milestones: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFra
     buckets["_bucket_id"] = np.arange(len(buckets), dtype=np.int64)
     table = rows.merge(buckets[["_wl", "_bucket", "_bucket_id"]], on=["_wl", "_bucket"])[
         ["_bucket_id", "_milestone", "_threshold", "_payment", "_currency"]
-    ]
+    ].reset_index(drop=True)
+    table["_m"] = _codes(_sorted_index(table["_milestone"]), table["_milestone"])
+    table["_tix"] = np.arange(len(table), dtype=np.int64)
     return buckets, table
 
 
@@ -252,11 +350,18 @@ def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
 def assign_buckets(workloads: np.ndarray, paid_units: np.ndarray, buckets: pd.DataFrame) -> np.ndarray:
     """The bucket id holding each (workload, PAU), -1 where none does. Loops over the buckets (a handful),
     each step vectorised over all rows: lower-priority buckets are written first and overwritten."""
+    codes, names = pd.factorize(pd.Series(workloads, dtype=object))
+    return _buckets_of(codes, pd.Index(names), paid_units, buckets)
+
+
+def _buckets_of(
+    codes: np.ndarray, workloads: pd.Index, paid_units: np.ndarray, buckets: pd.DataFrame
+) -> np.ndarray:
+    """``assign_buckets`` for workloads given as codes into ``workloads``."""
     out = np.full(len(paid_units), -1, dtype=np.int64)
     if buckets.empty or not len(paid_units):
         return out
-    codes, names = pd.factorize(pd.Series(workloads, dtype=object))
-    lookup = {str(name): i for i, name in enumerate(names)}
+    lookup = {str(name): i for i, name in enumerate(workloads)}
     ordered = buckets.sort_values(["_exact", "_min", "_order"], ascending=[True, True, False], kind="stable")
     for wl, lo, hi, bid in zip(
         ordered["_wl"], ordered["_min"], ordered["_max"], ordered["_bucket_id"], strict=True
@@ -269,26 +374,31 @@ def assign_buckets(workloads: np.ndarray, paid_units: np.ndarray, buckets: pd.Da
 
 
 def _usage_months(
-    usage: pd.DataFrame, earning: pd.DataFrame, buckets: pd.DataFrame, as_of_month: float
+    usage: pd.DataFrame, earning: pd.DataFrame, buckets: pd.DataFrame, names: _Names, as_of_month: float
 ) -> pd.DataFrame:
     """Usage rows up to the as-of month joined to the approved associations of their customer workload,
-    with the bucket of each month's PAU (_bucket_id -1 when none holds it)."""
+    with the bucket of each month's PAU (_bucket_id -1 when none holds it) and its gate."""
+    tenant = _codes(names.tenants, _column(usage, "Tenant ID"))
+    workload = _codes(names.workloads, _column(usage, "Workload"))
+    month = _months(usage, "Month")
+    mau, pau = count_array(usage, "Active Users"), count_array(usage, "Paid Units")
+    keep = (month <= as_of_month) & ~np.isnan(mau) & ~np.isnan(pau) & (tenant >= 0) & (workload >= 0)
     frame = pd.DataFrame(
         {
-            "_tenant": _column(usage, "Tenant ID"),
-            "_workload": _column(usage, "Workload"),
-            "_month": _months(usage, "Month"),
-            "_mau": count_array(usage, "Active Users"),
-            "_pau": count_array(usage, "Paid Units"),
-            "_urow": usage.index.to_numpy(),
+            "_pair": tenant[keep].astype(np.int64) * len(names.workloads) + workload[keep],
+            "_month": month[keep],
+            "_mau": mau[keep],
+            "_pau": pau[keep],
+            "_urow": usage.index.to_numpy()[keep],
         }
     )
-    frame = frame[frame["_month"] <= as_of_month].dropna()
-    frame = frame.astype({"_tenant": str, "_workload": str}).merge(earning, on=["_tenant", "_workload"])
-    frame["_bucket_id"] = assign_buckets(
-        frame["_workload"].to_numpy(dtype=object), frame["_pau"].to_numpy(dtype=float), buckets
+    frame = frame.merge(earning, on="_pair")
+    frame["_bucket_id"] = _buckets_of(
+        frame["_w"].to_numpy(), names.workloads, frame["_pau"].to_numpy(dtype=float), buckets
     )
-    return frame.merge(buckets[["_bucket_id", "_bucket", "_gate"]], on="_bucket_id", how="left")
+    gates = np.append(buckets.sort_values("_bucket_id")["_gate"].to_numpy(dtype=float), np.nan)
+    frame["_gate"] = gates[frame["_bucket_id"].to_numpy()]  # -1 (no bucket): the appended NaN
+    return frame
 
 
 # ------------------------------------------------------------------------------------------ decisions
@@ -316,6 +426,7 @@ def _next_milestone(
     paid: pd.DataFrame,
     minimum: float,
     as_of_month: float,
+    names: _Names,
 ) -> pd.Series:
     """What the next milestone of each approved row needs, from its latest usage month up to as-of: the
     lowest-threshold milestone of that month's bucket that nobody has been paid yet."""
@@ -323,16 +434,24 @@ def _next_milestone(
     if latest.empty:
         return pd.Series(out, index=associations.index, dtype=object, name="Next Milestone")
     rows = latest.reset_index(drop=True)
-    unpaid = _not_in(rows[["_pos", "_tenant", "_workload", "_bucket_id"]].merge(table, on="_bucket_id"), paid)
-    first = unpaid.sort_values(["_pos", "_threshold", "_milestone"], kind="stable").drop_duplicates("_pos")
-    rows = rows.merge(first[["_pos", "_milestone", "_threshold"]], on="_pos", how="left")
+    candidates = rows[["_pos", "_t", "_w", "_bucket_id"]].merge(
+        table[["_bucket_id", "_m", "_threshold"]], on="_bucket_id"
+    )
+    unpaid = _not_in(candidates, paid)
+    first = unpaid.sort_values(["_pos", "_threshold", "_m"], kind="stable").drop_duplicates("_pos")
+    rows = rows.merge(first[["_pos", "_m", "_threshold"]], on="_pos", how="left")
+    has_milestone = rows["_m"].notna().to_numpy()
+    milestone = np.full(len(rows), "", dtype=object)
+    milestone[has_milestone] = names.milestones[
+        rows["_m"].to_numpy()[has_milestone].astype(np.int64)
+    ].to_numpy(dtype=object)
 
     mau, pau = rows["_mau"].to_numpy(dtype=float), rows["_pau"].to_numpy(dtype=float)
     threshold = rows["_threshold"].to_numpy(dtype=float)
     needed = np.ceil(np.round(threshold * pau, 6) - EPS) - mau
     counts = " (" + _whole(mau) + "/" + _whole(pau) + ")"
-    head = rows["_milestone"].astype(object).fillna("").to_numpy(dtype=object) + " at "
-    head = head + np.array([_percent(t) for t in threshold], dtype=object) + ": "
+    head = milestone + " at "
+    head = head + _percents(threshold) + ": "
     users = np.where(needed == 1, " more active user", " more active users")
     last = rows["_last"].to_numpy(dtype=float)
     text = np.select(
@@ -341,7 +460,7 @@ def _next_milestone(
             last < as_of_month,
             pau < minimum,
             (rows["_bucket_id"] < 0).to_numpy(),
-            rows["_milestone"].isna().to_numpy(),
+            ~has_milestone,
             needed > 0,
         ],
         [
@@ -376,22 +495,28 @@ def reached_message(
 
 
 def _reached_findings(won: pd.DataFrame, as_of: dt.date) -> list[Finding]:
-    months = month_texts(won["_month"].to_numpy(dtype=float))
-    return [
-        Finding(
-            "milestone-reached",
-            SHEET,
-            reached_message(m, w, month, a, p, b, as_of.isoformat()),
-            row=int(r),
-            column="Workload",
-            claim_id=c,
-        )
-        for (r, c, w, m, a, p, b), month in zip(
-            _records(won, "_row", "_claim", "_workload", "_milestone", "_mau", "_pau", "_bucket"),
-            months,
+    """`milestone-reached` per new ledger row (``reached_message``'s words, built for all rows at once)."""
+    mau, pau = won["_mau"].to_numpy(dtype=float), won["_pau"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = _percents(mau / pau)
+    day = as_of.isoformat()
+    messages = [
+        f"{m} of {w} reached in {month}: {a} of {p} paid units active ({share}, bucket {b}); recorded in the "
+        f"Milestone Ledger on {day}."
+        for m, w, month, a, p, share, b in zip(
+            won["_milestone"].tolist(),
+            won["_workload"].tolist(),
+            month_texts(won["_month"].to_numpy(dtype=float)).tolist(),
+            _whole(mau).tolist(),
+            _whole(pau).tolist(),
+            shares.tolist(),
+            won["_bucket"].tolist(),
             strict=True,
         )
     ]
+    return findings_for_rows(
+        "milestone-reached", SHEET, won["_row"], messages, "Workload", won["_claim"].tolist()
+    )
 
 
 def _recorded_today(associations: pd.DataFrame, ledger: pd.DataFrame, as_of: dt.date) -> list[Finding]:
@@ -484,6 +609,15 @@ def _percent(fraction: float) -> str:
     if fraction is None or math.isnan(fraction):
         return ""
     return f"{fraction * 100:.2f}".rstrip("0").rstrip(".") + "%"
+
+
+def _percents(fractions: np.ndarray) -> np.ndarray:
+    """``_percent`` of every fraction (object array)."""
+    fractions = np.asarray(fractions, dtype=float)
+    out = np.full(len(fractions), "", dtype=object)
+    ok = ~np.isnan(fractions)
+    out[ok] = [f"{v:.2f}".rstrip("0").rstrip(".") + "%" for v in (fractions[ok] * 100).tolist()]
+    return out
 
 
 def _whole1(value: float) -> str:
