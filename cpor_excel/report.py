@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from cpor_excel.model.findings import CODES, Finding, Severity
 
@@ -19,7 +19,7 @@ class Report:
     as_of: dt.date
     findings: list[Finding]
     conflicts: list[dict[str, Any]] = field(default_factory=list)
-    milestones: list[dict[str, Any]] = field(default_factory=list)
+    milestones: Sequence[dict[str, Any]] = field(default_factory=list)  # the new ledger rows
     drafts: list[dict[str, Any]] = field(default_factory=list)
     written: str | None = None  # where the results were saved (run only)
 
@@ -41,9 +41,36 @@ class Report:
             "counts": self.counts(),
             "findings": [f.to_dict() for f in self.findings],
             "conflicts": self.conflicts,
-            "milestones": self.milestones,
+            "milestones": list(self.milestones),
             "drafts": self.drafts,
         }
+
+
+class Records(Sequence[dict[str, Any]]):
+    """Rows read as dicts by header, each dict made when it is read: a run records tens of thousands of
+    ledger rows, and holding a dict for each beside its cells would double what they take."""
+
+    def __init__(self, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        self.header = tuple(header)
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @overload
+    def __getitem__(self, at: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, at: slice) -> list[dict[str, Any]]: ...
+    def __getitem__(self, at: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(at, slice):
+            return [dict(zip(self.header, row, strict=True)) for row in self.rows[at]]
+        return dict(zip(self.header, self.rows[at], strict=True))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"Records({len(self)} rows of {', '.join(self.header)})"
 
 
 _TALLY_KEY = {Severity.ERROR: "errors", Severity.WARNING: "warnings", Severity.INFO: "infos"}

@@ -34,7 +34,7 @@ from cpor_excel.model.columns import LEDGER_HEADER, LEDGER_SHEET
 from cpor_excel.model.evaluation import Draft, DraftRequest, Evaluation
 from cpor_excel.model.findings import Finding
 from cpor_excel.model.workbook import WorkbookData
-from cpor_excel.report import Report
+from cpor_excel.report import Records, Report
 from cpor_excel.rules.prepare import prepare
 from cpor_excel.rules.registry import evaluate
 from cpor_excel.runtime import paused_gc
@@ -73,7 +73,7 @@ def run_book(
         evaluation = evaluate(prepared, as_of, source, others)
         if write and drafts is not None:
             _draft(evaluation, drafts)
-        findings = locate(evaluation.findings, data)
+        evaluation.findings = findings = locate(evaluation.findings, data)  # located: the others can go
         added = new_rows(evaluation)
         if write:
             when = run_at or dt.datetime.now().replace(microsecond=0)
@@ -84,7 +84,7 @@ def run_book(
         as_of=as_of,
         findings=findings,
         conflicts=evaluation.conflicts,
-        milestones=[dict(zip(LEDGER_HEADER, row, strict=True)) for row in added.get(LEDGER_SHEET, [])],
+        milestones=Records(LEDGER_HEADER, added.get(LEDGER_SHEET, [])),
         drafts=[
             {"claim_id": d.claim_id, "to": d.to, "subject": d.subject, "file": d.file_name}
             for d in evaluation.drafts
@@ -93,10 +93,11 @@ def run_book(
 
 
 def _draft(evaluation: Evaluation, sink: DraftSink) -> None:
-    """The emails the drafts rule chose, made by the sink; their files in the Consent Draft column."""
+    """The emails the drafts rule chose, made by the sink; their files in the Consent Draft column, and why
+    a claim got none (held back by its customer, refused by the templates)."""
     made, refused = sink.draft(evaluation.draft_requests, evaluation.as_of)
     evaluation.drafts = made
-    evaluation.findings += refused
+    evaluation.findings += evaluation.held_back + refused
     files = pd.Series({row: d.file_name for d in made for row in d.rows}, dtype=object)
     if not files.empty:
         evaluation.association_columns.loc[files.index, "Consent Draft"] = files

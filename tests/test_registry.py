@@ -65,6 +65,7 @@ def _comparable(outcome: Outcome) -> dict[str, Any]:
         "rows": {k: v.astype(object).where(v.notna(), None).values.tolist() for k, v in outcome.rows.items()},
         "conflicts": outcome.conflicts,
         "requests": outcome.draft_requests,
+        "held_back": [dataclasses.astuple(f) for f in outcome.held_back],
     }
 
 

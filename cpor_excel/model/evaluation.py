@@ -74,3 +74,6 @@ class Evaluation:
     #: the claims that get a consent email now; ``drafts`` are those the run's draft sink wrote
     draft_requests: list[DraftRequest] = field(default_factory=list)
     drafts: list[Draft] = field(default_factory=list)
+    #: `draft-not-written` for claims that should get an email but cannot (their customer row): a run that
+    #: drafts reports them with the drafts
+    held_back: list[Finding] = field(default_factory=list)

@@ -44,13 +44,15 @@ class Inputs:
 @dataclass
 class Outcome:
     """What a rule found: findings, values of Associations tool columns (index = Associations row), rows
-    for tool sheets (by sheet name), conflicts (JSON-ready), and the claims to draft an email for."""
+    for tool sheets (by sheet name), conflicts (JSON-ready), the claims to draft an email for and the claims
+    held back from one (`draft-not-written`: reported by a run that drafts, not by a check)."""
 
     findings: list[Finding] = field(default_factory=list)
     columns: dict[str, pd.Series] = field(default_factory=dict)
     rows: dict[str, pd.DataFrame] = field(default_factory=dict)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     draft_requests: list[DraftRequest] = field(default_factory=list)
+    held_back: list[Finding] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,8 @@ def _milestones(given: Inputs) -> Outcome:
 def _drafts(given: Inputs) -> Outcome:
     p = given.prepared
     requests, held_back = drafts.claims_to_draft(p, given.findings, p.settings, given.as_of)
-    return Outcome(held_back, {"Consent Draft": _existing_draft_files(p)}, draft_requests=requests)
+    columns = {"Consent Draft": _existing_draft_files(p)}
+    return Outcome(columns=columns, draft_requests=requests, held_back=held_back)
 
 
 RULES: tuple[Rule, ...] = (
@@ -187,7 +190,7 @@ def evaluate(
     evaluation = Evaluation(as_of=as_of, findings=findings, association_columns=columns)
     for rule in RULES:
         outcome = rule.apply(Inputs(prepared, as_of, findings, source, others))
-        undeclared = {f.code for f in outcome.findings} - rule.codes
+        undeclared = {f.code for f in [*outcome.findings, *outcome.held_back]} - rule.codes
         if undeclared:
             raise AssertionError(f"rule {rule.name!r} reported undeclared codes {sorted(undeclared)}")
         findings += outcome.findings
@@ -196,6 +199,7 @@ def evaluate(
         evaluation.rows.update(outcome.rows)
         evaluation.conflicts += outcome.conflicts
         evaluation.draft_requests += outcome.draft_requests
+        evaluation.held_back += outcome.held_back
     return evaluation
 
 
