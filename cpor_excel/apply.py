@@ -127,13 +127,8 @@ def apply(
         result, notes = row_status(findings, spec.name, rows)
         values: list[list[CellValue]] = [result, notes]  # type: ignore[list-item]
         if spec is ASSOCIATIONS:
-            cols = _cells(
+            values += _cell_columns(
                 evaluation.association_columns.reindex(index=rows, columns=ASSOCIATION_VALUE_COLUMNS)
-            )
-            values += (
-                [list(col) for col in zip(*cols, strict=True)]
-                if cols
-                else [[] for _ in ASSOCIATION_VALUE_COLUMNS]
             )
         book.set_columns(table.name, list(spec.tool_columns), rows.tolist(), values)
 
@@ -227,12 +222,27 @@ def _sheet_name(data: WorkbookData, canonical: str) -> str:
 
 
 def _cells(frame: pd.DataFrame) -> Cells:
-    """A frame's rows as cell values, vectorised: missing -> None; anything unusual goes through _cell."""
-    plain = frame.astype(object).where(frame.notna(), None)
-    return [[_cell(v) if not isinstance(v, _PLAIN) else v for v in row] for row in plain.to_numpy().tolist()]
+    """A frame's rows as cell values (``_cell_columns``, row by row)."""
+    return [list(row) for row in zip(*_cell_columns(frame), strict=True)] if len(frame.columns) else []
 
 
-_PLAIN = (str, int, float, type(None))
+def _cell_columns(frame: pd.DataFrame) -> Cells:
+    """A frame's columns as cell values: missing -> None; anything but text, numbers and None (numpy
+    scalars, timestamps) through ``_cell``. Column by column: a column of plain values is taken as it is."""
+    out: Cells = []
+    for _, column in frame.items():
+        values = column.tolist()
+        kinds = set(map(type, values))
+        if not kinds <= _PLAIN_TYPES:
+            values = [_cell(v) for v in values]
+        elif float in kinds:
+            values = [None if v != v else v for v in values]  # NaN (the only value unequal to itself)
+        out.append(values)
+    return out
+
+
+#: cell values a Book takes as they are (floats but NaN)
+_PLAIN_TYPES = frozenset({str, int, float, type(None)})
 
 
 def _cell(value: Any) -> CellValue:

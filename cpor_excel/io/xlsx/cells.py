@@ -141,7 +141,7 @@ class CellXml:
                 if by_value is None:
                     by_value = self._by_type[kind] = _Tails(self._tail, typed=False)
                 if kind is str and len(values) > 64:
-                    self._add_texts(by_value, values)
+                    by_value = self._add_texts(by_value, values)
                 return list(map(by_value.__getitem__, values))
             if not kinds:
                 return [None] * len(values)
@@ -166,10 +166,14 @@ class CellXml:
                     restyled[edit] = forced(edit, wanted)
         return list(map(restyled.get, edits, edits)) if restyled else edits
 
-    def _add_texts(self, cache: _Tails, values: Sequence[object]) -> None:
-        """Put the texts the cache lacks into it in one loop (a column of messages is mostly new texts)."""
+    def _add_texts(self, cache: _Tails, values: Sequence[object]) -> _Tails:
+        """Put the texts the cache lacks into it in one loop; the cache to look the column up in. A column
+        of mostly distinct texts (messages, notes) gets a cache of its own, dropped once the column is
+        done: keeping each text's XML beside the rows that hold it would hold it twice."""
         new = set(values).difference(cache)
-        if len(cache) + len(new) > _CACHE_LIMIT:
+        if 2 * len(new) > len(values):
+            cache = _Tails(self._tail, typed=False)
+        elif len(cache) + len(new) > _CACHE_LIMIT:
             cache.clear()  # remember this column's texts rather than older ones
         plain, opening, closing = _PLAIN_TEXT.fullmatch, b'"' + self.text_open + b">", self.text_close
         limit = TEXT_LIMIT // 2
@@ -178,6 +182,7 @@ class CellXml:
                 cache[text] = opening + text.encode() + closing
             else:
                 cache[text] = self._tail(text)
+        return cache
 
     def _tail(self, value: object) -> Edit:
         kind = type(value)

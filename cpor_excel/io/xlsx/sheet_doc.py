@@ -36,6 +36,8 @@ _S_ATTR = re.compile(rb'\ss="(\d+)"')
 _DIMENSION = re.compile(rb'(<(?:[\w.-]+:)?dimension\b[^>]*?\bref=")([^"]*)(")')
 _REF = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d+)")
 
+#: new rows are built this many at a time (a 85,000-row report holds each cell's XML four times meanwhile)
+_BULK_ROWS = 8192
 #: a cell in a row chunk: (0-based column, start, end, its s attribute or None, has a ref)
 _CellSpan = tuple[int, int, int, bytes | None, bool]
 
@@ -353,10 +355,12 @@ class SheetDoc:
             return
         if pending:
             skip = set(pending)
-            numbers = [row for row in range(first_new, end) if row not in skip]
-            self._add_bulk(numbers, [rows[row - start] for row in numbers], columns, styles)
+            numbers: Sequence[int] = [row for row in range(first_new, end) if row not in skip]
+            rows = [rows[row - start] for row in numbers]
         else:
-            self._add_bulk(range(first_new, end), rows[first_new - start :], columns, styles)
+            numbers, rows = range(first_new, end), rows[first_new - start :]
+        for at in range(0, len(numbers), _BULK_ROWS):  # a slice at a time: its cells die with it
+            self._add_bulk(numbers[at : at + _BULK_ROWS], rows[at : at + _BULK_ROWS], columns, styles)
 
     def _edited_rows(self, start: int) -> set[int]:
         """Rows from ``start`` on with pending puts or column blocks."""

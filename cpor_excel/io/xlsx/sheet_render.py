@@ -10,7 +10,7 @@ Otherwise the general path walks the rows and rewrites each edited one (``SheetD
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, repeat
 
 from cpor_excel.io.xlsx.cells import FORCED, Edit, index_of, letters_of, payload_length, row_digits
@@ -134,20 +134,16 @@ def _render_bulk(
     body = doc.body
     assert body is not None
     close = doc.close_row
-    extras = _bulk_cells(doc, groups)
-    header = doc.puts.get(1)
-    if header and 1 in doc.nums:
-        at = doc.nums.index(1)
-        extras[at] += doc.cells_xml(b"1", sorted(header.items()))
+    extras = _BulkCells(doc, groups)  # the new cells of a block's rows, made for that block only
     pos = row = 0
     last = body.rfind(close)
-    while row < len(extras):
+    while row < len(doc.nums):
         end = body.find(close, min(pos + _BLOCK, last))  # the end of the block's last row
         block = body[pos:end]
         if old_cells is not None:
             block = old_cells.sub(b"", block)
         rows = block.split(close)
-        yield b"".join(chain.from_iterable(zip(rows, extras[row : row + len(rows)], repeat(close))))
+        yield b"".join(chain.from_iterable(zip(rows, extras(row, row + len(rows)), repeat(close))))
         row += len(rows)
         pos = end + len(close)
     yield b"".join(_new_row(doc, number, groups) for number in new_rows)
@@ -198,25 +194,48 @@ def _trailing(
     return [doc.c_open + letters_of(column) for column in columns], pattern
 
 
-def _bulk_cells(doc: SheetDoc, groups: list[_Group]) -> list[bytes]:
-    """The new cells of every sheet row (aligned with ``doc.nums``), built column by column."""
-    digits = row_digits(doc.nums)
-    columns: list[tuple[int, list[bytes]]] = []
-    for group in groups:
-        # the usual run writes every row but the header, in order: no lookup per row
-        every_row = doc.nums[:1] == [1] and group.rows == doc.nums[1:]
-        at = None if every_row else list(map(group.index.get, doc.nums, repeat(-1)))
-        for column, edits in group.columns:
-            aligned = chain((None,), edits) if at is None else map([*edits, None].__getitem__, at)
-            start = doc.c_open + letters_of(column)
-            cells = [b"" if e is None else start + n + e for n, e in zip(digits, aligned, strict=True)]
-            columns.append((column, cells))
-    columns.sort(key=lambda item: item[0])
-    if not columns:  # only stale cells to clear
-        return [b""] * len(doc.nums)
-    if len(columns) == 1:
-        return columns[0][1]
-    return list(map(b"".join, zip(*(cells for _, cells in columns), strict=True)))
+class _BulkCells:
+    """The new cells of the sheet's rows (positions in ``doc.nums``), built column by column for a slice of
+    rows at a time: a 500,000-row sheet never holds every row's new cells at once."""
+
+    def __init__(self, doc: SheetDoc, groups: list[_Group]) -> None:
+        self.nums = nums = doc.nums
+        # (column, its cells' start, its edits, their row positions or None for "row p takes edits[p - 1]")
+        self.columns: list[tuple[int, bytes, list[Edit], list[int] | None]] = []
+        for group in groups:
+            # the usual run writes every row but the header, in order: no lookup per row
+            every_row = nums[:1] == [1] and group.rows == nums[1:]
+            at = None if every_row else list(map(group.index.get, nums, repeat(-1)))
+            for column, edits in group.columns:
+                self.columns.append(
+                    (column, doc.c_open + letters_of(column), edits if at is None else [*edits, None], at)
+                )
+        self.columns.sort(key=lambda item: item[0])
+        header = doc.puts.get(1)
+        self.header_at = nums.index(1) if header and 1 in nums else -1
+        self.header = doc.cells_xml(b"1", sorted(header.items())) if self.header_at >= 0 and header else b""
+
+    def __call__(self, start: int, stop: int) -> list[bytes]:
+        digits = row_digits(self.nums[start:stop])
+        parts = []
+        for _, opening, edits, at in self.columns:
+            aligned: Iterable[Edit]
+            if at is None:
+                aligned = edits[start - 1 : stop - 1] if start else [None, *edits[: stop - 1]]
+            else:
+                aligned = map(edits.__getitem__, at[start:stop])
+            parts.append(
+                [b"" if e is None else opening + n + e for n, e in zip(digits, aligned, strict=True)]
+            )
+        if not parts:  # only stale cells to clear
+            cells = [b""] * len(digits)
+        elif len(parts) == 1:
+            cells = parts[0]
+        else:
+            cells = list(map(b"".join, zip(*parts, strict=True)))
+        if start <= self.header_at < stop:
+            cells[self.header_at - start] += self.header
+        return cells
 
 
 def _groups(doc: SheetDoc) -> list[_Group]:
