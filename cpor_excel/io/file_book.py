@@ -23,10 +23,10 @@ CRC-checked), so a part lying about its size fails here instead of inside the re
 Speed (a run reads three big sheets, then writes into them), all inside this class: helper threads, one
 checking sheets (the inflate lets go of the GIL) and one parsing them with calamine (which lets go of the GIL
 while it parses), so the caller's work on one sheet overlaps the parsing of the next. On the first read the
-book starts reading ahead on its own: every sheet the tool reads (``io/layout.py``) from the one asked for
-on, the biggest on a lane of its own (a third thread with a second calamine reader), each checked sheet also
-split for the writer. A reader of the tool sheets alone (``send`` reads Consent Drafts, the last) starts
-nothing more. The sheet XML the checks inflated, and their proof that every cell has a plain ref, go to the
+book starts reading ahead on its own: every sheet the tool reads (``io/layout.py``), the biggest on a lane
+of its own (a third thread with a second calamine reader), each checked sheet also split for the writer. It
+does so when the first sheet read is the first of those (a reader of the whole workbook: a run, an import),
+so a reader of one or two sheets (``send``, a batch's first pass) parses no other. The sheet XML the checks inflated, and their proof that every cell has a plain ref, go to the
 writer through the package (``Package.hand_over``, ``Package.plain_columns``) instead of being redone; writes
 wait for the checks in flight, so the writer never works beside the checker. The collector is paused while
 rows are built. The "" -> None pass stays here: the Book protocol promises None to every caller, though
@@ -183,9 +183,11 @@ class FileBook:
     def read_rows(self, sheet: str) -> list[list[Any]]:
         """The sheet's values from A1 to the end of its used range (see the module notes)."""
         info = self._worksheet(sheet)
-        if not self._reading:  # the first read: the sheets a reader asks for next are started now
+        if not self._reading:  # the first read
             self._reading = True
-            self._read_ahead(self._read_from(info))
+            order = [actual for _, actual in match_sheets(self.sheet_names()) if actual is not None]
+            if order[:1] == [info.name]:  # a reader of the whole workbook: start every sheet it will read
+                self._read_ahead(order)
         self._calamine()
         parsed = self._parse_later(info)
         self._check_later(self._next_sheet(info))  # while this one is parsed
@@ -199,12 +201,6 @@ class FileBook:
         finally:
             self._parses.pop(info.name, None)  # read once: its rows are the caller's now
             self._checks.pop(info.name, None)
-
-    def _read_from(self, first: SheetInfo) -> list[str]:
-        """The sheets a reader of this workbook asks for from ``first`` on: those the tool reads, in the
-        order it reads them (``io/layout.py``); only ``first`` when it is none of them."""
-        order = [actual for _, actual in match_sheets(self.sheet_names()) if actual is not None]
-        return order[order.index(first.name) :] if first.name in order else [first.name]
 
     def _size(self, info: SheetInfo) -> int:
         return self._package.size(info.part) if info.part else 0
