@@ -7,9 +7,15 @@ switch, and so that whoever pauses the collector sees in one place what that mea
 from __future__ import annotations
 
 import gc
+import importlib.util
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
 from contextlib import contextmanager
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _gc_pauses = [0, False]  # blocks inside paused_gc now (any thread), and whether the collector was on
 _gc_lock = threading.Lock()
@@ -33,3 +39,32 @@ def paused_gc() -> Iterator[None]:
             _gc_pauses[0] -= 1
             if _gc_pauses[0] == 0 and _gc_pauses[1]:
                 gc.enable()
+
+
+class InlineExecutor(Executor):
+    """Runs each task at once in the calling thread: for work too small to pay for a hand-over to another
+    thread (on a busy machine, each hand-over waits for that thread to be scheduled)."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as err:  # the caller sees it through future.result(), as with a pool
+            if isinstance(err, KeyboardInterrupt | SystemExit):
+                raise
+            future.set_exception(err)
+        return future
+
+
+def remember_absent(*modules: str) -> None:
+    """Record that these optional modules are not installed, so that importing one fails at once.
+
+    Python caches a module it imported, not one it failed to find: a library that tries an optional import
+    on every call searches the whole path each time. pandera tries ``geopandas`` for every column it
+    validates (about a third of a small sheet's validation)."""
+    for name in modules:
+        if name not in sys.modules and importlib.util.find_spec(name) is None:
+            sys.modules[name] = None  # type: ignore[assignment]  # "import name" now raises ImportError
+
+
+remember_absent("geopandas")

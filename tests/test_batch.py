@@ -427,8 +427,8 @@ def test_workbooks_with_one_file_name_in_two_folders_are_told_apart(tmp_path: Pa
 
 
 def test_a_lost_worker_fails_its_workbook_not_the_batch() -> None:
-    from cpor_excel.batch.executor import InProcessExecutor
     from cpor_excel.batch.run import _gather
+    from cpor_excel.runtime import InlineExecutor
 
     def task(n: int) -> int:
         if n == 2:
@@ -436,7 +436,7 @@ def test_a_lost_worker_fails_its_workbook_not_the_batch() -> None:
         return n * 10
 
     got = _gather(
-        InProcessExecutor(),
+        InlineExecutor(),
         [(task, (n,)) for n in range(4)],
         "read",
         ["a", "b", "c", "d"],
@@ -445,7 +445,7 @@ def test_a_lost_worker_fails_its_workbook_not_the_batch() -> None:
     )
     assert got == [0, 10, -2, 30]
 
-    class Broken(InProcessExecutor):
+    class Broken(InlineExecutor):
         def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
             raise BrokenProcessPool("a child process terminated abruptly")
 

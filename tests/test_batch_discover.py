@@ -12,10 +12,11 @@ import pytest
 
 from cpor_excel.batch import executor
 from cpor_excel.batch.discover import discover, is_workbook_name, labels
-from cpor_excel.batch.executor import InProcessExecutor, batch_executor
+from cpor_excel.batch.executor import batch_executor
 from cpor_excel.batch.report import _nice_ceiling, chart_geometry
 from cpor_excel.batch.run import shared_claims
 from cpor_excel.errors import CporError, NotAWorkbook, UsageError
+from cpor_excel.runtime import InlineExecutor
 
 
 def touch(path: Path) -> Path:
@@ -132,7 +133,7 @@ def fail(n: int) -> int:
 
 def test_one_job_runs_in_process_and_keeps_errors_in_the_future() -> None:
     with batch_executor(jobs=1) as ex:
-        assert isinstance(ex, InProcessExecutor)
+        assert isinstance(ex, InlineExecutor)
         assert ex.submit(square, 7).result() == 49
         future = ex.submit(fail, 3)
         with pytest.raises(ValueError, match="bad 3"):
@@ -142,7 +143,7 @@ def test_one_job_runs_in_process_and_keeps_errors_in_the_future() -> None:
 @pytest.mark.slow  # starting two worker processes takes a few seconds
 def test_pool_is_capped_at_the_number_of_tasks() -> None:
     with batch_executor(jobs=8, tasks=1) as ex:
-        assert isinstance(ex, InProcessExecutor)
+        assert isinstance(ex, InlineExecutor)
     with batch_executor(jobs=2, tasks=5) as ex:
         assert isinstance(ex, ProcessPoolExecutor)
         assert sorted(ex.map(square, range(4))) == [0, 1, 4, 9]

@@ -168,8 +168,8 @@ def test_a_sheet_checked_ahead_is_refused_only_when_read(tmp_path: Path) -> None
 def test_whatever_the_order_of_reads_each_sheet_reads_as_alone_and_a_refusal_waits_until_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lane: bool, order: tuple[str, ...]
 ) -> None:
-    """A book reads ahead on its own (the biggest sheet on a lane of its own when it is big enough; here the
-    threshold is lowered or raised): each sheet reads as it does in a book that reads nothing else, a sheet
+    """A book reads ahead on its own, on helper threads and the biggest sheet on a lane of its own when the
+    workbook is big enough, else in the calling thread (here the thresholds are lowered or raised): each sheet reads as it does in a book that reads nothing else, a sheet
     refused as unsafe is refused only when asked for, and writing after reading saves what writing alone
     saves."""
     path = tmp_path / "b.xlsx"
@@ -188,6 +188,7 @@ def test_whatever_the_order_of_reads_each_sheet_reads_as_alone_and_a_refusal_wai
         patch.set_columns("Usage", ["Check Result"], [2], [["OK"]])
         patch.save(tmp_path / "direct.xlsx")
     monkeypatch.setattr(file_book, "LANE_SIZE", 1 if lane else 1 << 40)
+    monkeypatch.setattr(file_book, "THREADED_FROM", 0 if lane else 1 << 40)  # helper threads, or none
     with FileBook(path) as fb:
         for name in order:
             if name == "Milestones":

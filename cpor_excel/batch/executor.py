@@ -8,31 +8,18 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from cpor_excel.errors import CporError, UsageError
+from cpor_excel.runtime import InlineExecutor
 
 T = TypeVar("T")
 
 #: how long to wait for a Dask scheduler to answer before giving up (seconds)
 CONNECT_TIMEOUT = 20
-
-
-class InProcessExecutor(Executor):
-    """Runs each task at once in the calling process (``--jobs 1``): no start-up cost, easy to debug."""
-
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        future: Future[T] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as err:  # the caller sees it through future.result(), as with a pool
-            if isinstance(err, KeyboardInterrupt | SystemExit):
-                raise
-            future.set_exception(err)
-        return future
 
 
 def default_jobs() -> int:
@@ -63,7 +50,7 @@ def batch_executor(
     if tasks is not None:
         workers = max(1, min(workers, tasks))
     if workers == 1:
-        yield InProcessExecutor()
+        yield InlineExecutor()
         return
     # "spawn" everywhere: the same start-up Windows users get, and safe although the caller has threads
     # running (rich's progress refresh, a Dask client in tests) when fork would copy their locks.

@@ -27,8 +27,7 @@ from cpor_excel.batch.discover import discover, labels
 from cpor_excel.batch.executor import batch_executor
 from cpor_excel.batch.report import report_paths
 from cpor_excel.errors import CporError, WorkbookLocked
-from cpor_excel.model.columns import USAGE
-from cpor_excel.model.headers import fold_header
+from cpor_excel.model.columns import ASSOCIATIONS, LEDGER_SHEET
 
 if TYPE_CHECKING:
     from cpor_excel.report import Report
@@ -160,42 +159,24 @@ class BatchResult:
 
 
 def read_claims(path: str, workbook: str) -> Scan:
-    """Phase 1 task: read and validate one workbook; send back its claims and ledger milestones only."""
+    """Phase 1 task: read one workbook's claims (typed as a run types them) and ledger milestones, and send
+    back those only. The other sheets are left for phase 2, which reads and checks the whole workbook."""
     started = time.perf_counter()
     try:
         from cpor_excel.io.file_book import FileBook
         from cpor_excel.io.frames import read_workbook_data
-        from cpor_excel.rules.prepare import prepare
+        from cpor_excel.rules.prepare import prepare_claims
 
-        with FileBook(Path(path)) as book:
-            prepared = prepare(read_workbook_data(_WithoutUsage(book), workbook))
-        claims = _columns(prepared.associations, CLAIM_COLUMNS).assign(Workbook=workbook)
-        ledger = _columns(prepared.ledger, LEDGER_COLUMNS).assign(Workbook=workbook)
+        with FileBook(Path(path), write=False) as book:
+            data = read_workbook_data(book, workbook, only=(ASSOCIATIONS.name, LEDGER_SHEET))
+        associations, milestones = prepare_claims(data)
+        claims = _columns(associations, CLAIM_COLUMNS).assign(Workbook=workbook)
+        ledger = _columns(milestones, LEDGER_COLUMNS).assign(Workbook=workbook)
         return Scan(path, workbook, READ, "", claims, ledger, time.perf_counter() - started)
     except CporError as err:
         return Scan(path, workbook, UNREADABLE, str(err), seconds=time.perf_counter() - started)
     except Exception as err:  # one broken workbook must not stop a batch of hundreds
         return Scan(path, workbook, FAILED, _unexpected(err), seconds=time.perf_counter() - started)
-
-
-class _WithoutUsage:
-    """A book whose Usage sheet reads as its header alone. Phase 1 needs only the claims, and Usage is the
-    sheet with hundreds of thousands of rows: skipping it halves the work a batch does twice per workbook.
-    Phase 2 reads everything."""
-
-    def __init__(self, book: Any) -> None:
-        self._book = book
-
-    def sheet_names(self) -> list[str]:
-        return list(self._book.sheet_names())
-
-    def read_rows(self, sheet: str) -> list[list[Any]]:
-        if fold_header(sheet) in _USAGE_NAMES:
-            return [[c.name for c in USAGE.columns]]
-        return list(self._book.read_rows(sheet))
-
-
-_USAGE_NAMES = frozenset(fold_header(n) for n in (USAGE.name, *USAGE.aliases))
 
 
 def process_workbook(

@@ -38,7 +38,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack, suppress
 from pathlib import Path
 from typing import Any
@@ -62,10 +62,14 @@ from cpor_excel.io.xlsx.patch import XlsxPatch
 from cpor_excel.io.xlsx.scan import search_windows, utf8_xml
 from cpor_excel.model.dashboard import Dashboard
 from cpor_excel.model.headers import column_index
-from cpor_excel.runtime import paused_gc
+from cpor_excel.runtime import InlineExecutor, paused_gc
 
 #: a sheet whose XML is at least this big gets a reading lane of its own when read ahead
 LANE_SIZE = 8 * 1024**2
+#: a workbook whose sheets' XML is smaller than this is read in the calling thread: its sheets parse in
+#: milliseconds, less than handing each over to a helper thread costs on a busy machine (a batch of small
+#: workbooks runs two processes on two cores)
+THREADED_FROM = 4 * 1024**2
 
 _ERROR_VALUE = re.compile(rb"<(?:[\w.-]+:)?v\b[^>]*>(.*?)</(?:[\w.-]+:)?v>", re.S)
 _CELL_REF = re.compile(rb'\sr="([A-Za-z]{1,3})(\d+)"')
@@ -108,8 +112,9 @@ class FileBook:
         # of the GIL meanwhile; a sheet is parsed only once its check has passed. Reading ahead gives
         # the biggest sheet a lane of its own (a thread and a calamine reader: one reader parses one
         # sheet at a time), so it is checked and parsed from the start while the others go by.
-        self._checker: ThreadPoolExecutor | None = None
-        self._parser: ThreadPoolExecutor | None = None
+        self._threaded = sum(map(self._size, self._package.worksheets())) >= THREADED_FROM
+        self._checker: Executor | None = None
+        self._parser: Executor | None = None
         self._lane: ThreadPoolExecutor | None = None
         self._lane_reader: python_calamine.CalamineWorkbook | None = None
         self._checks: dict[str, Future[list[tuple[int, int, str]]]] = {}
@@ -190,7 +195,6 @@ class FileBook:
                 self._read_ahead(order)
         self._calamine()
         parsed = self._parse_later(info)
-        self._check_later(self._next_sheet(info))  # while this one is parsed
         try:
             return parsed.result()
         except python_calamine.CalamineError as err:
@@ -205,9 +209,9 @@ class FileBook:
     def _size(self, info: SheetInfo) -> int:
         return self._package.size(info.part) if info.part else 0
 
-    def _checker_pool(self) -> ThreadPoolExecutor:
+    def _checker_pool(self) -> Executor:
         if self._checker is None:
-            self._checker = ThreadPoolExecutor(1, thread_name_prefix="sheet-check")
+            self._checker = ThreadPoolExecutor(1, "sheet-check") if self._threaded else InlineExecutor()
         return self._checker
 
     def _check_later(self, info: SheetInfo | None) -> Future[list[tuple[int, int, str]]] | None:
@@ -224,7 +228,7 @@ class FileBook:
             check = self._check_later(info)
             assert check is not None and self._reader is not None
             if self._parser is None:
-                self._parser = ThreadPoolExecutor(1, thread_name_prefix="calamine")
+                self._parser = ThreadPoolExecutor(1, "calamine") if self._threaded else InlineExecutor()
             parse = self._parses[info.name] = self._parser.submit(self._parse, info, check, self._reader)
         return parse
 
@@ -270,12 +274,6 @@ class FileBook:
         if check.exception() is None:
             with suppress(NotAWorkbook):
                 self._patch.open_sheet(info.name)
-
-    def _next_sheet(self, current: SheetInfo) -> SheetInfo | None:
-        """The worksheet after ``current`` (the next one a reader of the whole book asks for)."""
-        sheets = self._package.worksheets()
-        at = next((i for i, s in enumerate(sheets) if s.name == current.name), len(sheets))
-        return sheets[at + 1] if at + 1 < len(sheets) else None
 
     def _settle(self) -> None:
         """Wait for the sheet checks in flight: the writer never works beside the checker thread."""

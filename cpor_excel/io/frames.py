@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -44,12 +44,17 @@ class SheetSource(Protocol):
     def read_rows(self, sheet: str) -> list[list[Any]]: ...
 
 
-def read_workbook_data(book: SheetSource, source: str) -> WorkbookData:
-    """Read every data sheet and the tool sheets a run reads back; report missing sheets and columns."""
+def read_workbook_data(book: SheetSource, source: str, only: Collection[str] | None = None) -> WorkbookData:
+    """Read every data sheet and the tool sheets a run reads back; report missing sheets and columns.
+
+    ``only``: the canonical names of the sheets to read, when not all of them (the others are not reported).
+    """
     sheets: dict[str, SheetTable] = {}
     findings: list[Finding] = []
     present: list[tuple[SheetSpec, str]] = []
     for spec, actual in match_sheets(book.sheet_names()):
+        if only is not None and spec.name not in only:
+            continue
         if actual is not None:
             present.append((spec, actual))
         elif spec.required:

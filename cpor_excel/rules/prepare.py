@@ -116,6 +116,13 @@ def prepare(data: WorkbookData) -> Prepared:
     )
 
 
+def prepare_claims(data: WorkbookData) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The typed Associations and the Milestone Ledger read back, as ``prepare`` makes them, from a
+    ``WorkbookData`` that may hold only those two sheets (a batch's first pass needs no other)."""
+    associations = check_sheet(ASSOCIATIONS, _raw(data, ASSOCIATIONS.name))
+    return associations.frame, tolerant_frame(_raw(data, LEDGER.name), LEDGER)
+
+
 # ------------------------------------------------------------------------------------------- one sheet
 
 

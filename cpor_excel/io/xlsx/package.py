@@ -263,18 +263,20 @@ class Package:
         replaced: Mapping[str, tuple[Iterable[bytes], int]],
         added: Sequence[tuple[str, Iterable[bytes], int]] = (),
         dropped: Collection[str] = (),
+        parallel: bool = True,
     ) -> None:
         """Write a new package to ``dest``: entries in their order, untouched ones copied raw.
 
         ``replaced`` maps entry names to (new content as chunks, deflate level); chunks are compressed as
         they stream in. ``added`` entries go at the end; ``dropped`` ones are left out (parts the tool owns
         and no longer needs, such as a chart it stopped drawing). Raw copies keep the compressed bytes, CRC,
-        timestamps and attributes of the original entry.
+        timestamps and attributes of the original entry. ``parallel``: deflate and write on helper threads
+        (see ``ZipWriter``).
         """
         if dest.exists() and self.path.exists() and os.path.samefile(dest, self.path):
             raise ValueError("write the new package to another file, then replace the original atomically")
         with open(dest, "w+b") as out:  # readable too: a part may be rewritten stored (ZipWriter)
-            self.write_to(out, replaced, added, dropped)
+            self.write_to(out, replaced, added, dropped, parallel=parallel)
 
     def write_to(
         self,
@@ -282,9 +284,10 @@ class Package:
         replaced: Mapping[str, tuple[Iterable[bytes], int]],
         added: Sequence[tuple[str, Iterable[bytes], int]] = (),
         dropped: Collection[str] = (),
+        parallel: bool = True,
     ) -> None:
         """``write`` into a seekable binary stream (``dropped`` entries left out: for reader views only)."""
-        with closing(_Positional(self.file, self.path)) as source, ZipWriter(out) as writer:
+        with closing(_Positional(self.file, self.path)) as source, ZipWriter(out, parallel) as writer:
             for info in self.infos:
                 if info.filename in dropped:
                     continue

@@ -11,11 +11,12 @@ import zipfile
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import IO, Protocol
 
 from cpor_excel.errors import NotAWorkbook
 from cpor_excel.io.xlsx.limits import too_packed
+from cpor_excel.runtime import InlineExecutor
 
 
 class RawSource(Protocol):
@@ -103,14 +104,15 @@ class ZipWriter:
     New parts are deflated in pieces by two threads (zlib lets go of the GIL) while the caller renders
     the next chunk, and one more thread writes, task after task in order. At most a few pieces wait; an
     error in a thread is raised in the caller at its next step. Use it as a context manager: on the way
-    out it waits for the threads (and leaves what is left undone on an error).
+    out it waits for the threads (and leaves what is left undone on an error). ``parallel=False``: every
+    step in the calling thread, for a package too small to pay for the hand-overs.
     """
 
-    def __init__(self, out: IO[bytes]) -> None:
+    def __init__(self, out: IO[bytes], parallel: bool = True) -> None:
         self.out = out
         self.central: list[bytes] = []
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="zip-writer")
-        self._deflaters = ThreadPoolExecutor(2, thread_name_prefix="zip-deflate")
+        self._writer: Executor = ThreadPoolExecutor(1, "zip-writer") if parallel else InlineExecutor()
+        self._deflaters: Executor = ThreadPoolExecutor(2, "zip-deflate") if parallel else InlineExecutor()
         self._queued: deque[Future[None]] = deque()
 
     def __enter__(self) -> ZipWriter:
