@@ -164,3 +164,23 @@ def unused_shared_strings(source: Path, dest: Path, size: int) -> Path:
             for chunk in strings(b""):
                 out.write(chunk)
     return dest
+
+
+def padded_shared_strings(source: Path, dest: Path, size: int) -> Path:
+    """The workbook's own shared strings (cells use them) followed by about ``size`` bytes of texts no cell
+    uses (about 115:1 deflated)."""
+    text = ("Padding text that no cell of this workbook ever shows. " * 40).encode()
+    item = b"<si><t>%s " + text + b"</t></si>"
+    count = max(1, size // len(item))
+
+    def change(xml: bytes) -> Iterator[bytes]:
+        end = xml.rindex(b"</sst>")
+        yield re.sub(rb'(count|uniqueCount)="\d+"', b"", xml[:end], count=2)
+        serials = random.Random(7)
+        for start in range(0, count, 1000):
+            yield b"".join(
+                item % serials.randbytes(6).hex().encode() for _ in range(min(1000, count - start))
+            )
+        yield xml[end:]
+
+    return rewrite(source, dest, {"xl/sharedStrings.xml": change})

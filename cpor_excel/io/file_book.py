@@ -36,7 +36,10 @@ rows are built. The "" -> None pass stays here: the Book protocol promises None 
 from __future__ import annotations
 
 import io
+import os
 import re
+import tempfile
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack, suppress
@@ -56,10 +59,17 @@ from cpor_excel.io.safe_save import (
     workbook_lock,
 )
 from cpor_excel.io.xlsx.cells import xml_text
+from cpor_excel.io.xlsx.compact import STREAM_FROM, compact_sheet
 from cpor_excel.io.xlsx.extent import check_sheet_extent
 from cpor_excel.io.xlsx.package import REL_NS, Package, SheetInfo, open_package
 from cpor_excel.io.xlsx.patch import XlsxPatch
 from cpor_excel.io.xlsx.scan import search_windows, utf8_xml
+from cpor_excel.io.xlsx.shared_strings import (
+    STRINGS_FROM,
+    check_declared_count,
+    compact_shared_strings,
+    used_strings,
+)
 from cpor_excel.model.dashboard import Dashboard
 from cpor_excel.model.headers import column_index
 from cpor_excel.runtime import InlineExecutor, paused_gc
@@ -107,6 +117,8 @@ class FileBook:
         self._package: Package = open_package(self._real)
         self._patch = XlsxPatch(self.path, self._package)
         self._reader: python_calamine.CalamineWorkbook | None = None
+        self._source = self._package.reader_path()  # what calamine opens (a view: ``_write_view``)
+        self._swapped: dict[str, bytes] = {}  # parts calamine is given in another form (shared strings)
         self._from_path = True  # calamine reads the file itself (not an in-memory copy of it)
         # Helper threads: one checks (and inflates) sheets, one parses them with calamine, which lets go
         # of the GIL meanwhile; a sheet is parsed only once its check has passed. Reading ahead gives
@@ -120,6 +132,11 @@ class FileBook:
         self._checks: dict[str, Future[list[tuple[int, int, str]]]] = {}
         self._parses: dict[str, Future[list[list[Any]]]] = {}
         self._opening: list[Future[None]] = []  # sheets being split for the writer
+        # compact sheets (``xlsx/compact.py``): their XML until parsed, and the readers of their views
+        self._compact: dict[str, bytes] = {}
+        self._view_lock = threading.Lock()
+        self._view_files: list[Path] = []
+        self._view_readers: list[python_calamine.CalamineWorkbook] = []
         self._reading = False  # a sheet was read: the read-ahead has started
         self._dirty = False
         self._closed = False
@@ -141,10 +158,16 @@ class FileBook:
         self._checks.clear()
         self._parses.clear()
         self._opening.clear()
-        for reader in (self._reader, self._lane_reader):
+        for reader in (self._reader, self._lane_reader, *self._view_readers):
             if reader is not None:
                 reader.close()
         self._reader = self._lane_reader = None
+        self._compact.clear()
+        self._view_readers.clear()
+        for view in self._view_files:
+            with suppress(OSError):
+                view.unlink()
+        self._view_files.clear()
         self._package.close()
 
     def __enter__(self) -> FileBook:
@@ -173,7 +196,7 @@ class FileBook:
         infos = [info for _, info in found if info is not None and info.name not in self._parses]
         if len(infos) > 1 and self._size(infos[-1]) >= LANE_SIZE and self._from_path:
             big = infos.pop()
-            self._lane_reader = python_calamine.CalamineWorkbook.from_path(self._package.reader_path())
+            self._lane_reader = python_calamine.CalamineWorkbook.from_path(self._source)
             self._lane = ThreadPoolExecutor(1, thread_name_prefix="calamine-lane")
             check = self._checks[big.name] = self._lane.submit(self._check_sheet, big)
             self._parses[big.name] = self._lane.submit(self._parse, big, check, self._lane_reader)
@@ -241,6 +264,10 @@ class FileBook:
     ) -> list[list[Any]]:
         """(a parser thread) The sheet's rows, once its check has passed (a refusal is raised here)."""
         errors = check.result()
+        compact = self._compact.pop(info.name, None)
+        if compact is not None:
+            reader = self._view(info, compact)
+            del compact
         rows: list[list[Any]] = reader.get_sheet_by_name(info.name).to_python(skip_empty_area=False)
         for i, row in enumerate(rows):
             if "" in row:
@@ -258,15 +285,32 @@ class FileBook:
         """(a helper thread) The sheet's error cells, once its XML passed the checks calamine needs. When
         the book is written, the bytes are kept for the writer, which would otherwise inflate them again."""
         assert info.part is not None
-        raw = self._package.read(info.part)
+        hidden = None
+        if self._package.size(info.part) >= STREAM_FROM:  # rows only a format fills are left out
+            with self._package.open_part(info.part) as stream:
+                sheet = compact_sheet(stream)
+            raw, hidden = sheet.xml, sheet.hidden
+        else:
+            raw = self._package.read(info.part)
         xml = utf8_xml(raw)
         plain = check_sheet_extent(xml, info.name, self.path.name)
         if plain is not None:  # the writer needs this proof too: it is not redone
             self._package.plain_columns[info.part] = plain
         errors = _error_cells(xml) if search_windows(_ERROR_TYPE, xml) else []
+        if hidden is not None:  # calamine reads the compact sheet (``_parse``)
+            self._compact[info.name] = xml
         if self._write:
-            self._package.hand_over(info.part, raw)
+            self._package.hand_over(info.part, raw, hidden)
         return errors
+
+    def _view(self, info: SheetInfo, xml: bytes) -> python_calamine.CalamineWorkbook:
+        """(a parser thread) A calamine reader of a copy of the package, in a temporary file, whose part for
+        this sheet is its compact XML (stored, as it is parsed once): calamine parses the real content."""
+        assert info.part is not None
+        reader = python_calamine.CalamineWorkbook.from_path(str(self._write_view({info.part: xml})))
+        with self._view_lock:
+            self._view_readers.append(reader)
+        return reader
 
     def _open_for_writing(self, info: SheetInfo, check: Future[list[tuple[int, int, str]]]) -> None:
         """(checker thread) Split a checked sheet for the writer (a refused sheet is refused when read;
@@ -294,15 +338,22 @@ class FileBook:
             pkg = self._package
             for part in (pkg.workbook, pkg.workbook_rels):
                 pkg.verify(part)
+            check_declared_count(pkg)
             for rel in pkg.rels.values():
-                if rel.part and rel.type.rsplit("/", 1)[-1] in ("sharedStrings", "styles", "theme"):
+                kind = rel.type.rsplit("/", 1)[-1]
+                if rel.part and kind == "sharedStrings" and pkg.size(rel.part) >= STRINGS_FROM:
+                    self._compact_strings(rel.part)  # (inflated and checked on the way)
+                elif rel.part and kind in ("sharedStrings", "styles", "theme"):
                     pkg.verify(rel.part)
             try:
                 if pkg.case_twins():  # calamine may read the twin instead of the part the workbook names
                     self._reader = python_calamine.CalamineWorkbook.from_filelike(self._worksheets_only())
                     self._from_path = False
+                elif self._swapped:  # a copy with the shared strings the cells use
+                    self._source = str(self._write_view(self._swapped))
+                    self._reader = python_calamine.CalamineWorkbook.from_path(self._source)
                 else:
-                    self._reader = python_calamine.CalamineWorkbook.from_path(pkg.reader_path())
+                    self._reader = python_calamine.CalamineWorkbook.from_path(self._source)
             except python_calamine.PasswordError:
                 raise NotAWorkbook(
                     f"{self.path.name} is password-protected: remove the password and save it again."
@@ -316,6 +367,28 @@ class FileBook:
                         f"{self.path.name} cannot be read ({err}): open it in Excel and save it again."
                     ) from None
         return self._reader
+
+    def _compact_strings(self, part: str) -> None:
+        """Shared strings of hundreds of MB: calamine keeps every text it is given, so its copy of the
+        package gets only those some worksheet's cells use (``shared_strings.compact_shared_strings``)."""
+        used: set[int] = set()
+        for sheet in self._package.worksheets():
+            assert sheet.part is not None
+            used |= used_strings(self._package.open_part(sheet.part))
+        compact = compact_shared_strings(self._package, used)
+        if compact is not None:
+            self._swapped[part] = compact
+
+    def _write_view(self, replaced: Mapping[str, bytes]) -> Path:
+        """A copy of the package, in a temporary file, with ``replaced`` parts (stored: each is parsed once)
+        and the shared strings calamine is to see; removed when the book closes."""
+        handle, name = tempfile.mkstemp(prefix="cpor-view-", suffix=".xlsx")
+        with self._view_lock:
+            self._view_files.append(Path(name))
+        parts = {**self._swapped, **replaced}
+        with os.fdopen(handle, "w+b") as out:
+            self._package.write_to(out, {part: ([data], 0) for part, data in parts.items()})
+        return Path(name)
 
     def _worksheets_only(self) -> io.BytesIO:
         """An in-memory copy for calamine: the workbook part lists only the worksheets, with r:ids, and
@@ -334,7 +407,8 @@ class FileBook:
         fixed = workbook[: sheets.start()] + f"<{prefix}sheets>{listed}</{prefix}sheets>".encode()
         fixed += workbook[sheets.end() :]
         buffer = io.BytesIO()
-        pkg.write_to(buffer, {pkg.workbook: ([fixed], 1)}, dropped=pkg.case_twins())
+        parts = {part: ([data], 0) for part, data in self._swapped.items()}
+        pkg.write_to(buffer, {**parts, pkg.workbook: ([fixed], 1)}, dropped=pkg.case_twins())
         buffer.seek(0)
         return buffer
 

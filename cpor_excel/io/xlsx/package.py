@@ -24,6 +24,7 @@ import defusedxml.ElementTree as safe_et
 from defusedxml import DefusedXmlException
 
 from cpor_excel.errors import NotAWorkbook
+from cpor_excel.io.xlsx.compact import Hidden
 from cpor_excel.io.xlsx.safety import damaged, open_zip, scan_prologs
 from cpor_excel.io.xlsx.zip_writer import ZipWriter, name_bytes
 
@@ -87,6 +88,7 @@ class Package:
         self.file = file
         self.infos = archive.infolist()
         self._handed: dict[str, bytes] = {}
+        self._hidden: dict[str, Hidden] = {}
         #: entry -> N, for sheets whose every cell tag is proved to start with a plain ref (``r="B7"``) in
         #: the first N columns (``check_sheet_extent`` proves it; the writer uses it instead of a new pass)
         self.plain_columns: dict[str, int] = {}
@@ -122,7 +124,7 @@ class Package:
         if entry is None:
             raise KeyError(name)
         handed = self._handed.pop(entry, None)
-        if handed is not None:
+        if handed is not None and self._hidden.pop(entry, None) is None:
             return handed
         try:
             return self.zip.read(self._exact[entry])
@@ -134,12 +136,32 @@ class Package:
         entry = self.find(name)
         return 0 if entry is None else self._exact[entry].file_size
 
-    def hand_over(self, name: str, data: bytes) -> None:
+    def hand_over(self, name: str, data: bytes, hidden: Hidden | None = None) -> None:
         """Keep an entry's bytes, as ``read`` gave them, for the next ``read`` of it: a sheet the reader
-        inflated for its checks is not inflated again by the writer (up to ``MAX_HANDED`` in all)."""
+        inflated for its checks is not inflated again by the writer (up to ``MAX_HANDED`` in all).
+        ``hidden``: the bytes are a compact sheet (``compact.py``), which only ``take`` hands out."""
         entry = self.find(name)
         if entry is not None and sum(map(len, self._handed.values())) + len(data) <= MAX_HANDED:
             self._handed[entry] = data
+            if hidden is not None:
+                self._hidden[entry] = hidden
+
+    def take(self, name: str) -> tuple[bytes, Hidden | None]:
+        """An entry's bytes as ``read`` gives them, or, when the reader handed over a compact sheet, that
+        and what it left out (the writer renders such a sheet from the original part)."""
+        entry = self.find(name)
+        hidden = self._hidden.pop(entry, None) if entry is not None else None
+        if hidden is not None and entry in self._handed:
+            return self._handed.pop(entry), hidden
+        return self.read(name), None
+
+    def open_part(self, name: str) -> IO[bytes]:
+        """An entry as a stream, inflated as it is read (never past its declared size; CRC-checked at its
+        end); a damaged entry is NotAWorkbook."""
+        try:
+            return self.zip.open(self.info(name))
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as err:
+            raise damaged(self.path, f"part {name} is damaged ({err})") from None
 
     def verify(self, name: str) -> None:
         """Inflate an entry in chunks and check its CRC, without keeping it (bounded memory)."""
@@ -161,6 +183,7 @@ class Package:
 
     def close(self) -> None:
         self._handed.clear()
+        self._hidden.clear()
         self.zip.close()
         self.file.close()
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 
 from cpor_excel.errors import NotAWorkbook
@@ -382,8 +383,11 @@ class XlsxPatch:
                 )
             doc = self._docs.get(info.name)
             if doc is None:
-                xml, plain = self.package.read(info.part), self.package.plain_columns.get(info.part)
-                doc = self._docs[info.name] = SheetDoc(xml, info.name, info.part, plain)
+                xml, hidden = self.package.take(info.part)
+                plain = self.package.plain_columns.get(info.part)
+                doc = self._docs[info.name] = SheetDoc(xml, info.name, info.part, plain, hidden)
+                if hidden is not None:  # a compact sheet: rendered from the original part
+                    doc.original = partial(self.package.open_part, info.part)
             return doc
         for name, doc in self._new.items():
             if name.casefold() == sheet.casefold():

@@ -10,8 +10,9 @@ other byte of it.
 from __future__ import annotations
 
 import re
-from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from itertools import chain, zip_longest
+from typing import IO
 
 from cpor_excel.errors import NotAWorkbook
 from cpor_excel.io.book import CellValue
@@ -26,6 +27,7 @@ from cpor_excel.io.xlsx.cells import (
     letters_of,
     row_digits,
 )
+from cpor_excel.io.xlsx.compact import Hidden
 from cpor_excel.io.xlsx.scan import columns_up_to, utf8_xml
 from cpor_excel.io.xlsx.shared_strings import SharedStrings, cell_value
 from cpor_excel.model.headers import fold_header
@@ -50,9 +52,15 @@ class SheetDoc:
     The last write to a cell wins; a put changes an added row at once.
     """
 
-    def __init__(self, xml: bytes, name: str, part: str | None, plain: int | None = None) -> None:
+    def __init__(
+        self, xml: bytes, name: str, part: str | None, plain: int | None = None, hidden: Hidden | None = None
+    ) -> None:
         """``plain``: every cell tag of ``xml`` is known to start with a plain ref in the first ``plain``
-        columns (the reader proved it: see ``Package.plain_columns``)."""
+        columns (the reader proved it: see ``Package.plain_columns``). ``hidden``: ``xml`` is a compact
+        sheet (``compact.py``) without blocks of rows only a format fills; ``original`` then opens the
+        part as it is, which ``sheet_render`` streams (or reads whole, to edit it the general way)."""
+        self.hidden = hidden
+        self.original: Callable[[], IO[bytes]] | None = None
         self.name = name
         self.part = part  # None: a sheet this run adds
         xml = utf8_xml(xml)
@@ -73,7 +81,7 @@ class SheetDoc:
                     f"sheet '{name}' is damaged (unclosed sheetData): open it in Excel and save it."
                 )
             self.head, body, self.tail = xml[: match.end()], xml[match.end() : close], xml[close:]
-        self.size = len(xml)
+        self.size = hidden.size if hidden is not None else len(xml)
         self.cells = CellXml(p)
         self.open_row = b"<" + p + b'row r="'
         self.close_row = b"</" + p + b"row>"
@@ -212,6 +220,8 @@ class SheetDoc:
         """Number of used columns: the 1-based column of the rightmost cell of any row, edits included."""
         if self._widest is None:
             self._widest = 0 if self.replaced else self._scan_widest()
+            if self.hidden is not None and not self.replaced:  # formatted rows left out of the XML
+                self._widest = max(self._widest, self.hidden.width)
         return max(self._widest, self.edit_cols[1])
 
     def _scan_widest(self) -> int:
@@ -425,6 +435,7 @@ class SheetDoc:
     def replace_all(self) -> None:
         """Drop every row: the sheet's content is about to be written from scratch."""
         self._rows, self.nums, self.lead, self.body, self.last_num = [], [], b"", None, 0
+        self.hidden = self.original = None
         self._sep = b""
         self.puts, self.blocks, self.added, self.longest, self.clear = {}, {}, {}, {}, set()
         self.longest_stale = False

@@ -13,7 +13,9 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, repeat
 
+from cpor_excel.errors import NotAWorkbook
 from cpor_excel.io.xlsx.cells import FORCED, Edit, index_of, letters_of, payload_length, row_digits
+from cpor_excel.io.xlsx.compact import original_blocks
 from cpor_excel.io.xlsx.scan import search_windows
 from cpor_excel.io.xlsx.sheet_doc import _DIMENSION, _REF, SheetDoc
 from cpor_excel.io.xlsx.sheet_frame import with_auto_filter, with_widths
@@ -41,6 +43,12 @@ class _Group:
 
 def render(doc: SheetDoc, check_ids: set[int], widths: bool = False) -> Iterator[bytes]:
     """The patched sheet XML, in chunks of a few thousand rows."""
+    if doc.hidden is not None:  # a compact sheet: its original part streamed, or read whole
+        plan = _overlay_plan(doc, check_ids)
+        if plan is not None:
+            yield from _render_overlay(doc, *plan, widths)
+            return
+        doc = _whole(doc)
     yield _head(doc, widths)
     groups = _groups(doc)
     edited = set(doc.puts).union(*(group.rows for group in groups))
@@ -150,6 +158,81 @@ def _render_bulk(
     yield body[pos:]  # after the last </row>
 
 
+def _whole(doc: SheetDoc) -> SheetDoc:
+    """A compact sheet as its original part, read whole, with the same pending edits (for the general
+    path, which needs every row)."""
+    assert doc.original is not None
+    with doc.original() as stream:
+        xml = stream.read()
+    whole = SheetDoc(xml, doc.name, doc.part)
+    for name in (
+        "puts", "blocks", "added", "longest", "longest_stale", "clear", "edit_rows", "edit_cols",
+        "changed", "replaced", "widths", "auto_filter", "_headers", "_widest",
+    ):  # fmt: skip
+        setattr(whole, name, getattr(doc, name))
+    return whole
+
+
+def _overlay_plan(
+    doc: SheetDoc, check_ids: set[int]
+) -> tuple[list[_Group], re.Pattern[bytes] | None, list[int]] | None:
+    """For a compact sheet whose edits the bulk path can make (proved on the compact XML, which holds
+    every row the edits touch), its groups, the pattern of the tool's old cells and the new rows; None
+    when the general path must take it (then from the original part read whole). The rows left out hold
+    no value, so no edit touches them; new rows may only come after every row of the original."""
+    assert doc.hidden is not None
+    groups = _groups(doc)
+    edited = set(doc.puts).union(*(group.rows for group in groups))
+    new_rows = sorted(edited.difference(doc.nums).difference(doc.added))
+    trailing = None if doc.added else _trailing(doc, groups, check_ids)
+    if trailing is None:
+        return None
+    last = max([doc.last_num, *(rows[1] for rows in doc.hidden.rows)])
+    if new_rows and new_rows[0] <= last:
+        return None
+    bulk, old_cells = _bulk_plan(doc, *trailing)
+    return (groups, old_cells, new_rows) if bulk else None
+
+
+def _render_overlay(
+    doc: SheetDoc,
+    groups: list[_Group],
+    old_cells: re.Pattern[bytes] | None,
+    new_rows: list[int],
+    widths: bool,
+) -> Iterator[bytes]:
+    """``_render_bulk`` over the original part, streamed a block at a time: the blocks the compact sheet
+    kept get the new cells before each ``</row>``, the blocks it left out go through as they are."""
+    assert doc.original is not None
+    yield _head(doc, widths)
+    extras = _bulk_cells(doc, groups)
+    header = doc.puts.get(1)
+    if header and 1 in doc.nums:
+        extras[doc.nums.index(1)] += doc.cells_xml(b"1", sorted(header.items()))
+    close, row, tail = doc.close_row, 0, b""
+    with doc.original() as stream:
+        pieces = original_blocks(stream)
+        next(pieces)  # the head, rendered above
+        for piece, hidden in pieces:
+            if not piece.endswith(close):  # the tail: what follows the last row
+                tail = piece
+                break
+            if hidden:
+                yield piece
+                continue
+            if old_cells is not None:
+                piece = old_cells.sub(b"", piece)
+            rows = piece.split(close)
+            count = len(rows) - 1
+            yield b"".join(chain.from_iterable(zip(rows[:count], extras[row : row + count], repeat(close))))
+            row += count
+    if row != len(extras):
+        raise NotAWorkbook(f"sheet '{doc.name}' changed while it was written: run again.")
+    yield b"".join(_new_row(doc, number, groups) for number in new_rows)
+    end = tail.find(b"</" + doc.prefix + b"sheetData>")
+    yield tail[: max(end, 0)] + _tail(doc)
+
+
 def _trailing(
     doc: SheetDoc, groups: list[_Group], check_ids: set[int]
 ) -> tuple[list[bytes], re.Pattern[bytes] | None] | None:
@@ -184,9 +267,10 @@ def _trailing(
         if any(edit is not None and edit.startswith(FORCED) for edit in set(edits))
     }
     ours = b"|".join(b"%d" % i for i in sorted(check_ids)) or b"-"
-    styled = [  # a cell of the user's format in a tool column (our colours may go, the user's stay)
+    styled = [  # a cell of the user's format in a tool column below the header (our colours may go, the
+        # user's stay; the header row is not cut, so its formats stay whatever they are)
         re.escape(letters_of(column))
-        + rb'\d+"[^>]*?\ss="'
+        + rb'(?!1")\d+"[^>]*?\ss="'
         + (rb"(?!(?:%s)\")" % ours if column in forced else b"")
         for column in columns
     ]
