@@ -205,10 +205,7 @@ def _render_overlay(
     kept get the new cells before each ``</row>``, the blocks it left out go through as they are."""
     assert doc.original is not None
     yield _head(doc, widths)
-    extras = _bulk_cells(doc, groups)
-    header = doc.puts.get(1)
-    if header and 1 in doc.nums:
-        extras[doc.nums.index(1)] += doc.cells_xml(b"1", sorted(header.items()))
+    extras = _BulkCells(doc, groups)  # the new cells of a block's rows, made for that block only
     close, row, tail = doc.close_row, 0, b""
     with doc.original() as stream:
         pieces = original_blocks(stream)
@@ -224,9 +221,9 @@ def _render_overlay(
                 piece = old_cells.sub(b"", piece)
             rows = piece.split(close)
             count = len(rows) - 1
-            yield b"".join(chain.from_iterable(zip(rows[:count], extras[row : row + count], repeat(close))))
+            yield b"".join(chain.from_iterable(zip(rows[:count], extras(row, row + count), repeat(close))))
             row += count
-    if row != len(extras):
+    if row != len(doc.nums):
         raise NotAWorkbook(f"sheet '{doc.name}' changed while it was written: run again.")
     yield b"".join(_new_row(doc, number, groups) for number in new_rows)
     end = tail.find(b"</" + doc.prefix + b"sheetData>")
