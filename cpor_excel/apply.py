@@ -154,6 +154,8 @@ def apply(
         **added,
     }
     for sheet in RUN_SHEETS:
+        if sheet is EARNINGS and sheet.name not in rows_of:
+            continue  # no month is paid above the high-water mark in this workbook: no Earnings Ledger
         write = book.replace_sheet if sheet.written == REPLACED else book.append_to_sheet
         formats = {c.name: _FORMATS[c.kind] for c in sheet.columns if c.kind in _FORMATS}
         write(sheet.name, sheet.header, rows_of.get(sheet.name, []), formats)

@@ -21,6 +21,8 @@ class Report:
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     milestones: Sequence[dict[str, Any]] = field(default_factory=list)  # the new ledger rows
     drafts: list[dict[str, Any]] = field(default_factory=list)
+    #: new Earnings Ledger rows: months paid above the high-water mark, or not (with Microsoft's reason code)
+    usage_earnings: list[dict[str, Any]] = field(default_factory=list)
     written: str | None = None  # where the results were saved (run only)
 
     def count(self, severity: Severity) -> int:
@@ -32,7 +34,12 @@ class Report:
         return 1 if tally(self.findings)["errors"] else 0
 
     def counts(self) -> dict[str, int]:
-        return {**tally(self.findings), "new_milestones": len(self.milestones), "drafts": len(self.drafts)}
+        return {
+            **tally(self.findings),
+            "new_milestones": len(self.milestones),
+            "new_usage_months": len(self.usage_earnings),
+            "drafts": len(self.drafts),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -42,6 +49,7 @@ class Report:
             "findings": [f.to_dict() for f in self.findings],
             "conflicts": self.conflicts,
             "milestones": list(self.milestones),
+            "usage_earnings": list(self.usage_earnings),
             "drafts": self.drafts,
         }
 

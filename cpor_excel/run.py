@@ -30,7 +30,7 @@ from cpor_excel.io.file_book import FileBook
 from cpor_excel.io.frames import read_workbook_data
 from cpor_excel.io.safe_save import check_out_path, ensure_writable
 from cpor_excel.mail.outbox import DraftFiles, default_drafts_dir
-from cpor_excel.model.columns import LEDGER_HEADER, LEDGER_SHEET
+from cpor_excel.model.columns import EARNINGS_HEADER, EARNINGS_SHEET, LEDGER_HEADER, LEDGER_SHEET
 from cpor_excel.model.evaluation import Draft, DraftRequest, Evaluation
 from cpor_excel.model.findings import Finding
 from cpor_excel.model.workbook import WorkbookData
@@ -70,7 +70,7 @@ def run_book(
         data = read_workbook_data(book, source)
         prepared = prepare(data)
         _release_raw_values(data)
-        evaluation = evaluate(prepared, as_of, source, others)
+        evaluation = evaluate(prepared, as_of, source, others, recording=write)
         if write and drafts is not None:
             _draft(evaluation, drafts)
         evaluation.findings = findings = locate(evaluation.findings, data)  # located: the others can go
@@ -85,6 +85,7 @@ def run_book(
         findings=findings,
         conflicts=evaluation.conflicts,
         milestones=Records(LEDGER_HEADER, added.get(LEDGER_SHEET, [])),
+        usage_earnings=Records(EARNINGS_HEADER, added.get(EARNINGS_SHEET, [])),
         drafts=[
             {"claim_id": d.claim_id, "to": d.to, "subject": d.subject, "file": d.file_name}
             for d in evaluation.drafts

@@ -7,6 +7,7 @@ keeps a 500,000-row sample within memory and time, and it is the same code path 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 from collections.abc import Iterable, Sequence
@@ -20,9 +21,25 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from cpor_excel.errors import CporError, UsageError
-from cpor_excel.model.catalogue import LANGUAGES, STATUSES, WORKLOADS
-from cpor_excel.model.columns import ASSOCIATIONS, CUSTOMERS, MILESTONES, SETTINGS, USAGE, Column, Kind
-from cpor_excel.model.program import MILESTONE_COLUMNS, SETTING_NAMES, Settings, example_milestones
+from cpor_excel.model.catalogue import LANGUAGES, PARTNER_ROLES, REJECTION_REASONS, STATUSES, WORKLOADS
+from cpor_excel.model.columns import (
+    ASSOCIATIONS,
+    CUSTOMERS,
+    MILESTONES,
+    RATE_CARD,
+    SETTINGS,
+    USAGE,
+    Column,
+    Kind,
+)
+from cpor_excel.model.program import (
+    HWM_START,
+    MILESTONE_COLUMNS,
+    RATE_CARD_COLUMNS,
+    SETTING_NAMES,
+    Settings,
+    example_milestones,
+)
 
 #: how far down an empty workbook's drop-downs reach
 TEMPLATE_ROWS = 5000
@@ -48,7 +65,16 @@ _WIDTHS = {
     Kind.DIGITS: 12,
 }  # fmt: skip
 _TEXT_WIDTH = 22
-_WIDE_TEXT = {"Customer Name": 32, "Partner Name": 30, "POE Reference": 30, EXAMPLE_SOURCE_HEADER: 58}
+_WIDE_TEXT = {
+    "Customer Name": 32, "Partner Name": 30, "POE Reference": 30, EXAMPLE_SOURCE_HEADER: 58, "Partner Role": 44,
+    "Rejection Reason": 30,
+}  # fmt: skip
+
+#: the settings `cpor-excel new` writes: the program as Partner Center runs it today (SPEC "Additions of
+#: December 2026"); a workbook without them keeps the seed's program
+CURRENT_PROGRAM = Settings(
+    high_water_mark_from=dt.date.fromisoformat(f"{HWM_START}-01"), consent_window_starts="Approved"
+)
 
 #: drop-down choices by column kind, and what Excel says when a typed value is not one of them. The alert
 #: is a warning, not a stop: the tool also reads aliases ("EXO", "In progress", "German") a partner may type.
@@ -58,12 +84,16 @@ _CHOICES: dict[Kind, tuple[str, ...]] = {
     Kind.WORKLOAD: tuple(WORKLOADS),
     Kind.YESNO: ("Yes", "No"),
     Kind.LANGUAGE: tuple(LANGUAGES),
+    Kind.ROLE: tuple(PARTNER_ROLES),
+    Kind.REASON: tuple(REJECTION_REASONS),
 }
 _ALERTS: dict[Kind, str] = {
     Kind.STATUS: "Not a Partner Center claim status. Pick one from the list.",
     Kind.WORKLOAD: "Not a catalogue workload name. Aliases such as EXO or Teams are accepted too.",
     Kind.YESNO: "Answer Yes or No.",
     Kind.LANGUAGE: "Email languages: en, de, fr, nl, es; others get the English email.",
+    Kind.ROLE: "Not a Partner Center partner role. Only Use or consume earns usage incentives.",
+    Kind.REASON: "Not a rejection reason Partner Center gives. Pick one from the list.",
 }
 _LIST_KINDS = tuple(k for k, v in _CHOICES.items() if len(",".join(v)) > INLINE_LIST_LIMIT)
 
@@ -77,7 +107,8 @@ def create_template(path: Path) -> Path:
     for spec in (CUSTOMERS, ASSOCIATIONS, USAGE):
         add_sheet(book, spec.name, spec.columns, (), TEMPLATE_ROWS)
     add_example_milestones(book)
-    add_settings(book)
+    add_example_rate_card(book)
+    add_settings(book, CURRENT_PROGRAM)
     add_lists(book)
     save_new(book, path)
     return path
@@ -179,10 +210,25 @@ def add_example_milestones(book: Workbook) -> WriteOnlyWorksheet:
     return add_sheet(book, MILESTONES.name, columns, rows, len(rows) + 1, EXAMPLE_TAB_COLOUR)
 
 
+def add_example_rate_card(book: Workbook) -> WriteOnlyWorksheet:
+    """The Rate Card sheet with one example row, marked as an example like the Milestones: Microsoft does not
+    publish rates, so the row says how to fill it and carries no figure of its own (a rate of 0, Min New Users
+    1 as when there is no Rate Card, no caps). While it is marked, runs count users and leave amounts blank."""
+    columns = [RATE_CARD.column(name) for name in RATE_CARD_COLUMNS]
+    columns.append(Column(EXAMPLE_SOURCE_HEADER, required=False, nullable=True))
+    rows = [["*", 0, "USD", 1, None, None, EXAMPLE_SOURCE_TEXT]]
+    return add_sheet(book, RATE_CARD.name, columns, rows, len(rows) + 1, EXAMPLE_TAB_COLOUR)
+
+
 def settings_rows(settings: Settings | None = None) -> list[list[object]]:
-    """Setting / Value rows in SETTING_NAMES order; a setting with no value is a blank cell."""
+    """Setting / Value rows in SETTING_NAMES order; a setting with no value is a blank cell, a month is
+    written as YYYY-MM text."""
     settings = settings or Settings()
-    return [[name, getattr(settings, field)] for name, field in SETTING_NAMES.items()]
+    rows: list[list[object]] = []
+    for name, field in SETTING_NAMES.items():
+        value = getattr(settings, field)
+        rows.append([name, value.strftime("%Y-%m") if isinstance(value, dt.date) else value])
+    return rows
 
 
 def add_settings(book: Workbook, settings: Settings | None = None) -> WriteOnlyWorksheet:
@@ -250,12 +296,14 @@ def _width(column: Column) -> int:
 
 
 __all__ = [
+    "CURRENT_PROGRAM",
     "EXAMPLE_SOURCE_HEADER",
     "EXAMPLE_SOURCE_TEXT",
     "EXAMPLE_TAB_COLOUR",
     "LISTS_SHEET",
     "TEMPLATE_ROWS",
     "add_example_milestones",
+    "add_example_rate_card",
     "add_lists",
     "add_settings",
     "add_sheet",

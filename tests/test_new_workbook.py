@@ -13,9 +13,16 @@ from python_calamine import CalamineWorkbook
 
 from cpor_excel.cli import main
 from cpor_excel.errors import CporError, UsageError
-from cpor_excel.model.catalogue import LANGUAGES, STATUSES, WORKLOADS, canonical_status
+from cpor_excel.model.catalogue import (
+    LANGUAGES,
+    PARTNER_ROLES,
+    REJECTION_REASONS,
+    STATUSES,
+    WORKLOADS,
+    canonical_status,
+)
 from cpor_excel.model.columns import DATA_SHEETS, SHEETS, Kind
-from cpor_excel.model.program import MILESTONE_COLUMNS, SETTING_NAMES, example_milestones
+from cpor_excel.model.program import SETTING_NAMES, example_milestones
 from cpor_excel.workbook_new import (
     EXAMPLE_SOURCE_HEADER,
     EXAMPLE_SOURCE_TEXT,
@@ -65,8 +72,8 @@ def test_headers_are_the_canonical_names_in_order_bold_and_frozen(
 ) -> None:
     sheet = template[spec.name]  # type: ignore[attr-defined]
     expected = [c.name for c in spec.columns]  # type: ignore[attr-defined]
-    if spec.name == "Milestones":  # type: ignore[attr-defined]
-        expected = [*MILESTONE_COLUMNS, EXAMPLE_SOURCE_HEADER]
+    if spec.name in ("Milestones", "Rate Card"):  # type: ignore[attr-defined]
+        expected = [*expected, EXAMPLE_SOURCE_HEADER]  # the example tables say that they are examples
     assert [c.value for c in sheet[1]] == expected
     assert all(c.font.b for c in sheet[1])
     assert sheet.freeze_panes == "A2"
@@ -83,7 +90,7 @@ def test_date_and_month_columns_carry_their_number_format(template: openpyxl.Wor
             number_format = sheet.column_dimensions[get_column_letter(index)].number_format
             assert number_format == expected.get(column.kind, "General"), column.name
             checked += column.kind in expected
-    assert checked == 6  # Created, POE Signed, Submitted, Approved, Ended, Month
+    assert checked == 7  # Created, POE Signed, Submitted, Approved, Ended, Status Changed, Month
 
 
 def test_drop_downs_list_the_canonical_values_down_to_row_5000(template: openpyxl.Workbook) -> None:
@@ -95,11 +102,24 @@ def test_drop_downs_list_the_canonical_values_down_to_row_5000(template: openpyx
     }
     associations = validations(template["Associations"])
     assert associations["Status"] == (statuses, f"H2:H{TEMPLATE_ROWS}")
-    assert set(associations) == {"Status", "Workload"}
+    assert set(associations) == {
+        "Status",
+        "Workload",
+        "Rejection Reason",
+        "Partner Role",
+        "Incentive Opt-out",
+    }
+    assert associations["Rejection Reason"] == (
+        '"' + ",".join(REJECTION_REASONS) + '"',
+        f"P2:P{TEMPLATE_ROWS}",
+    )
+    assert associations["Partner Role"] == ('"' + ",".join(PARTNER_ROLES) + '"', f"Q2:Q{TEMPLATE_ROWS}")
+    assert associations["Incentive Opt-out"] == ('"Yes,No"', f"R2:R{TEMPLATE_ROWS}")
     workload_source, workload_cells = associations["Workload"]
     assert workload_cells == f"C2:C{TEMPLATE_ROWS}"
     assert validations(template["Usage"]) == {"Workload": (workload_source, f"B2:B{TEMPLATE_ROWS}")}
     assert validations(template["Milestones"]) == {} and validations(template["Settings"]) == {}
+    assert validations(template["Rate Card"]) == {}
 
 
 def test_the_status_drop_down_accepts_every_status_the_tool_accepts(template: openpyxl.Workbook) -> None:
@@ -149,6 +169,9 @@ def test_settings_rows_have_the_defaults_and_a_blank_milestone_window(template: 
         ("Consent Window Business Days", 5),
         ("POE Max Age Months", 12),
         ("Milestone Window Months", None),
+        ("High-Water Mark From", "2023-10"),  # the current program (SPEC "Additions of December 2026")
+        ("Consent Window Starts", "Approved"),
+        ("POE Refresh Months", 11),
     ]
     assert [name for name, _ in rows] == list(SETTING_NAMES)
 

@@ -55,7 +55,7 @@ def association(claim: Any, tenant: Any, workload: Any = "EXO", **cells: Any) ->
         "Submitted": D(2025, 1, 6), "Approved": D(2025, 1, 20), "Ended": None,
     }  # fmt: skip
     row.update({k.replace("_", " "): v for k, v in cells.items()})
-    return [row[c] for c in ASSOCIATIONS_HEADER]
+    return [row.get(c) for c in ASSOCIATIONS_HEADER]
 
 
 def planted_book() -> MemoryBook:
@@ -228,9 +228,10 @@ def test_frames_have_the_documented_types(planted: Prepared) -> None:
     assert dict(planted.customers.dtypes) == {
         **{c: text for c in CUSTOMERS_HEADER}, "Public Sector": pd.BooleanDtype(),
     }  # fmt: skip
-    dates = {"Created", "POE Signed", "Submitted", "Approved", "Ended"}
+    dates = {"Created", "POE Signed", "Submitted", "Approved", "Ended", "Status Changed"}
     assert dict(planted.associations.dtypes) == {
-        c: np.dtype("datetime64[ns]") if c in dates else text for c in ASSOCIATIONS_HEADER
+        **{c: np.dtype("datetime64[ns]") if c in dates else text for c in ASSOCIATIONS_HEADER},
+        "Incentive Opt-out": pd.BooleanDtype(),
     }
     assert dict(planted.usage.dtypes) == {
         "Tenant ID": text, "Workload": text, "Month": np.dtype("datetime64[ns]"),

@@ -22,7 +22,10 @@ from cpor_excel.rules.registry import RULES, Inputs, Outcome, Rule, evaluate
 
 RULES_DIR = Path(registry.__file__).parent
 #: the rule modules the registry runs (prepare, values and schemas report what validation finds)
-RULE_MODULES = ("claims", "poe_dates", "conflicts", "consent", "usage", "milestones", "ledger", "drafts")
+RULE_MODULES = (
+    "claims", "poe_dates", "conflicts", "consent", "usage", "milestones", "ledger", "incentives", "deadlines",
+    "earnings", "drafts",
+)  # fmt: skip
 SHEETS = {*PREPARED_FRAMES, "Settings"}
 
 
@@ -116,4 +119,5 @@ def test_evaluate_collects_each_rule_in_order(prepared: Prepared) -> None:
         expected += rule.apply(Inputs(prepared, AS_OF, list(expected))).findings
     assert evaluation.findings == expected
     assert list(evaluation.association_columns.columns) == list(ASSOCIATIONS.tool_columns[2:])
-    assert set(evaluation.rows) == {"Milestone Ledger"} and len(evaluation.rows["Milestone Ledger"]) > 0
+    assert set(evaluation.rows) == {"Milestone Ledger", "Earnings Ledger"}  # the sample pays usage too
+    assert len(evaluation.rows["Milestone Ledger"]) > 0 and len(evaluation.rows["Earnings Ledger"]) > 0

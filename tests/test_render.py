@@ -462,3 +462,31 @@ def test_a_broken_override_is_a_cannot_run_error_naming_the_file(
 def test_a_missing_templates_folder_is_a_cannot_run_error(tmp_path: Path) -> None:
     with pytest.raises(CporError, match="does not exist"):
         render_consent(request(), AS_OF, templates_dir=tmp_path / "nope")
+
+
+#: each language's "you may decline at any time" (the templates' own words) and how it says "from approval"
+ANY_TIME = {
+    "en": ("You may decline at any time.", "from Microsoft's approval of the association"),
+    "de": ("Sie können jederzeit ablehnen.", "ab der Genehmigung der Zuordnung durch Microsoft"),
+    "fr": ("Vous pouvez refuser à tout moment.", "à compter de l'approbation de l'association par Microsoft"),
+    "nl": ("U kunt op elk moment weigeren.", "na goedkeuring van de koppeling door Microsoft"),
+    "es": (
+        "Puede rechazarla en cualquier momento.",
+        "desde la aprobación de la asociación por parte de Microsoft",
+    ),
+}
+
+
+@pytest.mark.parametrize("language", sorted(LANGUAGES))
+@pytest.mark.parametrize("starts", ["Submitted", "Approved"])
+def test_the_drafts_say_the_customer_may_decline_at_any_time(language: str, starts: str) -> None:
+    # a claim not approved yet: with the window from approval there is no end date to give, only its length
+    ends = dt.date(2025, 4, 7) if starts == "Submitted" else None
+    rendered = render_consent(
+        request(customer={"language": language}, window_starts=starts, window_ends=ends), AS_OF
+    )
+    any_time, from_approval = ANY_TIME[language]
+    for body in parts(rendered):
+        assert any_time in body.replace("&#39;", "'")
+        assert (from_approval in body.replace("&#39;", "'")) == (starts == "Approved")
+        assert ("7" in body and "2025" in body) or starts == "Approved"

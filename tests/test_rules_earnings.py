@@ -478,3 +478,18 @@ def test_opted_out_and_non_incentivised_claims_next_to_a_normal_one() -> None:
     assert months(result) == [("C-1", "2023-12", 100, 50, 50, 250.0, None)]
     assert result.earned.tolist() == ["50 users, 250.00 USD", "", ""]
     assert result.high_water_mark.tolist() == [150, 150, 150]
+
+
+def test_the_readmes_worked_example() -> None:
+    # the table in the README's "How usage is paid" section, row for row
+    use = exo(("2023-06", 100, 300), ("2023-11", 95, 300), ("2023-12", 150, 300), ("2024-01", 140, 300),
+              ("2024-02", 156, 300), ("2024-03", 230, 200), ("2024-04", 320, 400), ("2024-05", 400, 400))  # fmt: skip
+    result = run([association("C-1", **BASE)], use, rate_card(("*", 5.0, "USD", 10, 120, None)))
+    assert months(result) == [
+        ("C-1", "2023-12", 100, 50, 50, 250.0, None),
+        ("C-1", "2024-01", 150, 0, 0, 0.0, "MAULWPHWM"),
+        ("C-1", "2024-02", 150, 6, 0, 0.0, "MINTHNTMT"),
+        ("C-1", "2024-03", 156, 44, 44, 220.0, None),
+        ("C-1", "2024-04", 230, 90, 26, 130.0, None),
+        ("C-1", "2024-05", 320, 80, 0, 0.0, "MAXUNITS"),
+    ]

@@ -44,7 +44,9 @@ def test_check_reports_exactly_the_planted_errors_at_their_cells(sample_book) ->
     errors = {key(f) for f in report.findings if f.severity.value == "error"}
     assert errors == set(info.planted)
     warnings = {f.code for f in report.findings if f.severity.value == "warning"}
-    assert warnings == {"example-program"}  # the sample's Milestones sheet is the marked example table
+    # the sample's Milestones sheet is the marked example table, and its claims meet the lifecycle's clocks:
+    # partner action asked for (never overdue: that would be an error) and approved claims' POEs to refresh
+    assert warnings == {"example-program", "action-required", "poe-refresh"}
     assert path.read_bytes() == before
     assert not (path.parent / f"{path.stem} drafts").exists()
     assert report.exit_code == 1
@@ -144,7 +146,9 @@ def test_check_json_is_the_library_document(sample_book) -> None:
     assert result.exit_code == 1
     doc = json.loads(result.stdout)
     assert doc == json.loads(json.dumps(check_workbook(path, as_of=AS_OF).to_dict()))
-    assert set(doc) == {"workbook", "as_of", "counts", "findings", "conflicts", "milestones", "drafts"}
+    assert set(doc) == {
+        "workbook", "as_of", "counts", "findings", "conflicts", "milestones", "usage_earnings", "drafts",
+    }  # fmt: skip
     assert set(doc["findings"][0]) >= {
         "severity",
         "code",

@@ -298,8 +298,15 @@ def test_milestones_and_settings_are_the_templates(
 ) -> None:
     template = sheet_values(create_template(tmp_path / "template.xlsx"))
     generated = sheet_values(sample_book[0])
-    for name in ("Milestones", "Settings", "Lists"):
+    for name in ("Milestones", "Lists"):
         assert generated[name] == template[name]
+    # the sample's program: the seed's settings, and usage paid above the high-water mark from five months
+    # before its as-of month (2025-11), so that claims approved earlier cross the boundary
+    assert generated["Settings"] == [
+        ("Setting", "Value"), ("Minimum Paid Units", 150), ("Consent Window Business Days", 5),
+        ("POE Max Age Months", 12), ("Milestone Window Months",), ("High-Water Mark From", "2025-06"),
+        ("Consent Window Starts", "Submitted"), ("POE Refresh Months", 11),
+    ]  # fmt: skip
     book = openpyxl.load_workbook(sample_book[0], read_only=False)
     assert book["Milestones"].sheet_properties.tabColor is not None
     assert {v.formula1 for v in book["Associations"].data_validations.dataValidation} == {

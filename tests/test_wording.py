@@ -42,10 +42,11 @@ def test_the_summary_line_says_each_count_in_the_singular_or_the_plural(sample_b
     )
     expected = {}
     for key, noun in (("errors", "error"), ("warnings", "warning"), ("infos", "info finding"),
-                      ("conflicts", "conflict"), ("new_milestones", "new milestone"), ("drafts", "draft")):  # fmt: skip
+                      ("conflicts", "conflict"), ("new_milestones", "new milestone"),
+                      ("new_usage_months", "new usage month"), ("drafts", "draft")):  # fmt: skip
         expected[noun if counts[key] == 1 else noun + "s"] = counts[key]
     assert said == expected
-    assert counts["warnings"] == 1  # the sample's example Milestones table: one warning, said so
+    assert counts["warnings"] > 1 and counts["new_usage_months"] > 1  # said in the plural
     assert summary.endswith(count_summary(counts))
 
 

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import jinja2
 import pandas as pd
@@ -31,7 +31,7 @@ CHART_MONTHS = 36
 WORKBOOK_COLUMNS = (
     ("Workbook", "workbook"), ("Status", "status"), ("Errors", "errors"), ("Warnings", "warnings"),
     ("Infos", "infos"), ("Conflicts", "conflicts"), ("New Milestones", "new_milestones"),
-    ("Drafts", "drafts"), ("Seconds", "seconds"), ("Message", "message"), ("Path", "path"),
+    ("New Usage Months", "new_usage_months"), ("Drafts", "drafts"), ("Seconds", "seconds"), ("Message", "message"), ("Path", "path"),
 )  # fmt: skip
 CONFLICT_COLUMNS = (
     ("Workbook", "workbook"), ("Row", "row"), ("Claim ID", "claim_id"), ("Partner ID", "partner_id"),
@@ -47,7 +47,12 @@ PARTNER_COLUMNS = (
 MONTH_COLUMNS = (
     ("Month", "month"), ("Earlier Runs", "earlier"), ("This Run", "this_run"), ("Total", "total"),
 )  # fmt: skip
-COUNT_KEYS = ("errors", "warnings", "infos", "conflicts", "new_milestones", "drafts")
+USAGE_COLUMNS = (
+    ("Month", "month"), ("Partner ID", "partner_id"), ("Currency", "currency"),
+    ("Paid Users, Earlier Runs", "earlier_users"), ("Paid Users, This Run", "this_run_users"),
+    ("Amount, Earlier Runs", "earlier_amount"), ("Amount, This Run", "this_run_amount"),
+)  # fmt: skip
+COUNT_KEYS = ("errors", "warnings", "infos", "conflicts", "new_milestones", "new_usage_months", "drafts")
 
 
 # ------------------------------------------------------------------------------------------------ numbers
@@ -71,6 +76,7 @@ def report_data(result: BatchResult) -> dict[str, Any]:
         "partner_groups": _group_partners(partners, conflicts),
         "months": months,
         "chart": chart_geometry(months),
+        "usage": usage_pay_rows(result),
     }
 
 
@@ -123,6 +129,57 @@ def milestones_per_month(result: BatchResult) -> list[dict[str, Any]]:
         }
         for m, r in counts.iterrows()
     ]
+
+
+def usage_pay_rows(result: BatchResult) -> list[dict[str, Any]]:
+    """Usage paid above the high-water mark per month, partner and currency: the Paid Users and Amount of the
+    Earnings Ledgers before this run and of the months this run added (months that paid nothing left out)."""
+    parts = []
+    if not result.earnings.empty and "Month" in result.earnings:
+        parts.append(result.earnings.assign(_run="earlier"))
+    new = [
+        {**e, "Workbook": w.workbook}
+        for w in result.workbooks
+        if w.report is not None
+        for e in w.report.usage_earnings
+    ]
+    if new:
+        parts.append(pd.DataFrame(new).assign(_run="this_run"))
+    if not parts:
+        return []
+    rows = pd.concat(parts, ignore_index=True)
+    rows = rows.assign(
+        month=_month_text(rows["Month"]),
+        partner_id=rows["Partner ID"].astype("string").fillna(""),
+        currency=rows["Currency"].astype("string").fillna("") if "Currency" in rows else "",
+        users=pd.to_numeric(rows["Paid Users"], errors="coerce").fillna(0),
+        amount=pd.to_numeric(rows["Amount"], errors="coerce") if "Amount" in rows else float("nan"),
+    )
+    rows = rows[rows["users"] > 0].dropna(subset=["month"])
+    if rows.empty:
+        return []
+    table = rows.pivot_table(
+        index=["month", "partner_id", "currency"],
+        columns="_run",
+        values=["users", "amount"],
+        aggfunc="sum",
+        fill_value=0,
+    )
+    out = []
+    for key, r in table.iterrows():  # one row per month and partner: small
+        month, partner, currency = cast(tuple[str, str, str], key)
+        out.append(
+            {
+                "month": str(month),
+                "partner_id": str(partner),
+                "currency": str(currency),
+                "earlier_users": int(r.get(("users", "earlier"), 0)),
+                "this_run_users": int(r.get(("users", "this_run"), 0)),
+                "earlier_amount": round(float(r.get(("amount", "earlier"), 0)), 2),
+                "this_run_amount": round(float(r.get(("amount", "this_run"), 0)), 2),
+            }
+        )
+    return out
 
 
 def partner_rows(result: BatchResult) -> list[dict[str, Any]]:
@@ -317,6 +374,7 @@ def write_xlsx(data: dict[str, Any], path: Path) -> None:
         ("Conflicts", CONFLICT_COLUMNS, data["conflicts"]),
         ("Partners", PARTNER_COLUMNS, data["partners"]),
         ("Milestones by Month", MONTH_COLUMNS, data["months"]),
+        ("Usage Pay by Month", USAGE_COLUMNS, data["usage"]),
     )
     book.remove(book.active)
     for title, columns, rows in sheets:
@@ -350,6 +408,7 @@ def render_html(data: dict[str, Any]) -> str:
         workbook_columns=WORKBOOK_COLUMNS,
         conflict_columns=CONFLICT_COLUMNS,
         partner_columns=PARTNER_COLUMNS,
+        usage_columns=USAGE_COLUMNS,
         count_keys=COUNT_KEYS,
     )
 

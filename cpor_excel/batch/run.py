@@ -27,7 +27,7 @@ from cpor_excel.batch.discover import discover, labels
 from cpor_excel.batch.executor import batch_executor
 from cpor_excel.batch.report import report_paths
 from cpor_excel.errors import CporError, WorkbookLocked
-from cpor_excel.model.columns import ASSOCIATIONS, LEDGER_SHEET
+from cpor_excel.model.columns import ASSOCIATIONS, EARNINGS, EARNINGS_SHEET, LEDGER_SHEET
 
 if TYPE_CHECKING:
     from cpor_excel.report import Report
@@ -39,6 +39,8 @@ CLAIM_COLUMNS = (
 )  # fmt: skip
 #: what a worker sends back of a workbook's Milestone Ledger (for the report's milestones per month)
 LEDGER_COLUMNS = ("Claim ID", "Partner ID", "Workload", "Milestone", "Month Reached")
+#: what a worker sends back of a workbook's Earnings Ledger (for the report's usage pay per month and partner)
+EARNINGS_COLUMNS = ("Claim ID", "Partner ID", "Workload", "Month", "Paid Users", "Amount", "Currency")
 KEY = ["Tenant ID", "Workload"]
 
 # Workbook statuses in a batch
@@ -70,6 +72,7 @@ class Scan:
     claims: pd.DataFrame | None = None  # CLAIM_COLUMNS + Workbook; index = Excel row
     ledger: pd.DataFrame | None = None  # LEDGER_COLUMNS + Workbook
     seconds: float = 0.0
+    earnings: pd.DataFrame | None = None  # EARNINGS_COLUMNS + Workbook
 
 
 @dataclass
@@ -112,6 +115,7 @@ class BatchResult:
     #: phase 1's frames, for the report: every workbook's claims and its ledger before this run
     claims: pd.DataFrame = field(default_factory=pd.DataFrame)
     ledger: pd.DataFrame = field(default_factory=pd.DataFrame)
+    earnings: pd.DataFrame = field(default_factory=pd.DataFrame)  # every Earnings Ledger before this run
     report_files: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -128,7 +132,7 @@ class BatchResult:
         return 1 if any(w.report is not None and w.report.exit_code for w in done) else 0
 
     def totals(self) -> dict[str, int]:
-        keys = ("errors", "warnings", "infos", "conflicts", "new_milestones", "drafts")
+        keys = ("errors", "warnings", "infos", "conflicts", "new_milestones", "new_usage_months", "drafts")
         out = dict.fromkeys(keys, 0)
         for w in self.processed:
             for k, v in (w.counts() or {}).items():
@@ -165,14 +169,17 @@ def read_claims(path: str, workbook: str) -> Scan:
     try:
         from cpor_excel.io.file_book import FileBook
         from cpor_excel.io.frames import read_workbook_data
-        from cpor_excel.rules.prepare import prepare_claims
+        from cpor_excel.rules.prepare import prepare_claims, tolerant_frame
 
         with FileBook(Path(path), write=False) as book:
-            data = read_workbook_data(book, workbook, only=(ASSOCIATIONS.name, LEDGER_SHEET))
+            data = read_workbook_data(book, workbook, only=(ASSOCIATIONS.name, LEDGER_SHEET, EARNINGS_SHEET))
         associations, milestones = prepare_claims(data)
         claims = _columns(associations, CLAIM_COLUMNS).assign(Workbook=workbook)
         ledger = _columns(milestones, LEDGER_COLUMNS).assign(Workbook=workbook)
-        return Scan(path, workbook, READ, "", claims, ledger, time.perf_counter() - started)
+        paid = data.sheets.get(EARNINGS_SHEET)
+        usage = tolerant_frame(paid.frame if paid is not None else pd.DataFrame(index=pd.Index([])), EARNINGS)
+        earnings = _columns(usage, EARNINGS_COLUMNS).assign(Workbook=workbook)
+        return Scan(path, workbook, READ, "", claims, ledger, time.perf_counter() - started, earnings)
     except CporError as err:
         return Scan(path, workbook, UNREADABLE, str(err), seconds=time.perf_counter() - started)
     except Exception as err:  # one broken workbook must not stop a batch of hundreds
@@ -280,6 +287,7 @@ def run_batch(
         )
         claims = _concat([s.claims for s in scans if s.claims is not None], CLAIM_COLUMNS)
         ledger = _concat([s.ledger for s in scans if s.ledger is not None], LEDGER_COLUMNS)
+        earnings = _concat([s.earnings for s in scans if s.earnings is not None], EARNINGS_COLUMNS)
         readable = [s for s in scans if s.status == READ]
         others = shared_claims(claims, [s.workbook for s in readable])
         tasks = [
@@ -311,6 +319,7 @@ def run_batch(
         skipped=[(str(p), why) for p, why in found.skipped],
         claims=claims,
         ledger=ledger,
+        earnings=earnings,
     )
     if report_base is not None:
         from cpor_excel.batch.report import write_report

@@ -18,11 +18,13 @@ _NEW_PATH = click.Path(dir_okay=False, path_type=Path)
 @click.argument("path", type=_NEW_PATH)
 @handle_errors
 def new_command(path: Path) -> None:
-    """Create an empty CPOR workbook at PATH: every sheet, headers, drop-downs, an example Milestones table."""
+    """Create an empty CPOR workbook at PATH: every sheet, headers, drop-downs, the current program's settings,
+    an example Milestones table and an example Rate Card."""
     written = create_template(path)
     click.echo(
-        f"Wrote {written}: an empty CPOR workbook (Customers, Associations, Usage, and an EXAMPLE Milestones "
-        "table to replace with your incentive guide's figures)."
+        f"Wrote {written}: an empty CPOR workbook (Customers, Associations, Usage, an EXAMPLE Milestones table "
+        "and an EXAMPLE Rate Card to replace with your incentive guide's figures, and Settings for the program "
+        "as Partner Center runs it today)."
     )
 
 

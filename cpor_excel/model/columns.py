@@ -25,6 +25,8 @@ class Kind(str, Enum):
     WORKLOAD = "workload"
     STATUS = "status"
     LANGUAGE = "language"
+    ROLE = "role"  # a partner role (catalogue)
+    REASON = "reason"  # a rejection reason (catalogue)
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Column:
     required: bool = True  # the header must be present; cells may still be conditionally optional
     aliases: tuple[str, ...] = ()
     nullable: bool = False  # may a cell be empty (ignoring conditional rules)
+    not_negative: bool = False  # a number that may not be below zero (counts and percentages never are)
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,17 @@ ASSOCIATIONS = SheetSpec(
         C("Submitted", Kind.DATE, nullable=True),
         C("Approved", Kind.DATE, nullable=True),
         C("Ended", Kind.DATE, required=False, nullable=True),
+        # from FY24 (SPEC "Additions of December 2026"): optional, so older workbooks keep working
+        C("Status Changed", Kind.DATE, required=False, nullable=True, aliases=("StatusChanged",)),
+        C("Rejection Reason", Kind.REASON, required=False, nullable=True, aliases=("RejectionReason",)),
+        C("Partner Role", Kind.ROLE, required=False, nullable=True, aliases=("Role", "PartnerRole")),
+        C(
+            "Incentive Opt-out",
+            Kind.YESNO,
+            required=False,
+            nullable=True,
+            aliases=("Opt-out", "Opt out of incentives", "IncentiveOptOut"),
+        ),
     ),
     key=("Claim ID", "Workload"),
     tool_columns=(
@@ -97,6 +111,9 @@ ASSOCIATIONS = SheetSpec(
         "Milestones Reached",
         "Next Milestone",
         "Consent Draft",
+        "Next Deadline",
+        "High-Water Mark",
+        "Earned",
     ),
 )
 
@@ -136,6 +153,28 @@ MILESTONES = SheetSpec(
     tool_columns=(),
 )
 
+RATE_CARD = SheetSpec(
+    "Rate Card",
+    (
+        C("Workload"),  # a catalogue workload or "*"
+        C("Rate per User", Kind.NUMBER, aliases=("Rate", "Rate per Active User"), not_negative=True),
+        C("Currency", required=False, nullable=True),
+        C("Min New Users", Kind.COUNT, required=False, nullable=True, aliases=("Minimum New Users",)),
+        C(
+            "Max Paid Users",
+            Kind.COUNT,
+            required=False,
+            nullable=True,
+            aliases=("Maximum Paid Users", "Max Units"),
+        ),
+        C("Time Cap Months", Kind.COUNT, required=False, nullable=True, aliases=("Time Cap",)),
+    ),
+    required=False,
+    key=("Workload",),
+    aliases=("Rates", "Rate Card HWM"),
+    tool_columns=(),
+)
+
 SETTINGS = SheetSpec(
     "Settings",
     (C("Setting"), C("Value", Kind.TEXT, nullable=True)),
@@ -145,7 +184,7 @@ SETTINGS = SheetSpec(
 )
 
 #: the data sheets, in the order they are read and reported
-DATA_SHEETS: tuple[SheetSpec, ...] = (CUSTOMERS, ASSOCIATIONS, USAGE, MILESTONES, SETTINGS)
+DATA_SHEETS: tuple[SheetSpec, ...] = (CUSTOMERS, ASSOCIATIONS, USAGE, MILESTONES, RATE_CARD, SETTINGS)
 SHEETS: dict[str, SheetSpec] = {s.name: s for s in DATA_SHEETS}
 
 # The tool's own sheets (SPEC "What a run writes back"). A run replaces some each time and appends to the
@@ -214,8 +253,9 @@ RUN_LOG = ToolSheet(
     ),
     APPENDED,
 )
-#: the tool sheets a run writes, in the order it writes them (new sheets are added in this order)
-RUN_SHEETS: tuple[ToolSheet, ...] = (REPORT, LEDGER, DRAFTS, RUN_LOG)
+#: the tool sheets a run writes, in the order it writes them (new sheets are added in this order); the
+#: Earnings Ledger only in a workbook that pays usage above the high-water mark (``apply.py``)
+RUN_SHEETS: tuple[ToolSheet, ...] = (REPORT, LEDGER, EARNINGS, DRAFTS, RUN_LOG)
 
 REPORT_SHEET, REPORT_HEADER = REPORT.name, REPORT.header
 LEDGER_SHEET, LEDGER_HEADER = LEDGER.name, LEDGER.header

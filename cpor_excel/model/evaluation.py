@@ -44,8 +44,11 @@ class DraftRequest:
     poe_reference: str | None
     poe_signed: dt.date
     submitted: dt.date | None
-    window_ends: dt.date | None  # Submitted + window_days business days; None until submitted
+    window_ends: dt.date | None  # the anchor date + window_days business days; None until that date is known
     window_days: int
+    window_starts: str = (
+        "Submitted"  # what the window counts from (Consent Window Starts): Submitted or Approved
+    )
 
 
 @dataclass

@@ -26,7 +26,10 @@ CODES: dict[str, tuple[Severity, str]] = {
         W,
         "No Milestones sheet, or the marked example one: the *example* milestone table is in use.",
     ),
-    "bad-setting": (E, "A Settings value is not a number of the right kind; the default was used."),
+    "bad-setting": (
+        E,
+        "A Settings value is not of the right kind (a number, a month, ...); the default was used.",
+    ),
     "unknown-setting": (W, "A Settings row names a setting the tool does not know."),
     # cells
     "missing-value": (E, "A required cell is empty."),
@@ -43,6 +46,11 @@ CODES: dict[str, tuple[Severity, str]] = {
     "bad-partner-id": (E, "A Partner ID (MPN ID) that is not all digits."),
     "unknown-workload": (E, "A workload name not in the catalogue (the message suggests the nearest)."),
     "unknown-status": (E, "A claim status the program does not have."),
+    "unknown-role": (E, "A Partner Role Partner Center does not have (the message suggests the nearest)."),
+    "unknown-reason": (
+        W,
+        "A Rejection Reason Partner Center does not give (the message suggests the nearest).",
+    ),
     "unknown-language": (I, "A Language with no email template; English is used."),
     # keys
     "duplicate-key": (E, "Two rows share a key that must be unique in the sheet."),

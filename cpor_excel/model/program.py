@@ -27,7 +27,14 @@ SETTING_NAMES: dict[str, str] = {
     "Consent Window Business Days": "consent_window_business_days",
     "POE Max Age Months": "poe_max_age_months",
     "Milestone Window Months": "milestone_window_months",
+    "High-Water Mark From": "high_water_mark_from",
+    "Consent Window Starts": "consent_window_starts",
+    "POE Refresh Months": "poe_refresh_months",
 }
+#: what the consent window may count from (Consent Window Starts)
+CONSENT_ANCHORS = ("Submitted", "Approved")
+#: the month Microsoft began paying Modern Work usage above the high-water mark (DOMAIN "From FY24")
+HWM_START = "2023-10"
 
 #: Column order of a milestone table frame (the Milestones sheet, canonical names).
 MILESTONE_COLUMNS = (

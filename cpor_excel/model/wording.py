@@ -12,6 +12,7 @@ SUMMARY_NOUNS = (
     ("infos", "info finding"),
     ("conflicts", "conflict"),
     ("new_milestones", "new milestone"),
+    ("new_usage_months", "new usage month"),
     ("drafts", "draft"),
 )
 

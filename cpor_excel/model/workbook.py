@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -82,6 +83,14 @@ class Prepared:
     example_program: bool  # the built-in example milestone table is in use
     findings: list[Finding] = field(default_factory=list)
     bad_rows: dict[str, set[int]] = field(default_factory=dict)
+    #: the Rate Card's typed rows (RATE_CARD_COLUMNS), None when there is none or it is the marked example
+    rate_card: pd.DataFrame | None = None
+    rate_card_note: str = "missing"  # "" (in use), "example" or "missing"
+    #: existing Earnings Ledger rows, EARNINGS_HEADER columns (Month a datetime, first of month)
+    earnings: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: "" or why this run records no new ledger row: "earnings" (an unusable Rate Card) or "both" (a High-Water
+    #: Mark From that is not a month)
+    hold: str = ""
 
     def frame(self, sheet: str) -> pd.DataFrame:
         """The typed frame of a sheet, by its canonical name (``PREPARED_FRAMES``)."""
@@ -91,8 +100,8 @@ class Prepared:
     def only(self, sheets: Collection[str]) -> Prepared:
         """A copy that holds only the given sheets: every other frame emptied (its columns kept) and, without
         Settings, the default settings. What a rule may read is what it declares (``rules/registry.py``)."""
-        emptied = {
-            attr: getattr(self, attr).iloc[:0]
+        emptied: dict[str, Any] = {
+            attr: None if getattr(self, attr) is None else getattr(self, attr).iloc[:0]
             for sheet, attr in PREPARED_FRAMES.items()
             if sheet not in sheets
         }
@@ -106,6 +115,8 @@ PREPARED_FRAMES: dict[str, str] = {
     "Associations": "associations",
     "Usage": "usage",
     "Milestones": "milestones",
+    "Rate Card": "rate_card",
     "Milestone Ledger": "ledger",
+    "Earnings Ledger": "earnings",
     "Consent Drafts": "drafts",
 }

@@ -19,15 +19,15 @@ from cpor_excel.model.evaluation import Customer, DraftRequest, Partner
 from cpor_excel.model.findings import CODES, Finding, Severity
 from cpor_excel.model.program import Settings
 from cpor_excel.model.workbook import Prepared
-from cpor_excel.rules.consent import window_ends
+from cpor_excel.rules.consent import window_anchor, window_ends
 
 #: statuses in which the customer has not yet been (or is just being) notified by Microsoft
 DRAFT_STATUSES = ("Draft", "Submitted")
 
 
 def consent_window_end(submitted: pd.Series, business_days: int) -> pd.Series:
-    """Submitted + N business days, NaT where not submitted: the same date as the Consent Window Ends
-    column, so the email and the workbook never disagree."""
+    """The anchor date (Submitted or Approved) + N business days, NaT where there is none: the same date as
+    the Consent Window Ends column, so the email and the workbook never disagree."""
     days = pd.to_datetime(submitted, errors="coerce").to_numpy(dtype="datetime64[D]")
     return pd.Series(window_ends(days, business_days).astype("datetime64[ns]"), index=submitted.index)
 
@@ -73,7 +73,8 @@ def claims_to_draft(
     rows["_tenant"] = rows["Tenant ID"].astype(str).str.strip().str.lower()
     rows["Submitted"] = pd.to_datetime(rows["Submitted"], errors="coerce")
     rows["POE Signed"] = pd.to_datetime(rows["POE Signed"], errors="coerce")
-    claims = _claim_facts(rows, settings.consent_window_business_days)
+    rows["Approved"] = pd.to_datetime(rows["Approved"], errors="coerce")
+    claims = _claim_facts(rows, settings.consent_window_business_days, window_anchor(settings))
     customers = _customer_lookup(
         prepared.customers, error_rows.get("Customers", set()), set(claims["tenant"].astype(str))
     )
@@ -114,6 +115,7 @@ def claims_to_draft(
                 submitted=_date(facts["Submitted"]),
                 window_ends=_date(facts["window_ends"]),
                 window_days=settings.consent_window_business_days,
+                window_starts=window_anchor(settings),
             )
         )
     return requests, held_back
@@ -137,7 +139,7 @@ def _drafted_claims(drafts: pd.DataFrame) -> list[str]:
     return ids[ids != ""].tolist()
 
 
-def _claim_facts(rows: pd.DataFrame, window_days: int) -> pd.DataFrame:
+def _claim_facts(rows: pd.DataFrame, window_days: int, anchor: str) -> pd.DataFrame:
     """One row per claim (in sheet order): the facts the email states, taken from the claim's rows."""
     rows = rows.sort_index()
     rows["_row"] = rows.index
@@ -157,7 +159,7 @@ def _claim_facts(rows: pd.DataFrame, window_days: int) -> pd.DataFrame:
     facts["Submitted"] = grouped["Submitted"].min()
     reference = rows["POE Reference"].where(rows["POE Reference"].astype(str).str.strip() != "")
     facts["POE Reference"] = reference.groupby(rows["_claim"], sort=False).first()
-    facts["window_ends"] = consent_window_end(facts["Submitted"], window_days)
+    facts["window_ends"] = consent_window_end(grouped[anchor].min(), window_days)
     return facts.sort_values("first_row")
 
 

@@ -62,11 +62,13 @@ def evaluate_earnings(
     settings: Settings,
     ledger: pd.DataFrame,
     as_of: dt.date,
+    rate_card_note: str = "",
 ) -> EarningsResult:
     """The months paid (or not) above the high-water mark as of ``as_of``.
 
     ``rate_card``: the Rate Card sheet's typed rows (RATE_CARD_COLUMNS), or None when there is none (units are
-    still counted with Min New Users 1 and no caps; amounts stay blank; `no-rate-card`).
+    still counted with Min New Users 1 and no caps; amounts stay blank; `no-rate-card`). ``rate_card_note``
+    "example": the workbook's Rate Card is the marked example `cpor-excel new` writes, so it is not used.
     ``ledger``: the Earnings Ledger's existing rows (EARNINGS_HEADER; Month a datetime, first of month).
     Findings: `hwm-earned` and `hwm-not-earned` (info) per association row and this run's months (and those an
     earlier run recorded on this same as-of date, so that a second run reports what the first did),
@@ -86,7 +88,7 @@ def evaluate_earnings(
     history = _history(usage, ledger, keys, as_of_month)
     claims = _counting_claims(associations, keys.associations, start_month, as_of_month)
     months = _counted_months(history, claims, ledger, keys.ledger)
-    terms, rate_findings = _terms(months["_workload"], rate_card)
+    terms, rate_findings = _terms(months["_workload"], rate_card, rate_card_note)
     months = months.merge(terms, on="_workload", how="left")
     decided = _decide(months, ledger, keys.ledger)
     new_rows = _ledger_rows(decided, customers, as_of)
@@ -225,7 +227,9 @@ def _counted_months(
 # ------------------------------------------------------------------------------------------ the terms
 
 
-def _terms(workloads: pd.Series, rate_card: pd.DataFrame | None) -> tuple[pd.DataFrame, list[Finding]]:
+def _terms(
+    workloads: pd.Series, rate_card: pd.DataFrame | None, note: str = ""
+) -> tuple[pd.DataFrame, list[Finding]]:
     """Per workload: _rate, _currency, _min_new, _max, _cap from its Rate Card row (an exact workload row
     beats "*"); without one, Min New Users 1 and no caps, no rate, and `no-rate-card`."""
     names = pd.Series(pd.unique(workloads.astype(object)), dtype=object)
@@ -246,9 +250,14 @@ def _terms(workloads: pd.Series, rate_card: pd.DataFrame | None) -> tuple[pd.Dat
             Finding(
                 "no-rate-card",
                 RATE_CARD_SHEET,
-                "There is no Rate Card sheet, so the months paid above the high-water mark count users with Min "
-                "New Users 1 and no caps, and leave amounts blank: add a Rate Card sheet with the rates, minimum "
-                "and caps of your incentive guide (Microsoft does not publish them).",
+                (
+                    "The Rate Card holds the example `cpor-excel new` writes (its Source column says example)"
+                    if note == "example"
+                    else "There is no Rate Card sheet"
+                )
+                + ", so the months paid above the high-water mark count users with Min New Users 1 and no caps, "
+                "and leave amounts blank: enter the rates, minimum and caps of your incentive guide (Microsoft "
+                "does not publish them)" + (" and clear the Source column." if note == "example" else "."),
             )
         )
     else:

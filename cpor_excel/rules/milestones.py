@@ -31,6 +31,7 @@ import pandas as pd
 
 from cpor_excel.model.findings import Finding, findings_for_rows
 from cpor_excel.model.program import Settings
+from cpor_excel.rules.incentives import incentivised
 from cpor_excel.rules.ledger import (
     PAID_KEY,
     empty_ledger,
@@ -67,8 +68,13 @@ def evaluate_milestones(
     settings: Settings,
     ledger: pd.DataFrame,
     as_of: dt.date,
+    recording: bool = True,
 ) -> MilestoneResult:
     """Milestones reached as of ``as_of`` and the per-row Milestones Reached / Next Milestone values.
+
+    Months from High-Water Mark From on are paid above the high-water mark (``earnings.py``), never by a
+    milestone; rows that opted out of incentives or whose role earns nothing reach none. ``recording``: False
+    for a read-only run, whose messages say what a run would record.
 
     Findings: `milestone-reached` (info) per new ledger row, on its association row; `usage-gate-exceeded`
     (warning) on an approved row whose claim-time usage was above the gate; `below-minimum-seats` (info)
@@ -85,7 +91,7 @@ def evaluate_milestones(
     months_ever = _usage_months(usage, ever, buckets, names, as_of_month)
     gated_ever = _gate(months_ever)
     reach_ever = _reach(months_ever, gated_ever, table, minimum)
-    approved = ever["_pos"][ever["_now"]]
+    approved = ever["_pos"][ever["_now"] & ever["_earns"]]
     months = months_ever[months_ever["_pos"].isin(approved)]
     gated = gated_ever[gated_ever["_pos"].isin(approved)]
     reach = reach_ever[reach_ever["_pos"].isin(approved)]
@@ -94,7 +100,7 @@ def evaluate_milestones(
     new_rows = ledger_rows(won, customers, as_of) if len(won) else empty_ledger()
 
     latest = _latest(months)
-    findings = _reached_findings(won, as_of) + _recorded_today(associations, ledger, as_of)
+    findings = _reached_findings(won, as_of, recording) + _recorded_today(associations, ledger, as_of)
     findings += _gate_findings(names.texts(gated, buckets, table))
     low = latest[latest["_pau"] < minimum]
     findings += _below_minimum_findings(names.texts(low, buckets, table), minimum)
@@ -108,7 +114,7 @@ def evaluate_milestones(
         new_ledger_rows=new_rows,
         reached=reached_text(associations, ledger, new_rows),
         next_milestone=_next_milestone(
-            associations, latest, gated, table, paid_now, minimum, as_of_month, names
+            associations, latest, gated, table, paid_now, minimum, as_of_month, names, _hwm_month(settings)
         ),
     )
 
@@ -261,6 +267,7 @@ def _earning(
     last = np.fmin(np.full(len(associations), as_of_month), ended - 1)  # fmin ignores NaN: no Ended, no bound
     if settings.milestone_window_months is not None:
         last = np.fmin(last, approved + settings.milestone_window_months)
+    last = np.fmin(last, _hwm_month(settings) - 1)  # from High-Water Mark From on, no month earns a milestone
     status = pd.Series(_column(associations, "Status"))
     frame = pd.DataFrame(
         {
@@ -270,6 +277,7 @@ def _earning(
             "_tenant": _column(associations, "Tenant ID"),
             "_workload": _column(associations, "Workload"),
             "_now": (status == "Approved").to_numpy(dtype=bool),
+            "_earns": incentivised(associations),
             "_approved": approved,
             "_submitted": _months(associations, "Submitted"),
             "_last": last,
@@ -288,6 +296,12 @@ def _earning(
         "_c": _codes(names.claims, frame.pop("_claim")),
     }
     return frame.assign(**codes, _pair=codes["_t"] * len(names.workloads) + codes["_w"]), names
+
+
+def _hwm_month(settings: Settings) -> float:
+    """High-Water Mark From as a month number (inf when not set: every month stays on milestones)."""
+    start = settings.high_water_mark_from
+    return np.inf if start is None else float((start.year - 1970) * 12 + start.month - 1)
 
 
 def _milestone_table(milestones: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -427,6 +441,7 @@ def _next_milestone(
     minimum: float,
     as_of_month: float,
     names: _Names,
+    hwm_month: float = np.inf,
 ) -> pd.Series:
     """What the next milestone of each approved row needs, from its latest usage month up to as-of: the
     lowest-threshold milestone of that month's bucket that nobody has been paid yet."""
@@ -457,6 +472,7 @@ def _next_milestone(
     text = np.select(
         [
             rows["_pos"].isin(gated["_pos"]).to_numpy(),
+            (last == hwm_month - 1) & (as_of_month >= hwm_month),
             last < as_of_month,
             pau < minimum,
             (rows["_bucket_id"] < 0).to_numpy(),
@@ -465,6 +481,7 @@ def _next_milestone(
         ],
         [
             np.full(len(rows), "none: usage at claim time was above the bucket's gate", dtype=object),
+            "none: from " + month_texts(last + 1) + " usage is paid above the high-water mark",
             "none: counted months ended " + month_texts(last),
             "needs " + _whole(np.full(len(rows), minimum)) + " paid units to count (" + _whole(pau) + " now)",
             "no milestone bucket holds " + _whole(pau) + " paid units",
@@ -494,15 +511,15 @@ def reached_message(
     )
 
 
-def _reached_findings(won: pd.DataFrame, as_of: dt.date) -> list[Finding]:
+def _reached_findings(won: pd.DataFrame, as_of: dt.date, recording: bool = True) -> list[Finding]:
     """`milestone-reached` per new ledger row (``reached_message``'s words, built for all rows at once)."""
     mau, pau = won["_mau"].to_numpy(dtype=float), won["_pau"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         shares = _percents(mau / pau)
     day = as_of.isoformat()
+    where = f"recorded in the Milestone Ledger on {day}" if recording else "a run would record it in the Milestone Ledger"
     messages = [
-        f"{m} of {w} reached in {month}: {a} of {p} paid units active ({share}, bucket {b}); recorded in the "
-        f"Milestone Ledger on {day}."
+        f"{m} of {w} reached in {month}: {a} of {p} paid units active ({share}, bucket {b}); {where}."
         for m, w, month, a, p, share, b in zip(
             won["_milestone"].tolist(),
             won["_workload"].tolist(),

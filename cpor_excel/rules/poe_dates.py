@@ -29,7 +29,7 @@ from cpor_excel.model.program import Settings
 SHEET = "Associations"
 #: the order a claim's dates must follow
 DATE_ORDER = ("Created", "Submitted", "Approved", "Ended")
-DATE_COLUMNS = ("Created", "POE Signed", "Submitted", "Approved", "Ended")
+DATE_COLUMNS = ("Created", "POE Signed", "Submitted", "Approved", "Ended", "Status Changed")
 #: statuses under which a claim has not been decided yet, so an Approved date contradicts them
 UNDECIDED_STATUSES = frozenset({"Draft", "Submitted", "Under review", "Partner action required"})
 
@@ -105,6 +105,18 @@ def check_poe_and_dates(associations: pd.DataFrame, settings: Settings, as_of: d
                 for x, e, y in zip(_iso(days[later][mask]), blamed[mask], _iso(blamed_day[mask]), strict=True)
             ],
         )
+    # ----- a status changes after the claim is created
+    mask = days["Status Changed"] < days["Created"]
+    add(
+        "date-order",
+        mask,
+        "Status Changed",
+        [
+            f"Status Changed {x} is before Created {y}; a claim's status changes after it is created: correct "
+            "the one that is wrong."
+            for x, y in zip(_iso(days["Status Changed"][mask]), _iso(days["Created"][mask]), strict=True)
+        ],
+    )
     # ----- status against dates
     needs_submitted = np.isin(status, list(SUBMITTED_STATUSES))
     mask = needs_submitted & np.isnat(submitted)

@@ -19,13 +19,22 @@ from typing import Any
 
 import pandas as pd
 
-from cpor_excel.model.catalogue import DEFAULT_LANGUAGE, canonical_workload, fold, suggest
+from cpor_excel.model.catalogue import (
+    CUSTOMER_DECLINED,
+    DECLINED_STATUS_ALIASES,
+    DEFAULT_LANGUAGE,
+    canonical_workload,
+    fold,
+    suggest,
+)
 from cpor_excel.model.columns import (
     ASSOCIATIONS,
     CUSTOMERS,
     DRAFTS,
+    EARNINGS,
     LEDGER,
     MILESTONES,
+    RATE_CARD,
     SETTINGS,
     USAGE,
     Kind,
@@ -33,7 +42,7 @@ from cpor_excel.model.columns import (
     ToolSheet,
 )
 from cpor_excel.model.findings import CODES, Finding, Severity
-from cpor_excel.model.program import SETTING_NAMES, Settings, example_milestones
+from cpor_excel.model.program import CONSENT_ANCHORS, HWM_START, SETTING_NAMES, Settings, example_milestones
 from cpor_excel.model.workbook import Prepared, WorkbookData
 from cpor_excel.rules import values
 from cpor_excel.rules.schemas import validate_frame
@@ -92,12 +101,14 @@ def prepare(data: WorkbookData) -> Prepared:
         for sheet in (associations, usage):
             _unknown_tenants(sheet, known)
     milestones, example_program, program_findings = _milestones(data)
+    rate_card, rate_card_note = _rate_card(data)
     settings_sheet = checked(SETTINGS)
     settings = _settings(settings_sheet)
 
     findings = list(data.findings) + program_findings
     bad_rows: dict[str, set[int]] = {}
-    for sheet in (customers, associations, usage, milestones, settings_sheet):
+    sheets = [customers, associations, usage, milestones, *([rate_card] if rate_card else []), settings_sheet]
+    for sheet in sheets:
         findings += to_findings(sheet)
         errors = sheet.issues.index[sheet.issues["code"].isin(ERROR_CODES).to_numpy()]
         if len(errors):
@@ -113,6 +124,10 @@ def prepare(data: WorkbookData) -> Prepared:
         example_program=example_program,
         findings=findings,
         bad_rows=bad_rows,
+        rate_card=None if rate_card is None or rate_card_note == "example" else rate_card.frame,
+        rate_card_note=rate_card_note,
+        earnings=tolerant_frame(_raw(data, EARNINGS.name), EARNINGS),
+        hold=_hold(data, rate_card, settings_sheet),
     )
 
 
@@ -140,12 +155,12 @@ def _no_issues() -> pd.DataFrame:
 
 
 def _parse(spec: SheetSpec, column: str, kind: Kind, raw: pd.Series) -> values.Parsed:
-    if spec is MILESTONES and column == "Workload":
+    if spec in (MILESTONES, RATE_CARD) and column == "Workload":
         return values.parse_workload(raw, any_allowed=True)
     return values.parse(raw, kind)
 
 
-Hook = Callable[[Checked], None]
+Hook = Callable[[Checked, pd.DataFrame], None]  # the sheet, and its raw frame
 
 
 def check_sheet(spec: SheetSpec, raw: pd.DataFrame, before_schema: Hook | None = None) -> Checked:
@@ -164,7 +179,7 @@ def check_sheet(spec: SheetSpec, raw: pd.DataFrame, before_schema: Hook | None =
     frame = pd.DataFrame(typed, index=raw.index)
     sheet = Checked(spec, frame, pd.concat(parts) if parts else _no_issues())
     if before_schema is not None:
-        before_schema(sheet)
+        before_schema(sheet, raw)
     absent = [col.name for col in spec.columns if col.name not in raw]
     failures = validate_frame(sheet.frame, spec.name, absent)
     if len(failures):
@@ -235,13 +250,25 @@ def to_findings(sheet: Checked) -> list[Finding]:
 # ---------------------------------------------------------------------------------------- per sheet
 
 
-def _customer_defaults(sheet: Checked) -> None:
+def _customer_defaults(sheet: Checked, raw: pd.DataFrame) -> None:
     """Public Sector defaults to no and Language to English, where the cell is empty (not where it failed)."""
     frame = sheet.frame
     empty = frame["Public Sector"].isna() & ~sheet.failed("Public Sector")
     frame.loc[empty, "Public Sector"] = False
     empty = frame["Language"].isna() & ~sheet.failed("Language")
     frame.loc[empty, "Language"] = DEFAULT_LANGUAGE
+
+
+def _declined_by_status(sheet: Checked, raw: pd.DataFrame) -> None:
+    """A Status typed as "Customer declined" (or Declined, Cancelled) is Rejected for that reason: it fills an
+    empty Rejection Reason, so that the row is not offered a dispute it cannot have."""
+    if "Status" not in raw:
+        return
+    said = raw["Status"].map(lambda v: fold(v) if isinstance(v, str) else "")
+    empty = sheet.frame["Rejection Reason"].isna() & ~sheet.failed("Rejection Reason")
+    declined = said.isin(list(DECLINED_STATUS_ALIASES)).to_numpy() & empty.to_numpy()
+    if declined.any():
+        sheet.frame.loc[declined, "Rejection Reason"] = CUSTOMER_DECLINED
 
 
 def _unknown_tenants(sheet: Checked, known: set[str]) -> None:
@@ -259,7 +286,7 @@ def _unknown_tenants(sheet: Checked, known: set[str]) -> None:
 _SETTING_KEYS = {fold(name): name for name in SETTING_NAMES}
 
 
-def _setting_names(sheet: Checked) -> None:
+def _setting_names(sheet: Checked, raw: pd.DataFrame) -> None:
     """Setting names -> their canonical spelling (so that duplicates are found); unknown ones reported."""
     names = sheet.frame["Setting"]
     canonical = names.map(lambda n: None if n is None else _SETTING_KEYS.get(fold(n)))
@@ -275,29 +302,42 @@ def _setting_names(sheet: Checked) -> None:
 
 def _settings(sheet: Checked) -> Settings:
     """The program settings: each known row's value, else the default (SPEC "Settings")."""
-    defaults = Settings()
-    chosen: dict[str, int | None] = {}
+    chosen: dict[str, Any] = {}
     skip = set(sheet.issues.index[sheet.issues["code"].isin(["duplicate-key", "unknown-setting"])])
     rows = sheet.frame[sheet.frame["Setting"].isin(list(SETTING_NAMES))]
     for row, name, text in zip(rows.index, rows["Setting"], rows["Value"], strict=True):  # a handful of rows
-        if row in skip:
+        if row in skip or text is None:  # blank: the default (Milestone Window Months: no window)
             continue
         attr = SETTING_NAMES[name]
-        default = getattr(defaults, attr)
-        if text is None:  # blank: the default (for Milestone Window Months: no window)
+        value, problem = _setting_value(attr, text)
+        if problem:
+            sheet.add(pd.Index([row]), "Value", "bad-setting", f"{name} is {values.show(text)}, {problem}")
             continue
-        number = _whole(text)
-        if number is None:
-            fallback = "no window is used" if default is None else f"the default {default} was used"
-            sheet.add(
-                pd.Index([row]),
-                "Value",
-                "bad-setting",
-                f"{name} is {values.show(text)}, not a whole number of 0 or more; {fallback}.",
+        chosen[attr] = value
+    return Settings(**chosen)
+
+
+def _setting_value(attr: str, text: str) -> tuple[Any, str]:
+    """A setting's value from its cell text, or the problem in words (after "<name> is <value>, ")."""
+    if attr == "high_water_mark_from":
+        month = values.parse_month(pd.Series([text], dtype=object)).values.iloc[0]
+        if pd.isna(month):
+            return None, (
+                f"not a month; write it as YYYY-MM, such as {HWM_START} (from when Microsoft pays usage above the "
+                "high-water mark). Until it is corrected no new row is recorded in either ledger."
             )
-            continue
-        chosen[attr] = number
-    return Settings(**chosen)  # type: ignore[arg-type]
+        return month.date(), ""
+    if attr == "consent_window_starts":
+        choice = next((c for c in CONSENT_ANCHORS if fold(c) == fold(text)), None)
+        if choice is None:
+            return None, "neither Submitted nor Approved; write one of the two. Submitted was used."
+        return choice, ""
+    number = _whole(text)
+    if number is None:
+        default = getattr(Settings(), attr)
+        fallback = "no window is used" if default is None else f"the default {default} was used"
+        return None, f"not a whole number of 0 or more; {fallback}."
+    return number, ""
 
 
 def _whole(text: str) -> int | None:
@@ -308,7 +348,11 @@ def _whole(text: str) -> int | None:
 
 
 #: what a sheet's check does before its schema runs
-_BEFORE_SCHEMA: dict[str, Hook] = {CUSTOMERS.name: _customer_defaults, SETTINGS.name: _setting_names}
+_BEFORE_SCHEMA: dict[str, Hook] = {
+    CUSTOMERS.name: _customer_defaults,
+    ASSOCIATIONS.name: lambda sheet, raw: _declined_by_status(sheet, raw),
+    SETTINGS.name: _setting_names,
+}
 
 
 def _milestones(data: WorkbookData) -> tuple[Checked, bool, list[Finding]]:
@@ -333,6 +377,30 @@ def _milestones(data: WorkbookData) -> tuple[Checked, bool, list[Finding]]:
     example = example_milestones().astype(object)
     example = example.where(example.notna() & (example != ""), None)
     return check_sheet(MILESTONES, example), True, [Finding("example-program", MILESTONES.name, why)]
+
+
+def _rate_card(data: WorkbookData) -> tuple[Checked | None, str]:
+    """The Rate Card sheet, checked, with a note: "" (in use), "example" (the marked example `new` writes: its
+    figures are not the partner's, so it is not used) or "missing"."""
+    table = data.sheets.get(RATE_CARD.name)
+    if table is None:
+        return None, "missing"
+    checked = check_sheet(RATE_CARD, table.frame)
+    return checked, "example" if _marked_as_example(table.frame) else ""
+
+
+def _hold(data: WorkbookData, rate_card: Checked | None, settings: Checked) -> str:
+    """Why this run records no new ledger row ("" when it may): a High-Water Mark From that is not a month
+    holds both ledgers (which months are milestones' is unknown), an unusable Rate Card the Earnings Ledger."""
+    bad = settings.issues[settings.issues["code"] == "bad-setting"].index
+    if (settings.frame.loc[bad, "Setting"] == "High-Water Mark From").any():
+        return "both"
+    if rate_card is None:
+        return ""
+    missing = any(f.code == "missing-column" and f.sheet == RATE_CARD.name for f in data.findings)
+    if missing or rate_card.issues["code"].isin(ERROR_CODES).any():
+        return "earnings"
+    return ""
 
 
 def _marked_as_example(raw: pd.DataFrame) -> bool:

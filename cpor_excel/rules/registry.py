@@ -13,6 +13,7 @@ Adding a rule: write its module (frames and ``as_of`` in, findings and values ou
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,11 +21,22 @@ from typing import Any
 
 import pandas as pd
 
-from cpor_excel.model.columns import ASSOCIATIONS, LEDGER_SHEET
+from cpor_excel.model.columns import ASSOCIATIONS, EARNINGS_SHEET, LEDGER_SHEET, RATE_CARD
 from cpor_excel.model.evaluation import DraftRequest, Evaluation
 from cpor_excel.model.findings import Finding
 from cpor_excel.model.workbook import Prepared
-from cpor_excel.rules import claims, conflicts, consent, drafts, milestones, poe_dates, usage
+from cpor_excel.rules import (
+    claims,
+    conflicts,
+    consent,
+    deadlines,
+    drafts,
+    earnings,
+    incentives,
+    milestones,
+    poe_dates,
+    usage,
+)
 
 #: the tool's columns on Associations besides Check Result / Check Notes, in SPEC order
 ASSOCIATION_VALUE_COLUMNS = ASSOCIATIONS.tool_columns[2:]
@@ -39,6 +51,7 @@ class Inputs:
     findings: list[Finding]
     source: str = ""  # this workbook's label (batch)
     others: pd.DataFrame | None = None  # associations of a batch's other workbooks, with a "Workbook" column
+    recording: bool = True  # False for a read-only run: messages say what a run would record
 
 
 @dataclass
@@ -66,7 +79,7 @@ class Rule:
 
 
 CUSTOMERS, ASSOC, USAGE, MILESTONES, SETTINGS = "Customers", "Associations", "Usage", "Milestones", "Settings"
-LEDGER, DRAFTS = LEDGER_SHEET, "Consent Drafts"
+LEDGER, DRAFTS, EARNED, RATES = LEDGER_SHEET, "Consent Drafts", EARNINGS_SHEET, RATE_CARD.name
 
 
 def _claims(given: Inputs) -> Outcome:
@@ -110,13 +123,39 @@ def _usage(given: Inputs) -> Outcome:
 def _milestones(given: Inputs) -> Outcome:
     p = given.prepared
     earned = milestones.evaluate_milestones(
-        p.associations, p.usage, p.customers, p.milestones, p.settings, p.ledger, given.as_of
+        p.associations, p.usage, p.customers, p.milestones, p.settings, p.ledger, given.as_of, given.recording
     )
+    if p.hold == "both":  # which months are milestones' is unknown (High-Water Mark From): record nothing new
+        earned.findings = [f for f in earned.findings if f.code != "milestone-reached"]
+        earned.new_ledger_rows = earned.new_ledger_rows.iloc[:0]
     return Outcome(
         earned.findings,
         {"Milestones Reached": earned.reached, "Next Milestone": earned.next_milestone},
         {LEDGER: earned.new_ledger_rows},
     )
+
+
+def _incentives(given: Inputs) -> Outcome:
+    return Outcome(incentives.incentive_findings(given.prepared.associations))
+
+
+def _deadlines(given: Inputs) -> Outcome:
+    p = given.prepared
+    found = deadlines.evaluate_deadlines(p.associations, p.settings, given.as_of)
+    return Outcome(found.findings, {"Next Deadline": _iso_dates(found.next_deadline)})
+
+
+def _usage_pay(given: Inputs) -> Outcome:
+    p = given.prepared
+    # an unusable Rate Card or High-Water Mark From: the Earnings Ledger is left as it is (no month decided)
+    settings = dataclasses.replace(p.settings, high_water_mark_from=None) if p.hold else p.settings
+    pay = earnings.evaluate_earnings(
+        p.associations, p.usage, p.customers, p.rate_card, settings, p.earnings, given.as_of, p.rate_card_note
+    )
+    # a workbook that never set High-Water Mark From gets no Earnings Ledger sheet: it behaves as before
+    rows = {EARNED: pay.new_ledger_rows} if settings.high_water_mark_from is not None else {}
+    earned = pay.earned.where(pay.earned != "", None)
+    return Outcome(pay.findings, {"High-Water Mark": pay.high_water_mark, "Earned": earned}, rows)
 
 
 def _drafts(given: Inputs) -> Outcome:
@@ -167,6 +206,35 @@ RULES: tuple[Rule, ...] = (
         tool_sheets=(LEDGER,),
     ),
     Rule(
+        "incentives",
+        frozenset({ASSOC}),
+        frozenset({"incentive-opt-out", "role-not-incentivised"}),
+        _incentives,
+    ),
+    Rule(
+        "deadlines",
+        frozenset({ASSOC, SETTINGS}),
+        frozenset(
+            {
+                "review-overdue",
+                "action-required",
+                "action-required-overdue",
+                "dispute-window-open",
+                "poe-refresh",
+            }
+        ),
+        _deadlines,
+        columns=("Next Deadline",),
+    ),
+    Rule(
+        "usage pay above the high-water mark",
+        frozenset({ASSOC, USAGE, CUSTOMERS, RATES, SETTINGS, EARNED}),
+        frozenset({"hwm-earned", "hwm-not-earned", "no-rate-card"}),
+        _usage_pay,
+        columns=("High-Water Mark", "Earned"),
+        tool_sheets=(EARNED,),
+    ),
+    Rule(
         "consent drafts",
         frozenset({ASSOC, CUSTOMERS, SETTINGS, DRAFTS}),
         frozenset({"draft-not-written"}),
@@ -177,7 +245,11 @@ RULES: tuple[Rule, ...] = (
 
 
 def evaluate(
-    prepared: Prepared, as_of: dt.date, source: str = "", others: pd.DataFrame | None = None
+    prepared: Prepared,
+    as_of: dt.date,
+    source: str = "",
+    others: pd.DataFrame | None = None,
+    recording: bool = True,
 ) -> Evaluation:
     """Every rule of ``RULES`` on the validated workbook, in order. Pure: no files, no clock.
 
@@ -189,7 +261,7 @@ def evaluate(
     columns = pd.DataFrame(index=assoc.index, columns=list(ASSOCIATION_VALUE_COLUMNS), dtype=object)
     evaluation = Evaluation(as_of=as_of, findings=findings, association_columns=columns)
     for rule in RULES:
-        outcome = rule.apply(Inputs(prepared, as_of, findings, source, others))
+        outcome = rule.apply(Inputs(prepared, as_of, findings, source, others, recording))
         undeclared = {f.code for f in [*outcome.findings, *outcome.held_back]} - rule.codes
         if undeclared:
             raise AssertionError(f"rule {rule.name!r} reported undeclared codes {sorted(undeclared)}")

@@ -48,7 +48,8 @@ def not_negative(numbers: pd.Series) -> pd.Series:
 
 
 def _column(column: Column) -> pa.Column:
-    checks = [pa.Check(not_negative, name="bad-number")] if column.kind in NOT_NEGATIVE else []
+    negative = column.kind in NOT_NEGATIVE or column.not_negative
+    checks = [pa.Check(not_negative, name="bad-number")] if negative else []
     # str or None in text columns: pandas 3 would otherwise infer its own "str" dtype
     return pa.Column(DTYPES.get(column.kind, object), checks=checks, nullable=column.nullable, coerce=False)
 

@@ -23,16 +23,9 @@ import numpy as np
 import pandas as pd
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
-from cpor_excel.model.catalogue import (
-    DEFAULT_LANGUAGE,
-    LANGUAGES,
-    canonical_language,
-    canonical_status,
-    canonical_workload,
-    suggest_status,
-    suggest_workload,
-)
 from cpor_excel.model.columns import Kind
+from cpor_excel.rules import names
+from cpor_excel.rules.cells import Issue, show, text_of
 
 #: what a formula cell shows when its formula failed (Excel 365's dynamic-array and data-type errors included)
 FORMULA_ERRORS = frozenset(
@@ -74,15 +67,6 @@ _PLAIN_EMAIL = re.compile(
 _MAX_COUNT = 2**53  # above this a float no longer holds every whole number
 
 
-@dataclass(frozen=True)
-class Issue:
-    """A cell that could not be taken as it is. ``value`` is what the cell becomes (None: it failed)."""
-
-    code: str
-    message: str
-    value: Any = None
-
-
 @dataclass
 class Parsed:
     """One parsed column: ``values`` (typed, same index as the raw column) and ``issues`` (index = Excel row
@@ -93,23 +77,6 @@ class Parsed:
 
 
 # ------------------------------------------------------------------------------------------ messages
-
-
-def show(value: Any) -> str:
-    """A cell value as a message quotes it: text in quotes (shortened), dates ISO, whole floats without .0."""
-    if isinstance(value, str):
-        text = value if len(value) <= 60 else value[:57] + "..."
-        return f"'{text}'"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, dt.datetime):
-        midnight = not (value.hour or value.minute or value.second or value.microsecond)
-        return value.date().isoformat() if midnight else value.isoformat(sep=" ")
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return str(value)
 
 
 def _formula_error(value: Any) -> Issue | None:
@@ -240,21 +207,6 @@ def _issues_at(index: pd.Index, code: str, messages: Any) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------- cell converters
-
-
-def text_of(value: Any) -> str | None:
-    """A cell as text: stripped str; numbers without a spurious .0; dates ISO; None when blank."""
-    if isinstance(value, str):
-        return value.strip() or None
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, (float, np.floating)):
-        if not math.isfinite(value):
-            return None
-        return str(int(value)) if float(value).is_integer() else repr(float(value))
-    if isinstance(value, (dt.date, dt.time)):
-        return show(value)
-    return str(value).strip() or None
 
 
 def guid_of(value: Any) -> str | None:
@@ -413,55 +365,6 @@ def _yesno(value: Any) -> Any:
     return Issue("bad-type", f"{show(value)} is not yes or no; write yes or no.")
 
 
-def _workload(any_allowed: bool) -> Callable[[Any], Any]:
-    def convert(value: Any) -> Any:
-        text = text_of(value)
-        if text is None:
-            return None
-        if any_allowed and text == "*":
-            return "*"
-        found = canonical_workload(text)
-        if found is not None:
-            return found
-        near = suggest_workload(text)
-        hint = (
-            f"did you mean {near}?"
-            if near
-            else "use a workload name from the catalogue, such as Exchange Online."
-        )
-        if any_allowed:
-            hint += " (* means any workload)"
-        return Issue("unknown-workload", f"{show(text)} is not a known workload; {hint}")
-
-    return convert
-
-
-def _status(value: Any) -> Any:
-    text = text_of(value)
-    if text is None:
-        return None
-    found = canonical_status(text)
-    if found is not None:
-        return found
-    near = suggest_status(text)
-    hint = f"did you mean {near}?" if near else "use Draft, Submitted, Under review, Approved, Rejected, ..."
-    return Issue("unknown-status", f"{show(text)} is not a claim status; {hint}")
-
-
-def _language(value: Any) -> Any:
-    text = text_of(value)
-    if text is None:
-        return None
-    found = canonical_language(text)
-    if found is not None:
-        return found
-    return Issue(
-        "unknown-language",
-        f"{show(text)} has no email template; English is used (templates: {', '.join(LANGUAGES)}).",
-        DEFAULT_LANGUAGE,
-    )
-
-
 # ----------------------------------------------------------------------------------------- columns
 
 
@@ -498,15 +401,15 @@ def parse_yesno(raw: pd.Series) -> Parsed:
 
 
 def parse_workload(raw: pd.Series, any_allowed: bool = False) -> Parsed:
-    return by_value(raw, _workload(any_allowed))
+    return by_value(raw, names.workload(any_allowed))
 
 
 def parse_status(raw: pd.Series) -> Parsed:
-    return by_value(raw, _status)
+    return by_value(raw, names.status)
 
 
 def parse_language(raw: pd.Series) -> Parsed:
-    return by_value(raw, _language)
+    return by_value(raw, names.language)
 
 
 def parse_number(raw: pd.Series) -> Parsed:
@@ -581,6 +484,8 @@ _BY_KIND: dict[Kind, Callable[[pd.Series], Parsed]] = {
     Kind.WORKLOAD: parse_workload,
     Kind.STATUS: parse_status,
     Kind.LANGUAGE: parse_language,
+    Kind.ROLE: lambda raw: by_value(raw, names.role),
+    Kind.REASON: lambda raw: by_value(raw, names.reason),
 }
 
 #: the dtype each kind parses to (what Prepared's frames hold)

@@ -14,10 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from openpyxl import Workbook
+
 from cpor_excel.errors import UsageError
-from cpor_excel.model.columns import ASSOCIATIONS, CUSTOMERS, USAGE
-from cpor_excel.sample.generator import Generator, Planted
+from cpor_excel.model.columns import ASSOCIATIONS, CUSTOMERS, RATE_CARD, USAGE, Column
+from cpor_excel.model.program import RATE_CARD_COLUMNS, Settings
+from cpor_excel.sample.generator import Generator, Planted, high_water_mark_from
 from cpor_excel.workbook_new import (
+    EXAMPLE_SOURCE_HEADER,
     TEMPLATE_ROWS,
     add_example_milestones,
     add_lists,
@@ -68,7 +72,8 @@ def create_sample(
     )
     add_sheet(book, USAGE.name, USAGE.columns, sample.usage_rows, _reach(sample.usage_rows))
     add_example_milestones(book)
-    add_settings(book)
+    add_sample_rate_card(book)
+    add_settings(book, Settings(high_water_mark_from=high_water_mark_from(as_of)))
     add_lists(book)
     save_new(book, path)
     return SampleInfo(
@@ -81,6 +86,23 @@ def create_sample(
         planted=sorted(sample.planted),
         milestone_claims=sample.milestone_claims,
     )
+
+
+#: the sample's Rate Card: made-up figures (Microsoft publishes none), chosen so that the sample shows each
+#: rule at work: Microsoft Teams has a Max Paid Users a growing tenant reaches, Exchange Online a short time cap
+SAMPLE_RATES = (
+    ("*", 2.0, "USD", 5, None, None),
+    ("Microsoft Teams", 1.5, "USD", 5, 40, None),
+    ("Exchange Online", 2.5, "USD", 5, None, 3),
+)
+SAMPLE_RATES_NOTE = "Sample figures, made up: use the rates, minimum and caps of your incentive guide"
+
+
+def add_sample_rate_card(book: Workbook) -> None:
+    columns = [RATE_CARD.column(name) for name in RATE_CARD_COLUMNS]
+    columns.append(Column(EXAMPLE_SOURCE_HEADER, required=False, nullable=True))
+    rows = [[*rate, SAMPLE_RATES_NOTE] for rate in SAMPLE_RATES]
+    add_sheet(book, RATE_CARD.name, columns, rows, len(rows) + 1)
 
 
 def _reach(rows: Sequence[object]) -> int:

@@ -11,7 +11,13 @@ from random import Random
 
 import numpy as np
 
-from cpor_excel.model.catalogue import canonical_workload
+from cpor_excel.model.catalogue import (
+    CUSTOMER_DECLINED,
+    DECLINED_STATUS_ALIASES,
+    INCENTIVISED_ROLE,
+    canonical_workload,
+    fold,
+)
 from cpor_excel.model.columns import ASSOCIATIONS, CUSTOMERS, USAGE
 from cpor_excel.sample.cast import (
     CORE,
@@ -63,6 +69,10 @@ class _Claim:
     submitted: dt.date | None = None
     approved: dt.date | None = None
     ended: dt.date | None = None
+    changed: dt.date | None = None  # Status Changed: the latest status change Partner Center shows
+    reason: str | None = None  # Rejection Reason
+    role: str = INCENTIVISED_ROLE  # Partner Role
+    opt_out: bool = False  # Incentive Opt-out
     current: bool = True  # False: an earlier partner's claim that has ended
     typed_status: str = ""
     typed: list[str] = field(default_factory=list)  # workloads as written in the sheet
@@ -79,6 +89,11 @@ class Sample:
     planted: list[Planted]
     milestone_claims: list[str]
 
+
+#: the role of the few approved sample claims that earn nothing for it
+NON_INCENTIVISED_ROLE = "Usage recognition - Non-Incentivized"
+#: why the sample's rejected claims were rejected (Customer declined comes from the typed status too)
+REJECTION_REASON_DECK = ("Insufficient POE", "Insufficient POE", "Missing products", "No partner response")
 
 # problems planted on one customer each, spread through the sheet
 _ROLES = ("bad-tenant-id", "bad-email", "unknown-workload", "ambiguous-date", "poe-missing",
@@ -100,6 +115,7 @@ class Generator:
         self.dealt = False
         self.names: set[str] = set()
         self.planted: list[Planted] = []
+        self.high_water_mark_from = high_water_mark_from(as_of)
 
     # -- helpers
     def guid(self) -> str:
@@ -195,10 +211,25 @@ class Generator:
             claim.approved = submitted + dt.timedelta(days=rng.randint(7, 30))
         if status == "Rejected":
             claim.ended = min(as_of, submitted + dt.timedelta(days=rng.randint(5, 20)))
+            claim.reason = rng.choice(REJECTION_REASON_DECK)
         elif status == "Rejected final":
             after = claim.approved or submitted
             claim.ended = min(as_of, after + dt.timedelta(days=rng.randint(20, 150)))
+        self.status_changed(claim)
         return claim
+
+    def status_changed(self, claim: _Claim) -> None:
+        """The Status Changed date of a claim's status. Partner action required is always answerable still
+        (the sample plants no overdue answer); Under review may be past Microsoft's 14 business days."""
+        rng, status = self.rng, claim.status
+        if status in ("Draft", "Submitted") or claim.submitted is None:
+            return
+        if status == "Partner action required":
+            claim.changed = max(claim.submitted, self.as_of - dt.timedelta(days=rng.randint(0, 12)))
+        elif status in ("Under review", "Dispute"):
+            claim.changed = min(self.as_of, claim.submitted + dt.timedelta(days=rng.randint(1, 6)))
+        else:  # Approved, Rejected, Rejected final
+            claim.changed = claim.ended or claim.approved
 
     def earlier_claim(self, later: _Claim) -> _Claim:
         """Another partner's claim on some of the same workloads that ended before ``later`` was created."""
@@ -211,6 +242,7 @@ class Generator:
             later.customer, partner, rng.choice(partner.contacts), workloads, status, later.created
         )
         claim.current = False
+        claim.reason = None if status == "Rejected final" else "Partner request"
         claim.submitted = later.created - dt.timedelta(days=rng.randint(60, 200))
         claim.poe = claim.submitted - dt.timedelta(days=rng.randint(0, 14))
         claim.created = claim.poe - dt.timedelta(days=rng.randint(0, 30))
@@ -219,6 +251,7 @@ class Generator:
             claim.ended = later.created - dt.timedelta(days=rng.randint(1, 15))
         else:
             claim.ended = claim.submitted + dt.timedelta(days=rng.randint(5, 20))
+        claim.changed = claim.ended
         return claim
 
     def claims_of(self, index: int, customer: _Customer, role: str | None) -> list[_Claim]:
@@ -249,7 +282,13 @@ class Generator:
                 status = "Submitted"
             else:
                 status = self.deal_status()
-            claims.append(self.claim(index, partner, group, status))
+            claim = self.claim(index, partner, group, status)
+            if role is None and status == "Approved":
+                # a few approved claims earn nothing: recognition only, or another role
+                draw = rng.random()
+                claim.opt_out = draw < 0.04
+                claim.role = NON_INCENTIVISED_ROLE if 0.04 <= draw < 0.07 else INCENTIVISED_ROLE
+            claims.append(claim)
         first = claims[0]
         if role == "unknown-workload":
             first.plant[1] = "unknown-workload"
@@ -278,6 +317,8 @@ class Generator:
         """Workload and status as the partner wrote them, planted typos included."""
         rng = self.rng
         claim.typed_status = rng.choice(TYPED_STATUS.get(claim.status, (claim.status,)))
+        if fold(claim.typed_status) in DECLINED_STATUS_ALIASES:
+            claim.reason = CUSTOMER_DECLINED
         claim.typed = []
         for position, workload in enumerate(claim.workloads):
             if claim.plant.get(position) == "unknown-workload":
@@ -314,7 +355,8 @@ class Generator:
                 association_rows.append([
                     claim.claim_id, customer.tenant, typed, claim.partner.partner_id, claim.partner.name,
                     claim.contact[0], claim.contact[1], claim.typed_status, claim.created, claim.poe, reference,
-                    claim.submitted, claim.approved, claim.ended,
+                    claim.submitted, claim.approved, claim.ended, claim.changed, claim.reason, claim.role,
+                    "Yes" if claim.opt_out else "No",
                 ])  # fmt: skip
                 code = claim.plant.get(position)
                 if code:
@@ -423,6 +465,8 @@ class Generator:
         submitted = np.array([self._month_or(pairs[key].submitted, True) for key in keys])
         share = np.divide(active, paid, out=np.zeros(active.shape), where=paid > 0)
         counted = present & (k > approved) & (paid >= MIN_PAID_UNITS) & (share >= EXAMPLE_LOWEST_THRESHOLD)
+        counted &= k < self.month_index(self.high_water_mark_from)  # later months are paid above the mark
+        counted &= np.array([not pairs[key].opt_out and pairs[key].role == INCENTIVISED_ROLE for key in keys])
         gated = present & (k == submitted) & (share > EXAMPLE_GATE)
         earns = counted.any(axis=0) & ~gated.any(axis=0)
         found: set[str] = set()
@@ -434,6 +478,13 @@ class Generator:
 
     def _month_or(self, day: dt.date | None, wanted: bool) -> int:
         return self.month_index(day) if wanted and day else 10**6
+
+
+def high_water_mark_from(as_of: dt.date) -> dt.date:
+    """The sample's High-Water Mark From: five months before the as-of month, so that claims approved before it
+    cross the boundary (milestones before, usage above the high-water mark after)."""
+    month = as_of.year * 12 + as_of.month - 1 - 5
+    return dt.date(month // 12, month % 12 + 1, 1)
 
 
 def _typo(workload: str) -> str:
