@@ -206,3 +206,31 @@ def test_bad_values_in_the_new_columns_are_findings_at_their_cells(
     assert found[(6, "Status Changed")].code == "date-order"
     assert found[(7, "Incentive Opt-out")].code == "bad-type"
     assert (8, "Status Changed") not in found
+
+
+def test_the_batch_report_shows_usage_pay_per_month_and_partner(
+    sample_book: tuple[Path, Any], tmp_path: Path
+) -> None:
+    from cpor_excel.batch.run import run_batch
+
+    path, _ = sample_book
+    share = tmp_path / "share"
+    share.mkdir()
+    shutil.copy(path, share / "partner.xlsx")
+    base = tmp_path / "report"
+    result = run_batch([share], as_of=AS_OF, jobs=1, dry_run=True, report=base)
+    (workbook,) = result.workbooks
+    assert workbook.report is not None and workbook.report.usage_earnings
+    expected: dict[tuple[str, str], int] = {}
+    for row in workbook.report.usage_earnings:
+        key = (row["Month"], row["Partner ID"])
+        expected[key] = expected.get(key, 0) + row["Paid Users"]
+    book = openpyxl.load_workbook(base.with_suffix(".xlsx"), read_only=True)
+    rows = list(book["Usage Pay by Month"].iter_rows(values_only=True))
+    book.close()
+    got = {(r[0], r[1]): r[4] for r in rows[1:]}  # Month, Partner ID -> Paid Users, This Run
+    assert got == {k: v for k, v in expected.items() if v}
+    assert all(r[3] == 0 for r in rows[1:])  # a dry run on a fresh workbook: no earlier run recorded any
+    html = base.with_suffix(".html").read_text(encoding="utf-8")
+    assert 'id="usage"' in html and "Usage paid above the high-water mark" in html
+    assert result.totals()["new_usage_months"] == len(workbook.report.usage_earnings)

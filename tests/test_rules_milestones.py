@@ -368,3 +368,41 @@ def test_a_disassociated_claims_earlier_ledger_rows_stay_supported_and_it_earns_
     )
     assert earned(later) == []
     assert [f.code for f in later.findings if f.code == "ledger-unsupported"] == []
+
+
+def test_no_milestone_is_earned_from_high_water_mark_from_on() -> None:
+    # 2025-02 (45 of 200 active: M1) counts on milestones; from 2025-03 on usage is paid above the high-water
+    # mark, so 2025-04's 120 active users (M2) reach nothing here
+    use = exo(("2025-02", 45, 200), ("2025-04", 120, 200))
+    hwm = Settings(high_water_mark_from=dt.date(2025, 3, 1))
+    result = run([association("C-1", **BASE)], use, settings=hwm)
+    assert earned(result) == [("C-1", "M1", "2025-02", "XXS")]
+    assert result.next_milestone.tolist() == ["none: from 2025-03 usage is paid above the high-water mark"]
+    # a claim approved after the boundary never reaches a milestone
+    later = run(
+        [association("C-1", **BASE)], use, settings=Settings(high_water_mark_from=dt.date(2025, 1, 1))
+    )
+    assert earned(later) == [] and keys(later.findings) == set()
+
+
+@pytest.mark.parametrize(
+    "extra", [{"Incentive Opt-out": True}, {"Partner Role": "Usage recognition - Non-Incentivized"}]
+)
+def test_rows_that_cannot_earn_reach_no_milestone(extra: dict[str, Any]) -> None:
+    use = exo(("2025-02", 45, 200)) + exo(("2025-02", 45, 200), tenant_no=2)
+    rows = [association("C-1", **BASE), association("C-2", tenant_no=2, **{**BASE, **extra})]
+    result = run(rows, use)
+    assert earned(result) == [("C-1", "M1", "2025-02", "XXS")]
+    assert result.next_milestone.tolist()[1] == ""
+
+
+def test_a_read_only_run_says_what_a_run_would_record() -> None:
+    result = evaluate_milestones(
+        associations([association("C-1", **BASE)]), usage(exo(("2025-02", 45, 200))), customers([1]), TABLE,
+        Settings(), ledger(), AS_OF, recording=False,
+    )  # fmt: skip
+    (found,) = result.findings
+    assert (
+        "a run would record it in the Milestone Ledger" in found.message
+        and "recorded in" not in found.message
+    )
