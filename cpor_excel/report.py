@@ -22,7 +22,7 @@ class Report:
     milestones: Sequence[dict[str, Any]] = field(default_factory=list)  # the new ledger rows
     drafts: list[dict[str, Any]] = field(default_factory=list)
     #: new Earnings Ledger rows: months paid above the high-water mark, or not (with Microsoft's reason code)
-    usage_earnings: list[dict[str, Any]] = field(default_factory=list)
+    usage_earnings: Sequence[dict[str, Any]] = field(default_factory=list)
     written: str | None = None  # where the results were saved (run only)
 
     def count(self, severity: Severity) -> int:

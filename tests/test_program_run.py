@@ -234,3 +234,14 @@ def test_the_batch_report_shows_usage_pay_per_month_and_partner(
     html = base.with_suffix(".html").read_text(encoding="utf-8")
     assert 'id="usage"' in html and "Usage paid above the high-water mark" in html
     assert result.totals()["new_usage_months"] == len(workbook.report.usage_earnings)
+
+
+def test_the_dashboard_shows_usage_pay_and_the_deadlines(first_run: tuple[Path, Any]) -> None:
+    book, report = first_run
+    cells = [str(c) for row in sheets(book)["CPOR Dashboard"] for c in row if c not in ("", None)]
+    assert "Usage pay" in cells  # the series of the pay-per-month chart's table
+    # the claims that need action now carry their Next Deadline
+    asked = [f for f in report.findings if f.code == "action-required"]
+    rows = sheets(book)["Associations"]
+    deadline = rows[asked[0].row - 1][rows[0].index("Next Deadline")]
+    assert asked and str(deadline)[:10] in cells
