@@ -57,8 +57,9 @@ def test_the_dashboard_page_shows_its_charts(
     # the chart titles, the bars' categories and the columns' months and axis title are drawn text
     for words in (
         "Claims by status",
-        "Milestones per month",
+        "Milestones and pay per month",  # the sample pays usage above the high-water mark too
         "Milestones reached",
+        "Usage pay",
         *STATUSES,
         "2025-11",
         "2024-12",
