@@ -517,7 +517,11 @@ def _reached_findings(won: pd.DataFrame, as_of: dt.date, recording: bool = True)
     with np.errstate(divide="ignore", invalid="ignore"):
         shares = _percents(mau / pau)
     day = as_of.isoformat()
-    where = f"recorded in the Milestone Ledger on {day}" if recording else "a run would record it in the Milestone Ledger"
+    where = (
+        f"recorded in the Milestone Ledger on {day}"
+        if recording
+        else "a run would record it in the Milestone Ledger"
+    )
     messages = [
         f"{m} of {w} reached in {month}: {a} of {p} paid units active ({share}, bucket {b}); {where}."
         for m, w, month, a, p, share, b in zip(
