@@ -23,6 +23,7 @@ from cpor_excel.model.columns import (
     DRAFTS,
     EARNINGS,
     LEDGER,
+    RECONCILIATION,
     REPLACED,
     REPORT,
     RUN_LOG,
@@ -154,8 +155,8 @@ def apply(
         **added,
     }
     for sheet in RUN_SHEETS:
-        if sheet is EARNINGS and sheet.name not in rows_of:
-            continue  # no month is paid above the high-water mark in this workbook: no Earnings Ledger
+        if sheet in (EARNINGS, RECONCILIATION) and sheet.name not in rows_of:
+            continue  # no usage pay above the high-water mark, or nothing from Microsoft: no such sheet
         write = book.replace_sheet if sheet.written == REPLACED else book.append_to_sheet
         formats = {c.name: _FORMATS[c.kind] for c in sheet.columns if c.kind in _FORMATS}
         write(sheet.name, sheet.header, rows_of.get(sheet.name, []), formats)

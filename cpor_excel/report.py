@@ -23,6 +23,9 @@ class Report:
     drafts: list[dict[str, Any]] = field(default_factory=list)
     #: new Earnings Ledger rows: months paid above the high-water mark, or not (with Microsoft's reason code)
     usage_earnings: Sequence[dict[str, Any]] = field(default_factory=list)
+    #: expected against paid per partner and currency over the months reconciled with Microsoft's earnings
+    #: (``rules/reconciliation.per_partner``); empty when the workbook has no Microsoft Earnings
+    reconciliation: list[dict[str, Any]] = field(default_factory=list)
     written: str | None = None  # where the results were saved (run only)
 
     def count(self, severity: Severity) -> int:
@@ -50,6 +53,7 @@ class Report:
             "conflicts": self.conflicts,
             "milestones": list(self.milestones),
             "usage_earnings": list(self.usage_earnings),
+            "reconciliation": self.reconciliation,
             "drafts": self.drafts,
         }
 

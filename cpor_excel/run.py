@@ -30,12 +30,19 @@ from cpor_excel.io.file_book import FileBook
 from cpor_excel.io.frames import read_workbook_data
 from cpor_excel.io.safe_save import check_out_path, ensure_writable
 from cpor_excel.mail.outbox import DraftFiles, default_drafts_dir
-from cpor_excel.model.columns import EARNINGS_HEADER, EARNINGS_SHEET, LEDGER_HEADER, LEDGER_SHEET
+from cpor_excel.model.columns import (
+    EARNINGS_HEADER,
+    EARNINGS_SHEET,
+    LEDGER_HEADER,
+    LEDGER_SHEET,
+    RECONCILIATION_SHEET,
+)
 from cpor_excel.model.evaluation import Draft, DraftRequest, Evaluation
 from cpor_excel.model.findings import Finding
 from cpor_excel.model.workbook import WorkbookData
 from cpor_excel.report import Records, Report
 from cpor_excel.rules.prepare import prepare
+from cpor_excel.rules.reconciliation import per_partner
 from cpor_excel.rules.registry import evaluate
 from cpor_excel.runtime import paused_gc
 
@@ -90,6 +97,7 @@ def run_book(
             {"claim_id": d.claim_id, "to": d.to, "subject": d.subject, "file": d.file_name}
             for d in evaluation.drafts
         ],
+        reconciliation=per_partner(evaluation.rows.get(RECONCILIATION_SHEET)),
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from cpor_excel.model.columns import EARNINGS_LEDGER_COLUMNS, MS_EARNINGS_HEADER, RECONCILIATION_HEADER
 from cpor_excel.model.earnings import in_words, reason
-from cpor_excel.rules.reconciliation import reconcile
+from cpor_excel.rules.reconciliation import per_partner, reconcile
 
 T1 = "0b4c1b43-0a66-4b6c-9c5e-7c1a4cc6b5b1"
 T2 = "5f0e7d2a-3c1b-4e8f-9a6d-2b7c8e9f0a1d"
@@ -163,9 +163,28 @@ def test_findings_sit_on_the_claims_association_rows(result: Any) -> None:
 def test_expected_and_paid_per_partner(result: Any) -> None:
     # 1234567: the ledger expects 1000 + 750 + 500 + 250 + 0 + 0 + 300 in the compared months (May is not
     # compared); Microsoft paid 1000 + 600 + 150 + 300. 7654321: nothing expected; Microsoft paid 200 for T2's
-    # Exchange (claim C-4). T3 has no association.
-    assert result.expected == {"1234567": 2800.0, "7654321": 0.0, "(no association)": 0.0}
-    assert result.paid == {"1234567": 2050.0, "7654321": 200.0, "(no association)": 50.0}
+    # Exchange (its claim C-4). T3 has no association: no partner.
+    assert per_partner(result.rows) == [
+        {"partner_id": "", "currency": "USD", "months": 1, "disagree": 1, "expected": 0.0, "paid": 50.0},
+        {
+            "partner_id": "1234567",
+            "currency": "USD",
+            "months": 7,
+            "disagree": 4,
+            "expected": 2800.0,
+            "paid": 2050.0,
+        },
+        {
+            "partner_id": "7654321",
+            "currency": "USD",
+            "months": 3,
+            "disagree": 1,
+            "expected": 0.0,
+            "paid": 200.0,
+        },
+    ]
+    partners = result.rows.set_index(["Tenant ID", "Workload", "Month"])["Partner ID"]
+    assert (partners[(T2, EXO, "2025-03")], partners[(T1, EXO, "2025-01")]) == ("7654321", "1234567")
 
 
 def test_months_as_text_and_untidy_ids_reconcile_the_same() -> None:
@@ -192,7 +211,7 @@ def test_nothing_to_compare_gives_nothing() -> None:
     empty_ledger = pd.DataFrame(columns=list(EARNINGS_LEDGER_COLUMNS))
     empty_ms = pd.DataFrame(columns=list(MS_EARNINGS_HEADER))
     result = reconcile(empty_ledger, empty_ms, None, ASSOCIATIONS)
-    assert (len(result.rows), result.findings, result.expected, result.paid) == (0, [], {}, {})
+    assert (len(result.rows), result.findings, per_partner(result.rows)) == (0, [], [])
 
 
 def test_reason_codes_in_words() -> None:

@@ -147,7 +147,8 @@ def test_check_json_is_the_library_document(sample_book) -> None:
     doc = json.loads(result.stdout)
     assert doc == json.loads(json.dumps(check_workbook(path, as_of=AS_OF).to_dict()))
     assert set(doc) == {
-        "workbook", "as_of", "counts", "findings", "conflicts", "milestones", "usage_earnings", "drafts",
+        "workbook", "as_of", "counts", "findings", "conflicts", "milestones", "usage_earnings", "reconciliation",
+        "drafts",
     }  # fmt: skip
     assert set(doc["findings"][0]) >= {
         "severity",

@@ -52,6 +52,11 @@ USAGE_COLUMNS = (
     ("Paid Users, Earlier Runs", "earlier_users"), ("Paid Users, This Run", "this_run_users"),
     ("Amount, Earlier Runs", "earlier_amount"), ("Amount, This Run", "this_run_amount"),
 )  # fmt: skip
+RECONCILED_COLUMNS = (
+    ("Partner ID", "partner_id"), ("Workbook", "workbook"), ("Currency", "currency"),
+    ("Months Compared", "months"), ("Months That Disagree", "disagree"), ("Expected", "expected"),
+    ("Paid by Microsoft", "paid"), ("Difference", "difference"),
+)  # fmt: skip
 COUNT_KEYS = ("errors", "warnings", "infos", "conflicts", "new_milestones", "new_usage_months", "drafts")
 
 
@@ -77,6 +82,7 @@ def report_data(result: BatchResult) -> dict[str, Any]:
         "months": months,
         "chart": chart_geometry(months),
         "usage": usage_pay_rows(result),
+        "reconciled": reconciled_rows(result),
     }
 
 
@@ -180,6 +186,18 @@ def usage_pay_rows(result: BatchResult) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def reconciled_rows(result: BatchResult) -> list[dict[str, Any]]:
+    """Expected (the Earnings Ledger) against paid (Microsoft Earnings) per partner, workbook and currency,
+    over the months each workbook's run reconciled (``rules/reconciliation.per_partner``)."""
+    rows = [
+        {**p, "workbook": w.workbook, "difference": round(p["paid"] - p["expected"], 2)}
+        for w in result.workbooks
+        if w.report is not None
+        for p in w.report.reconciliation
+    ]
+    return sorted(rows, key=lambda r: (r["partner_id"], r["workbook"], r["currency"]))
 
 
 def partner_rows(result: BatchResult) -> list[dict[str, Any]]:
@@ -375,6 +393,7 @@ def write_xlsx(data: dict[str, Any], path: Path) -> None:
         ("Partners", PARTNER_COLUMNS, data["partners"]),
         ("Milestones by Month", MONTH_COLUMNS, data["months"]),
         ("Usage Pay by Month", USAGE_COLUMNS, data["usage"]),
+        ("Expected and Paid", RECONCILED_COLUMNS, data["reconciled"]),
     )
     book.remove(book.active)
     for title, columns, rows in sheets:
@@ -409,6 +428,7 @@ def render_html(data: dict[str, Any]) -> str:
         conflict_columns=CONFLICT_COLUMNS,
         partner_columns=PARTNER_COLUMNS,
         usage_columns=USAGE_COLUMNS,
+        reconciled_columns=RECONCILED_COLUMNS,
         count_keys=COUNT_KEYS,
     )
 

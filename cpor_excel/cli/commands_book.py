@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -68,11 +68,34 @@ def render(report: Report, as_json: bool, limit: int) -> None:
         hidden = len(report.findings) - limit
         if hidden > 0:
             console.print(f"... and {hidden} more findings (all of them: --json, or the CPOR Report sheet).")
+    if report.reconciliation:
+        console.print(reconciliation_table(report.reconciliation))
     c = report.counts()
     summary = f"{report.workbook} as of {report.as_of.isoformat()}: {count_summary(c)}"
     console.print(summary)
     if report.written:
         console.print(f"Results written to {report.written}")
+
+
+def reconciliation_table(partners: list[dict[str, Any]]) -> Table:
+    """Expected against paid per partner over the months reconciled with Microsoft's earnings."""
+    table = Table(title="Usage pay: the Earnings Ledger against Microsoft's earnings", header_style="bold")
+    for name in (
+        "Partner ID",
+        "Currency",
+        "Months",
+        "Disagree",
+        "Expected",
+        "Paid by Microsoft",
+        "Difference",
+    ):
+        table.add_column(name, justify="left" if name in ("Partner ID", "Currency") else "right")
+    for p in partners:
+        table.add_row(
+            p["partner_id"] or "(no association)", p["currency"], str(p["months"]), str(p["disagree"]),
+            f"{p['expected']:,.2f}", f"{p['paid']:,.2f}", f"{p['paid'] - p['expected']:+,.2f}",
+        )  # fmt: skip
+    return table
 
 
 # readable=False: a workbook the user may not read is the library's one Error line (exit 3), not bad usage

@@ -26,6 +26,7 @@ from cpor_excel.model.columns import (
 )
 from cpor_excel.model.findings import Finding, Severity
 from cpor_excel.model.headers import fold_header
+from cpor_excel.model.wording import counted
 from cpor_excel.model.workbook import SheetTable
 from cpor_excel.usage_import.merge import destination
 
@@ -131,7 +132,8 @@ def merge_earnings(
     if download.other:
         listed = ", ".join(f"{name} ({n})" for name, n in download.other.items())
         notes.append(
-            f"{sum(download.other.values())} rows are not Modern Work usage and were not imported: {listed}."
+            f"{counted(sum(download.other.values()), 'row')} of other engagements than Modern Work usage, not "
+            f"imported: {listed}."
         )
     if download.period is None:
         notes.append("No transactionDate of the file could be read: the period it covers is not recorded.")

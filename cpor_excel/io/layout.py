@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from cpor_excel.model.columns import DATA_SHEETS, RUN_SHEETS, SheetSpec
+from cpor_excel.model.columns import DATA_SHEETS, READ_BACK_SHEETS, SheetSpec
 from cpor_excel.model.headers import fold_header
 
-#: the tool's own sheets that are read back: the ledger (append-only) and the drafts (never repeated)
+#: the tool's own sheets that are read back: the ledgers (append-only), the drafts (never repeated) and
+#: Microsoft's earnings as `import-earnings` wrote them
 TOOL_SPECS: tuple[SheetSpec, ...] = tuple(
-    SheetSpec(sheet.name, sheet.columns, required=False, tool_columns=())
-    for sheet in RUN_SHEETS
-    if sheet.read_back
+    SheetSpec(sheet.name, sheet.columns, required=False, tool_columns=()) for sheet in READ_BACK_SHEETS
 )
 
 #: every sheet the tool reads, in the order its findings are reported

@@ -253,9 +253,21 @@ RUN_LOG = ToolSheet(
     ),
     APPENDED,
 )
+#: the Earnings Ledger against Microsoft Earnings, replaced each run (``rules/reconciliation.py``)
+RECONCILIATION = ToolSheet(
+    "Reconciliation",
+    _tool_columns(
+        C("Tenant ID", Kind.GUID), "Customer", C("Workload", Kind.WORKLOAD), C("Month", Kind.MONTH), "Claim ID",
+        C("Partner ID", Kind.DIGITS), C("Paid Users", Kind.COUNT), C("Amount", Kind.NUMBER), "Currency", "Reason", "Microsoft",
+        C("Microsoft Units", Kind.NUMBER), C("Microsoft Amount", Kind.NUMBER), "Microsoft Currency",
+        "Microsoft Reason", "In Words", "Partner Can Act", "Agrees", "Note",
+    ),
+    REPLACED,
+)  # fmt: skip
 #: the tool sheets a run writes, in the order it writes them (new sheets are added in this order); the
-#: Earnings Ledger only in a workbook that pays usage above the high-water mark (``apply.py``)
-RUN_SHEETS: tuple[ToolSheet, ...] = (REPORT, LEDGER, EARNINGS, DRAFTS, RUN_LOG)
+#: Earnings Ledger only in a workbook that pays usage above the high-water mark, Reconciliation only in one
+#: that has Microsoft Earnings (``apply.py``)
+RUN_SHEETS: tuple[ToolSheet, ...] = (REPORT, LEDGER, EARNINGS, RECONCILIATION, DRAFTS, RUN_LOG)
 
 REPORT_SHEET, REPORT_HEADER = REPORT.name, REPORT.header
 LEDGER_SHEET, LEDGER_HEADER = LEDGER.name, LEDGER.header
@@ -267,9 +279,8 @@ TOOL_SHEETS: dict[str, tuple[str, ...]] = {sheet.name: sheet.header for sheet in
 #: replaced each run: charts and the claims that need action now (``rules/dashboard.py``)
 DASHBOARD_SHEET = "CPOR Dashboard"
 
-# Microsoft's side of the earnings and the run's comparison with the tool's (SPEC "Partner Center downloads, as
-# they come"). `import-earnings` upserts the first two (IMPORTED: a run reads them, never writes them); a run
-# replaces Reconciliation.
+# Microsoft's side of the earnings (SPEC "Partner Center downloads, as they come"): `import-earnings` upserts
+# these two (IMPORTED: a run reads them back to reconcile, never writes them).
 IMPORTED = "imported"
 MS_EARNINGS = ToolSheet(
     "Microsoft Earnings",
@@ -291,21 +302,15 @@ EARNINGS_IMPORTS = ToolSheet(
     IMPORTED,
     read_back=True,
 )  # fmt: skip
-RECONCILIATION = ToolSheet(
-    "Reconciliation",
-    _tool_columns(
-        C("Tenant ID", Kind.GUID), "Customer", C("Workload", Kind.WORKLOAD), C("Month", Kind.MONTH), "Claim ID",
-        C("Paid Users", Kind.COUNT), C("Amount", Kind.NUMBER), "Currency", "Reason", "Microsoft",
-        C("Microsoft Units", Kind.NUMBER), C("Microsoft Amount", Kind.NUMBER), "Microsoft Currency",
-        "Microsoft Reason", "In Words", "Partner Can Act", "Agrees", "Note",
-    ),
-    REPLACED,
-)  # fmt: skip
 MS_EARNINGS_SHEET, MS_EARNINGS_HEADER = MS_EARNINGS.name, MS_EARNINGS.header
 MS_EARNINGS_KEY = ("Tenant ID", "Workload", "Month", "Kind")
 EARNED, INELIGIBLE = "Earned", "Ineligible"  # the Kind of a Microsoft Earnings row
 EARNINGS_IMPORTS_SHEET, EARNINGS_IMPORTS_HEADER = EARNINGS_IMPORTS.name, EARNINGS_IMPORTS.header
 RECONCILIATION_SHEET, RECONCILIATION_HEADER = RECONCILIATION.name, RECONCILIATION.header
+#: every tool sheet a run reads back (its own and the imports')
+READ_BACK_SHEETS: tuple[ToolSheet, ...] = tuple(
+    sheet for sheet in (*RUN_SHEETS, MS_EARNINGS, EARNINGS_IMPORTS) if sheet.read_back
+)
 #: the SPEC's Earnings Ledger columns, as the reconciliation reads them (the ledger the high-water-mark rule
 #: writes)
 EARNINGS_LEDGER_COLUMNS = EARNINGS_HEADER

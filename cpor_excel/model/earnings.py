@@ -79,6 +79,10 @@ REASONS: dict[str, Reason] = {
         False,
         "nothing: the growth was too small",
     ),
+    # not on Microsoft's page: the SPEC's code for the Rate Card's Max Paid Users, which the tool also reports
+    "MAXUNITS": Reason(
+        "the most users the workload pays for have been paid", False, "nothing: the cap is reached"
+    ),
     "MXTMCPMT": Reason(
         "the time cap since the claim was attached has been reached",
         False,

@@ -91,6 +91,10 @@ class Prepared:
     #: "" or why this run records no new ledger row: "earnings" (an unusable Rate Card) or "both" (a High-Water
     #: Mark From that is not a month)
     hold: str = ""
+    #: Microsoft Earnings and Earnings Imports as `import-earnings` wrote them (MS_EARNINGS / EARNINGS_IMPORTS
+    #: columns, read tolerantly); None when the workbook has no such sheet
+    microsoft_earnings: pd.DataFrame | None = None
+    earnings_imports: pd.DataFrame | None = None
 
     def frame(self, sheet: str) -> pd.DataFrame:
         """The typed frame of a sheet, by its canonical name (``PREPARED_FRAMES``)."""
@@ -118,5 +122,7 @@ PREPARED_FRAMES: dict[str, str] = {
     "Rate Card": "rate_card",
     "Milestone Ledger": "ledger",
     "Earnings Ledger": "earnings",
+    "Microsoft Earnings": "microsoft_earnings",
+    "Earnings Imports": "earnings_imports",
     "Consent Drafts": "drafts",
 }

@@ -32,8 +32,10 @@ from cpor_excel.model.columns import (
     CUSTOMERS,
     DRAFTS,
     EARNINGS,
+    EARNINGS_IMPORTS,
     LEDGER,
     MILESTONES,
+    MS_EARNINGS,
     RATE_CARD,
     SETTINGS,
     USAGE,
@@ -128,6 +130,8 @@ def prepare(data: WorkbookData) -> Prepared:
         rate_card_note=rate_card_note,
         earnings=tolerant_frame(_raw(data, EARNINGS.name), EARNINGS),
         hold=_hold(data, rate_card, settings_sheet),
+        microsoft_earnings=_imported(data, MS_EARNINGS),
+        earnings_imports=_imported(data, EARNINGS_IMPORTS),
     )
 
 
@@ -136,6 +140,11 @@ def prepare_claims(data: WorkbookData) -> tuple[pd.DataFrame, pd.DataFrame]:
     ``WorkbookData`` that may hold only those two sheets (a batch's first pass needs no other)."""
     associations = check_sheet(ASSOCIATIONS, _raw(data, ASSOCIATIONS.name))
     return associations.frame, tolerant_frame(_raw(data, LEDGER.name), LEDGER)
+
+
+def _imported(data: WorkbookData, sheet: ToolSheet) -> pd.DataFrame | None:
+    """A sheet `import-earnings` wrote, read tolerantly; None when the workbook has none."""
+    return tolerant_frame(_raw(data, sheet.name), sheet) if sheet.name in data.sheets else None
 
 
 # ------------------------------------------------------------------------------------------- one sheet

@@ -43,10 +43,6 @@ EARNINGS_REPORT = "Earnings report"  # the Report an Earnings Imports row names 
 class Reconciliation:
     rows: pd.DataFrame  # RECONCILIATION_HEADER columns, one row per tenant, workload and month
     findings: list[Finding] = field(default_factory=list)
-    expected: dict[str, float] = field(
-        default_factory=dict
-    )  # Partner ID -> expected amount (ledger months compared)
-    paid: dict[str, float] = field(default_factory=dict)  # Partner ID -> Microsoft's amount for those months
 
 
 def month_text(values: pd.Series) -> pd.Series:
@@ -171,6 +167,7 @@ def reconcile(
             "Workload": merged["Workload"],
             "Month": merged["Month"],
             "Claim ID": merged["Claim ID"].fillna(merged["Earned Claim ID"]).fillna(merged["_assoc_claim"]),
+            "Partner ID": merged["Partner ID"].fillna(merged["_assoc_partner"]),
             "Paid Users": merged["Paid Users"].where(in_ledger),
             "Amount": merged["Amount"],
             "Currency": merged["Currency"],
@@ -188,10 +185,7 @@ def reconcile(
     )
     rows = rows.sort_values(KEY, kind="stable").reset_index(drop=True)
     findings = _findings(merged.assign(_code=code, _units=units))
-    expected_amount, paid_amount = _per_partner(merged, in_ledger, earned)
-    return Reconciliation(
-        rows.reindex(columns=list(RECONCILIATION_HEADER)), findings, expected_amount, paid_amount
-    )
+    return Reconciliation(rows.reindex(columns=list(RECONCILIATION_HEADER)), findings)
 
 
 def _note(code: str, in_ledger: bool) -> str:
@@ -200,15 +194,42 @@ def _note(code: str, in_ledger: bool) -> str:
     return "" if in_ledger else "not in the Earnings Ledger"
 
 
-def _per_partner(
-    merged: pd.DataFrame, in_ledger: pd.Series, earned: pd.Series
-) -> tuple[dict[str, float], dict[str, float]]:
-    """Expected (ledger) and paid (Microsoft) amounts per Partner ID over the months compared; a month with no
-    ledger row counts for the partner of its association row."""
-    partner = merged["Partner ID"].fillna(merged["_assoc_partner"]).fillna("(no association)")
-    expected = merged["Amount"].where(in_ledger).fillna(0).groupby(partner).sum()
-    paid = merged["Earned Amount"].where(earned).fillna(0).groupby(partner).sum()
-    return {str(k): float(v) for k, v in expected.items()}, {str(k): float(v) for k, v in paid.items()}
+def per_partner(rows: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """Expected (the ledger's Amount) against paid (Microsoft's Amount) per Partner ID and currency over the
+    months of a Reconciliation, with how many months were compared and how many disagree. A month without a
+    ledger row counts for the partner of its association row ("" when it has none)."""
+    if rows is None or rows.empty:
+        return []
+    frame = pd.DataFrame(
+        {
+            "partner_id": _text(rows["Partner ID"]).fillna(""),
+            "currency": _text(rows["Currency"]).fillna(_text(rows["Microsoft Currency"])).fillna(""),
+            "expected": _number(rows["Amount"]).fillna(0.0),
+            "paid": _number(rows["Microsoft Amount"]).fillna(0.0),
+            "disagree": rows["Agrees"].eq("No"),
+        }
+    )
+    # a month with no amount either side (an ineligible month nobody expected) has no currency: the partner's
+    known = frame[frame["currency"] != ""].drop_duplicates("partner_id").set_index("partner_id")["currency"]
+    blank = frame["currency"] == ""
+    frame.loc[blank, "currency"] = frame.loc[blank, "partner_id"].map(known).fillna("")
+    table = frame.groupby(["partner_id", "currency"], sort=True).agg(
+        months=("disagree", "size"),
+        disagree=("disagree", "sum"),
+        expected=("expected", "sum"),
+        paid=("paid", "sum"),
+    )
+    return [
+        {
+            "partner_id": partner,
+            "currency": currency,
+            "months": int(r["months"]),
+            "disagree": int(r["disagree"]),
+            "expected": round(float(r["expected"]), 2),
+            "paid": round(float(r["paid"]), 2),
+        }
+        for (partner, currency), r in zip(table.index, table.to_dict("records"), strict=True)
+    ]
 
 
 def _associations_of(merged: pd.DataFrame, associations: pd.DataFrame) -> pd.DataFrame:

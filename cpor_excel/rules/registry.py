@@ -21,7 +21,15 @@ from typing import Any
 
 import pandas as pd
 
-from cpor_excel.model.columns import ASSOCIATIONS, EARNINGS_SHEET, LEDGER_SHEET, RATE_CARD
+from cpor_excel.model.columns import (
+    ASSOCIATIONS,
+    EARNINGS_IMPORTS_SHEET,
+    EARNINGS_SHEET,
+    LEDGER_SHEET,
+    MS_EARNINGS_SHEET,
+    RATE_CARD,
+    RECONCILIATION_SHEET,
+)
 from cpor_excel.model.evaluation import DraftRequest, Evaluation
 from cpor_excel.model.findings import Finding
 from cpor_excel.model.workbook import Prepared
@@ -35,6 +43,7 @@ from cpor_excel.rules import (
     incentives,
     milestones,
     poe_dates,
+    reconciliation,
     usage,
 )
 
@@ -52,6 +61,7 @@ class Inputs:
     source: str = ""  # this workbook's label (batch)
     others: pd.DataFrame | None = None  # associations of a batch's other workbooks, with a "Workbook" column
     recording: bool = True  # False for a read-only run: messages say what a run would record
+    added: dict[str, pd.DataFrame] = field(default_factory=dict)  # tool sheet rows the rules before it add
 
 
 @dataclass
@@ -80,6 +90,7 @@ class Rule:
 
 CUSTOMERS, ASSOC, USAGE, MILESTONES, SETTINGS = "Customers", "Associations", "Usage", "Milestones", "Settings"
 LEDGER, DRAFTS, EARNED, RATES = LEDGER_SHEET, "Consent Drafts", EARNINGS_SHEET, RATE_CARD.name
+MICROSOFT, IMPORTS, RECONCILED = MS_EARNINGS_SHEET, EARNINGS_IMPORTS_SHEET, RECONCILIATION_SHEET
 
 
 def _claims(given: Inputs) -> Outcome:
@@ -156,6 +167,16 @@ def _usage_pay(given: Inputs) -> Outcome:
     rows = {EARNED: pay.new_ledger_rows} if settings.high_water_mark_from is not None else {}
     earned = pay.earned.where(pay.earned != "", None)
     return Outcome(pay.findings, {"High-Water Mark": pay.high_water_mark, "Earned": earned}, rows)
+
+
+def _reconciliation(given: Inputs) -> Outcome:
+    p = given.prepared
+    if p.microsoft_earnings is None:  # nothing imported from Microsoft: no Reconciliation sheet
+        return Outcome()
+    frames = [f for f in (p.earnings, given.added.get(EARNED)) if f is not None and not f.empty]
+    ledger = pd.concat(frames, ignore_index=True) if frames else earnings.empty_earnings()
+    found = reconciliation.reconcile(ledger, p.microsoft_earnings, p.earnings_imports, p.associations)
+    return Outcome(found.findings, rows={RECONCILED: found.rows})
 
 
 def _drafts(given: Inputs) -> Outcome:
@@ -235,6 +256,13 @@ RULES: tuple[Rule, ...] = (
         tool_sheets=(EARNED,),
     ),
     Rule(
+        "reconciliation with Microsoft's earnings",
+        frozenset({ASSOC, EARNED, MICROSOFT, IMPORTS}),
+        frozenset({"earnings-ineligible", "earnings-missing", "earnings-differ", "earnings-unexpected"}),
+        _reconciliation,
+        tool_sheets=(RECONCILED,),
+    ),
+    Rule(
         "consent drafts",
         frozenset({ASSOC, CUSTOMERS, SETTINGS, DRAFTS}),
         frozenset({"draft-not-written"}),
@@ -261,7 +289,9 @@ def evaluate(
     columns = pd.DataFrame(index=assoc.index, columns=list(ASSOCIATION_VALUE_COLUMNS), dtype=object)
     evaluation = Evaluation(as_of=as_of, findings=findings, association_columns=columns)
     for rule in RULES:
-        outcome = rule.apply(Inputs(prepared, as_of, findings, source, others, recording))
+        outcome = rule.apply(
+            Inputs(prepared, as_of, findings, source, others, recording, dict(evaluation.rows))
+        )
         undeclared = {f.code for f in [*outcome.findings, *outcome.held_back]} - rule.codes
         if undeclared:
             raise AssertionError(f"rule {rule.name!r} reported undeclared codes {sorted(undeclared)}")

@@ -14,6 +14,7 @@ from cpor_excel.io.frames import read_workbook_data
 from cpor_excel.io.safe_save import check_out_path, ensure_writable, owner_file
 from cpor_excel.model.columns import ASSOCIATIONS, CUSTOMERS, USAGE
 from cpor_excel.model.findings import Finding, Severity
+from cpor_excel.model.wording import counted
 from cpor_excel.model.workbook import SheetTable
 from cpor_excel.usage_import.claims import check_claims
 from cpor_excel.usage_import.columns import USAGE_COLUMNS
@@ -156,13 +157,13 @@ def merge_usage(
     notes = list(plan.notes)
     if export.flagged:
         notes.append(
-            f"{export.flagged} rows flagged IsDuplicateRowForPGA = 1 (the same usage under another Partner ID of "
-            "your partner global account) were skipped."
+            f"Skipped {counted(export.flagged, 'row')} flagged IsDuplicateRowForPGA = 1 (the same usage under "
+            "another Partner ID of your partner global account)."
         )
     if export.empty_pairs:
         notes.append(
-            f"{export.empty_pairs} workload column pairs were empty or 0 paid units and 0 active users: no "
-            "Usage row for them."
+            f"No Usage row for {counted(export.empty_pairs, 'workload column pair')} left empty or at 0 paid "
+            "units and 0 active users."
         )
     if usage is None:
         notes.append(f"{workbook} had no Usage sheet: one was added with the imported rows.")
