@@ -114,3 +114,69 @@ def write_xlsx(path: Path, header: Sequence[str], records: Sequence[Mapping[str,
         ws.append([record.get(name) for name in header])
     wb.save(path)
     return path
+
+
+# ------------------------------------------------------------------------- Microsoft's side of a workbook
+
+
+def _next_month_16th(month: str) -> dt.date:
+    year, number = int(month[:4]), int(month[5:7])
+    return dt.date(year + number // 12, number % 12 + 1, 16)
+
+
+def microsoft_view(
+    ledger: Sequence[Mapping[str, Any]], start: str, end: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The Earnings and Ineligible revenue usage downloads Microsoft might give for an Earnings Ledger's months
+    from ``start`` to ``end`` ("YYYY-MM"): mostly what the ledger says, with a few planted differences, chosen
+    by each month's place in (tenant, workload, month) order so that they are the same on every machine:
+    every 9th paid month Microsoft pays one user fewer, every 13th it has no row for, every 17th it calls
+    ineligible (the customer is in the public sector); every 6th unpaid month it pays for its new users anyway. Plus an Azure row in each file, which is not imported."""
+    months = sorted(
+        (r for r in ledger if start <= str(r["Month"])[:7] <= end),
+        key=lambda r: (r["Tenant ID"], r["Workload"], str(r["Month"])),
+    )
+    earnings: list[dict[str, Any]] = []
+    ineligible: list[dict[str, Any]] = []
+    paid_seen = unpaid_seen = 0
+    for r in months:
+        month = str(r["Month"])[:7]
+        day = dt.date(int(month[:4]), int(month[5:7]), 1)
+        users = int(r["Paid Users"] or 0)
+        common = {
+            "customerName": r["Customer"], "workload": r["Workload"], "transactionDate": us_date(day),
+            "quantity": grouped(int(r["Active Users"])), "quantityType": "MAU",
+            "quantityAlt": grouped(int(r["Paid Units"])), "quantityAltType": "PAU",
+            "solutionArea": "Modern Work and Security", "engagementName": "Modern Work Usage", "partnerRole": "Use",
+        }  # fmt: skip
+        rate = float(r["Rate per User"] or 0)
+        if users > 0:
+            paid_seen += 1
+            if paid_seen % 13 == 0:
+                continue
+            if paid_seen % 17 == 0:
+                ineligible.append({**common, "customerId": r["Tenant ID"], "customerIdType": "Tenant ID",
+                                   "reason": "CUSPUBSEC", "compensableUnits": grouped(users),
+                                   "partnerId": r["Partner ID"], "unearnedId": f"U-{len(ineligible) + 1:05d}"})  # fmt: skip
+                continue
+            if paid_seen % 9 == 0 and users > 1:
+                users -= 1  # Microsoft counted one user fewer
+        else:
+            unpaid_seen += 1
+            if unpaid_seen % 6 != 0:
+                ineligible.append({**common, "customerId": r["Tenant ID"], "customerIdType": "Tenant ID",
+                                   "reason": r["Reason"], "compensableUnits": grouped(int(r["New Users"] or 0)),
+                                   "partnerId": r["Partner ID"], "unearnedId": f"U-{len(ineligible) + 1:05d}"})  # fmt: skip
+                continue
+            users = int(r["New Users"] or 0)
+        amount = round(users * rate, 2)
+        earnings.append({**common, "customerTenantId": r["Tenant ID"], "claimId": r["Claim ID"],
+                         "compensableUnits": grouped(users), "earningAmount": grouped(amount),
+                         "earningAmountUSD": grouped(amount), "transactionCurrency": r["Currency"] or "USD",
+                         "earningId": f"E-{len(earnings) + 1:05d}", "earningDate": us_date(_next_month_16th(month)),
+                         "paymentStatus": "Sent", "programName": "Microsoft Commerce Incentives"})  # fmt: skip
+    azure = {"customerName": "Contoso Group", "workload": "Virtual Machines", "solutionArea": "Azure",
+             "engagementName": "Azure Consumption", "transactionDate": us_date(dt.date(int(end[:4]), int(end[5:7]), 1))}  # fmt: skip
+    earnings.append({**azure, "customerTenantId": "", "earningAmount": grouped(12.5), "earningId": "E-AZURE"})
+    ineligible.append({**azure, "customerId": "12345678", "customerIdType": "TPID", "reason": "IVDMPN"})
+    return earnings, ineligible
