@@ -153,11 +153,15 @@ def needs_action(
         else pd.Series(dtype=object)
     )
 
+    # the deadlines as dates once (they arrive as ISO text), not one to_datetime per finding
+    dates: dict[int, dt.date] = {}
+    if deadlines is not None and len(deadlines):
+        parsed = pd.to_datetime(deadlines.astype(str), errors="coerce", format="ISO8601")
+        valid = parsed.dropna()
+        dates = dict(zip(valid.index.astype(int).tolist(), [v.date() for v in valid], strict=True))
+
     def due(finding: Finding) -> dt.date | None:
-        if deadlines is None or finding.row is None or finding.row not in deadlines.index:
-            return None
-        value = pd.to_datetime(str(deadlines[finding.row]), errors="coerce")
-        return None if pd.isna(value) else value.date()
+        return None if finding.row is None else dates.get(finding.row)
 
     order = sorted(chosen, key=lambda f: (rank[f.code], due(f) or dt.date.max, f.row or 0))
     rows: list[list[Cell]] = []

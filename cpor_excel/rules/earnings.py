@@ -467,51 +467,62 @@ def _recorded_today(
 
 
 def _findings(reported: pd.DataFrame) -> list[Finding]:
-    """One `hwm-earned` per association row with paid months, one `hwm-not-earned` per row and reason."""
+    """One `hwm-earned` per association row with paid months, one `hwm-not-earned` per row and reason.
+
+    A first run of a big workbook reports tens of thousands of groups, so they are not made by a pandas
+    groupby loop (a frame per group): sorted by row, reason and month, each group is a run of consecutive
+    rows, and its sums, first and last month are found with numpy over the run boundaries."""
     if reported.empty:
         return []
     order = {code: i for i, code in enumerate(("", *REASONS))}
     frame = reported.assign(_order=reported["_reason"].map(order))
     frame = frame.sort_values(["_row", "_order", "_month"], kind="stable").reset_index(drop=True)
-    frame["_text"] = month_texts(frame["_month"].to_numpy(dtype=float))
+    texts = month_texts(frame["_month"].to_numpy(dtype=float))
+    rows = frame["_row"].to_numpy()
+    orders = frame["_order"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, (rows[1:] != rows[:-1]) | (orders[1:] != orders[:-1])])
+    ends = np.r_[starts[1:], len(frame)] - 1  # the last row of each run
+    claims, workloads, reasons = (frame[c].to_numpy() for c in ("_claim", "_workload", "_reason"))
+    amounts = frame["_amount"].to_numpy(dtype=float)
+    has_amount = ~np.isnan(amounts)
+    paid_users = np.add.reduceat(frame["_paid"].to_numpy(dtype=float), starts)
+    amount_sums = np.add.reduceat(np.where(has_amount, amounts, 0.0), starts)
+    with_amount = np.add.reduceat(has_amount.astype(np.int64), starts)
+    last_amount = np.maximum.reduceat(np.where(has_amount, np.arange(len(frame)), -1), starts)
+    currencies = frame["_currency"].to_numpy()
+    detail = {c: frame[c].to_numpy() for c in _REASON_FIELDS if c in frame}
     found: list[Finding] = []
-    paid = frame[frame["_reason"] == ""]
-    for (_, claim, workload), group in paid.groupby(["_row", "_claim", "_workload"], sort=True):
-        row = int(group["_row"].iloc[0])
-        users = int(group["_paid"].sum())
-        amounts = group.dropna(subset=["_amount"])
-        money = ""
-        if len(amounts):
-            money = f", {amounts['_amount'].sum():.2f} {amounts['_currency'].fillna('').iloc[-1]}".rstrip()
+    for at, (first, last) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        span = (
+            texts[first] if first == last else f"{last - first + 1} months, {texts[first]} to {texts[last]}"
+        )
+        workload = workloads[first]
+        if reasons[first] == "":
+            users = int(paid_users[at])
+            money = ""
+            if with_amount[at]:
+                currency = currencies[last_amount[at]]
+                currency = "" if currency is None or currency != currency else currency
+                money = f", {amount_sums[at]:.2f} {currency}".rstrip()
+            code = "hwm-earned"
+            message = (
+                f"Usage pay above the high-water mark for {workload} in {span}: {users} new active "
+                f"{'user' if users == 1 else 'users'}{money} (Earnings Ledger months of this run)."
+            )
+        else:
+            code = "hwm-not-earned"
+            month = {c: values[last] for c, values in detail.items()}
+            message = f"No usage pay for {workload} in {span}: {reason_words(str(reasons[first]), month)}."
         found.append(
             Finding(
-                "hwm-earned",
-                SHEET,
-                f"Usage pay above the high-water mark for {workload} in {_span(group['_text'])}: {users} new "
-                f"active {'user' if users == 1 else 'users'}{money} (Earnings Ledger months of this run).",
-                row=row,
-                column="Workload",
-                claim_id=str(claim),
+                code, SHEET, message, row=int(rows[first]), column="Workload", claim_id=str(claims[first])
             )
         )
-    unpaid = frame[frame["_reason"] != ""]
-    for (_, _, claim, workload, reason), group in unpaid.groupby(
-        ["_row", "_order", "_claim", "_workload", "_reason"], sort=True
-    ):
-        row = int(group["_row"].iloc[0])
-        last = group.iloc[-1]
-        found.append(
-            Finding(
-                "hwm-not-earned",
-                SHEET,
-                f"No usage pay for {workload} in {_span(group['_text'])}: {reason_words(str(reason), last)}.",
-                row=row,
-                column="Workload",
-                claim_id=str(claim),
-            )
-        )
-    found.sort(key=lambda f: (f.row or 0, f.code))  # stable: the reasons stay in their order
     return found
+
+
+#: the figures ``reason_words`` quotes from a month
+_REASON_FIELDS = ("_mau", "_pau", "_prior", "_cap", "_approved", "_new", "_min_new", "_already", "_max")
 
 
 def reason_words(reason: str, month: Any) -> str:
@@ -549,11 +560,6 @@ def _months(frame: pd.DataFrame, column: str) -> np.ndarray:
     if column not in frame:
         return np.full(len(frame), np.nan)
     return month_numbers(frame[column])
-
-
-def _span(months: pd.Series) -> str:
-    texts = months.tolist()
-    return texts[0] if len(texts) == 1 else f"{len(texts)} months, {texts[0]} to {texts[-1]}"
 
 
 def _month_text(number: float) -> str:
