@@ -1,14 +1,17 @@
-"""End-to-end speed of `cpor-excel run` against the calamine floor, in one run on one machine (issue 9).
+"""End-to-end speed of `cpor-excel run` against the calamine floor, in one run on one machine (issues 9, 17).
 
-    python benchmarks/bench_run.py [--customers 5000] [--rounds 5] [--python PATH]
+    python benchmarks/bench_run.py [--customers 5000] [--rounds 5] [--python PATH] [--only clean|messy]
 
-Makes (once, cached in benchmarks/out/) a sample workbook with 5,000 customers, ~50,000 associations and
-~500,000 usage rows, then interleaves whole processes A B A B ...:
+Makes (once, cached in benchmarks/out/) two workbooks of 5,000 customers and about 500,000 usage rows:
+  clean  a sample workbook (~45,000 association rows; a first run: ~41,000 findings, ~37,500 new ledger rows);
+  messy  benchmarks/messy_workbook.py (50,000 association rows; a first run: ~85,000 findings, ~76,500 new
+         ledger rows, most usage months reaching a milestone, problems in every sheet).
+For each it interleaves whole processes A B A B ...:
   A  the floor: python-calamine reads Customers, Associations and Usage to Python lists;
   B  `cpor-excel run BOOK --out OUT --as-of 2025-11-30` (drafts into a temporary folder).
-It prints the medians, the ratio B/A (target: at most 3) and B's peak memory (target: under 1 GiB), then the
-time of each phase of one more run. Both run in a venv with the base install (the README's first command),
-made once in benchmarks/out/venv-base; --python picks another interpreter.
+It prints the medians, the ratio B/A (target: at most 3), B's peak memory (target: under 1 GiB) and the
+spread of the rounds, then the time of each phase of one more run. Both run in a venv with the base install
+(the README's first command), made once in benchmarks/out/venv-base; --python picks another interpreter.
 """
 
 from __future__ import annotations
@@ -43,6 +46,17 @@ t = time.perf_counter()
 run_workbook(sys.argv[1], out=sys.argv[2], as_of=dt.date.fromisoformat(sys.argv[3]), drafts_dir=sys.argv[4])
 print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
+
+
+def messy_workbook(customers: int) -> Path:
+    path = HERE / "out" / f"messy_{customers}.xlsx"
+    if not path.exists():
+        from messy_workbook import messy_workbook as make
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        print(f"generating {path.name} ({customers} customers) ...", flush=True)
+        make(path, customers)
+    return path
 
 
 def big_workbook(customers: int) -> Path:
@@ -121,53 +135,68 @@ def base_python() -> str:
     return str(python)
 
 
+def measure(python: str, book: Path, rounds: int) -> dict[str, object]:
+    """Interleaved rounds of the floor and the run on one workbook, then one run timed phase by phase."""
+    floor: list[tuple[float, float, float]] = []
+    runs: list[tuple[float, float, float]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        out, drafts = Path(tmp) / "out.xlsx", Path(tmp) / "drafts"
+        for i in range(rounds):
+            floor.append(process(python, FLOOR, str(book)))
+            runs.append(process(python, RUN, str(book), str(out), AS_OF.isoformat(), str(drafts / str(i))))
+            print(
+                f"{book.name} round {i + 1}: floor {floor[-1][0]:.2f} s, run {runs[-1][0]:.2f} s", flush=True
+            )
+        split = phases(python, book, Path(tmp) / "phases.xlsx", drafts / "phases")
+    a = statistics.median(w for w, _, _ in floor)
+    b = statistics.median(w for w, _, _ in runs)
+    return {
+        "workbook": book.name,
+        "bytes": book.stat().st_size,
+        "floor_s": round(a, 2),
+        "run_s": round(b, 2),
+        "ratio": round(b / a, 2),
+        "ratios_per_round": [round(r[0] / f[0], 2) for f, r in zip(floor, runs, strict=True)],
+        "floor_range_s": [round(min(w for w, _, _ in floor), 2), round(max(w for w, _, _ in floor), 2)],
+        "run_range_s": [round(min(w for w, _, _ in runs), 2), round(max(w for w, _, _ in runs), 2)],
+        "run_peak_mib": round(max(m for _, _, m in runs)),
+        "floor_peak_mib": round(max(m for _, _, m in floor)),
+        "phases_s": {k: round(v, 2) for k, v in split.items()},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--customers", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--only", choices=("clean", "messy"), default=None)
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
         "--python",
         help="interpreter to run both processes with (default: a venv with the base install, made once)",
     )
     args = parser.parse_args()
-    book = big_workbook(args.customers)
+    books = {"clean": big_workbook, "messy": messy_workbook}
+    if args.only:
+        books = {args.only: books[args.only]}
     python = args.python or base_python()
-    floor: list[tuple[float, float, float]] = []
-    runs: list[tuple[float, float, float]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        out, drafts = Path(tmp) / "out.xlsx", Path(tmp) / "drafts"
-        for i in range(args.rounds):
-            floor.append(process(python, FLOOR, str(book)))
-            runs.append(process(python, RUN, str(book), str(out), AS_OF.isoformat(), str(drafts / str(i))))
-            print(f"round {i + 1}: floor {floor[-1][0]:.2f} s, run {runs[-1][0]:.2f} s", flush=True)
-        split = phases(python, book, Path(tmp) / "phases.xlsx", drafts / "phases")
-
-    a = statistics.median(w for w, _, _ in floor)
-    b = statistics.median(w for w, _, _ in runs)
-    peak = max(m for _, _, m in runs)
-    result = {
-        "workbook": book.name,
-        "bytes": book.stat().st_size,
-        "floor_s": round(a, 2),
-        "run_s": round(b, 2),
-        "ratio": round(b / a, 2),
-        "run_peak_mib": round(peak),
-        "floor_peak_mib": round(max(m for _, _, m in floor)),
-        "phases_s": {k: round(v, 2) for k, v in split.items()},
-    }
+    results = {name: measure(python, make(args.customers), args.rounds) for name, make in books.items()}
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(results, indent=2))
         return
-    print()
-    print(f"{'workbook':<28}{book.name} ({book.stat().st_size / 2**20:.1f} MiB)")
-    print(f"{'calamine floor (median)':<28}{a:.2f} s   peak {result['floor_peak_mib']} MiB")
-    print(f"{'cpor-excel run (median)':<28}{b:.2f} s   peak {peak:.0f} MiB")
-    print(f"{'ratio run / floor':<28}{b / a:.2f}   (target <= 3.0; peak target < 1024 MiB)")
-    print(f"{'interpreter':<28}{python}")
-    print("phases of one run: " + ", ".join(f"{k} {v:.2f} s" for k, v in split.items()))
+    for name, r in results.items():
+        print()
+        print(f"{name:<28}{r['workbook']} ({int(r['bytes']) / 2**20:.1f} MiB)")  # type: ignore[call-overload]
+        print(f"{'  calamine floor (median)':<28}{r['floor_s']:.2f} s   peak {r['floor_peak_mib']} MiB")
+        print(f"{'  cpor-excel run (median)':<28}{r['run_s']:.2f} s   peak {r['run_peak_mib']} MiB")
+        print(f"{'  ratio run / floor':<28}{r['ratio']:.2f}   (target <= 3.0; peak target < 1024 MiB)")
+        print(
+            f"{'  ratio of each round':<28}{r['ratios_per_round']}; floor {r['floor_range_s']} s, run {r['run_range_s']} s"
+        )
+        print("  phases of one run: " + ", ".join(f"{k} {v:.2f} s" for k, v in r["phases_s"].items()))  # type: ignore[attr-defined]
+    print(f"\n{'interpreter':<28}{python}")
 
 
 if __name__ == "__main__":
