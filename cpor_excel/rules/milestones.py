@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -305,6 +306,28 @@ def _hwm_month(settings: Settings) -> float:
 
 
 def _milestone_table(milestones: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``_table_of`` the milestone table, remembered by its content: a batch's workbooks mostly share one
+    table (the example, or the partner's guide), and building it is a dozen pandas steps on a dozen rows.
+    The frames returned are shared: read them, never change them."""
+    key = (
+        tuple(map(str, milestones.columns)),
+        tuple(map(tuple, milestones.astype(object).where(milestones.notna(), None).itertuples(False, None))),
+    )
+    try:
+        return _known_tables(key)
+    except TypeError:  # an unhashable cell
+        return _table_of(milestones)
+
+
+@lru_cache(maxsize=16)
+def _known_tables(
+    key: tuple[tuple[str, ...], tuple[tuple[Any, ...], ...]],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    columns, rows = key
+    return _table_of(pd.DataFrame(list(rows), columns=list(columns), dtype=object))
+
+
+def _table_of(milestones: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(buckets, milestones): one row per (Workload, Bucket) with its range, gate and priority, and one
     row per milestone with its bucket id, threshold, payment, currency, its code _m (its position among the
     table's milestone names, sorted) and _tix (its row in this table). Invalid rows are left out."""
