@@ -232,7 +232,17 @@ def test_pandas_string_columns_give_the_same_result() -> None:
     assert len(claims.check_claims(as_str)) == 0
 
 
-ALLOWED = {"__future__", "dataclasses", "datetime", "functools", "math", "typing", "collections", "numpy", "pandas"}
+ALLOWED = {
+    "__future__",
+    "dataclasses",
+    "datetime",
+    "functools",
+    "math",
+    "typing",
+    "collections",
+    "numpy",
+    "pandas",
+}
 
 
 def test_rule_modules_import_no_io() -> None:
