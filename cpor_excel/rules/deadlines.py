@@ -138,7 +138,8 @@ def evaluate_deadlines(associations: pd.DataFrame, settings: Settings, as_of: dt
         old,
         "POE Signed",
         [
-            f"The POE was signed on {_iso(p)}, so it is {months} months old from {_iso(r)} (POE Refresh Months): "
+            f"The POE was signed on {_iso(p)} and is due for renewal since {_iso(r)}, {months} months later (POE "
+            "Refresh Months): "
             "in a conflict Microsoft reviews the most recent POE, so ask the customer to sign a new one."
             for p, r in zip(poe[old], refresh_on[old], strict=True)
         ],

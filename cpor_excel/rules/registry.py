@@ -99,7 +99,10 @@ def _claims(given: Inputs) -> Outcome:
 
 def _poe_dates(given: Inputs) -> Outcome:
     prepared = given.prepared
-    return Outcome(poe_dates.check_poe_and_dates(prepared.associations, prepared.settings, given.as_of))
+    found = poe_dates.check_poe_and_dates(prepared.associations, prepared.settings, given.as_of)
+    # a POE Signed cell that holds something unreadable already has its finding: it is not missing
+    unreadable = {f.row for f in prepared.findings if f.sheet == ASSOC and f.column == "POE Signed"}
+    return Outcome([f for f in found if f.code != "poe-missing" or f.row not in unreadable])
 
 
 def _conflicts(given: Inputs) -> Outcome:

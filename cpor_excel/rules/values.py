@@ -311,6 +311,31 @@ def _partner_id(value: Any) -> Any:
     )
 
 
+_THREE_NUMBERS = re.compile(r"(\d{1,4})\s*[./\-]\s*(\d{1,2})\s*[./\-]\s*(\d{1,4})")
+
+
+def _readings(text: str) -> list[str]:
+    """The calendar dates a text date such as 03/04/2025 can mean (day first, month first, year first), as
+    YYYY-MM-DD; fewer than two when it can only mean one day or is not three numbers."""
+    match = _THREE_NUMBERS.match(text)
+    if match is None:
+        return []
+    a, b, c = (int(x) for x in match.groups())
+    # (year, month, day): year first as Y-M-D or Y-D-M, else day first (D.M.Y) or month first (M/D/Y)
+    orders = [(a, b, c), (a, c, b)] if len(match.group(1)) == 4 else [(c, b, a), (c, a, b)]
+    found: list[str] = []
+    for year, month, day in orders:
+        if year < 100:
+            year += 2000
+        try:
+            iso = dt.date(year, month, day).isoformat()
+        except ValueError:
+            continue
+        if iso not in found:
+            found.append(iso)
+    return found
+
+
 def _date_value(value: Any, month: bool) -> Any:
     """A date cell -> Timestamp (midnight; first of the month when ``month``), None, or an Issue."""
     if isinstance(value, str):
@@ -324,10 +349,13 @@ def _date_value(value: Any, month: bool) -> Any:
         elif month and (match := _ISO_MONTH.fullmatch(text)):
             parts = (int(match.group(1)), int(match.group(2)), 1)
         elif _DATE_LIKE.fullmatch(text) or (_MONTH_WORD.search(text) and any(c.isdigit() for c in text)):
-            return Issue(
-                "ambiguous-date",
-                f"{show(text)} is text that could be read more than one way; enter {DATE_FORMATS}.",
+            readings = _readings(text)
+            how = (
+                f"text that could be read more than one way ({' or '.join(readings)})"
+                if len(readings) > 1
+                else "a date typed as text"
             )
+            return Issue("ambiguous-date", f"{show(text)} is {how}; enter {DATE_FORMATS}.")
         else:
             return Issue("bad-type", f"{show(text)} is not a date; enter {DATE_FORMATS}.")
         try:
