@@ -19,10 +19,12 @@ from cpor_excel.io.book import Book, CellValue
 from cpor_excel.model.columns import (
     ASSOCIATIONS,
     DASHBOARD_SHEET,
+    DASHBOARD_TITLE,
     DATA_SHEETS,
     DRAFTS,
     EARNINGS,
     LEDGER,
+    OTHER_DASHBOARD_SHEET,
     RECONCILIATION,
     REPLACED,
     REPORT,
@@ -118,8 +120,8 @@ def apply(
     dashboard: Dashboard | None = None,
 ) -> None:
     """Write a run's results through the Book interface. ``findings``: located (``locate``); ``added``:
-    the rows the rules add to tool sheets (``new_rows``); ``dashboard``: the CPOR Dashboard to write
-    (``dashboard_of``), replacing the last run's."""
+    the rows the rules add to tool sheets (``new_rows``); ``dashboard``: the Dashboard to write
+    (``dashboard_of``), replacing the last run's (``dashboard_place``)."""
     for spec in DATA_SHEETS:
         table = data.sheets.get(spec.name)
         if table is None or not spec.tool_columns:
@@ -160,8 +162,31 @@ def apply(
         write = book.replace_sheet if sheet.written == REPLACED else book.append_to_sheet
         formats = {c.name: _FORMATS[c.kind] for c in sheet.columns if c.kind in _FORMATS}
         write(sheet.name, sheet.header, rows_of.get(sheet.name, []), formats)
-    if dashboard is not None:
-        book.replace_dashboard(DASHBOARD_SHEET, dashboard)
+    place = dashboard_place(book) if dashboard is not None else None
+    if dashboard is not None and place is not None:
+        book.replace_dashboard(place[0], dashboard, renaming=place[1])
+
+
+def dashboard_place(book: Book) -> tuple[str, str | None] | None:
+    """Where the dashboard goes: the sheet, and the dashboard an earlier version wrote to rename to it (or
+    None). A sheet is the tool's own dashboard when its A1 holds the dashboard's title; a partner's own sheet
+    is never replaced: with a Dashboard of their own the tool writes CPOR Dashboard, and with both names
+    taken by their sheets no dashboard at all."""
+    names = {name.casefold(): name for name in book.sheet_names()}
+
+    def ours(name: str) -> bool | None:  # None: no such sheet
+        actual = names.get(name.casefold())
+        if actual is None:
+            return None
+        first = next(iter(book.read_rows(actual)), [])
+        return bool(first) and first[0] == DASHBOARD_TITLE
+
+    main, other = ours(DASHBOARD_SHEET), ours(OTHER_DASHBOARD_SHEET)
+    if main is None:
+        return DASHBOARD_SHEET, names[OTHER_DASHBOARD_SHEET.casefold()] if other else None
+    if main:
+        return DASHBOARD_SHEET, None
+    return None if other is False else (OTHER_DASHBOARD_SHEET, None)
 
 
 #: how a tool sheet's numbers read, by column kind (a usage fraction as a percent)

@@ -28,7 +28,7 @@ RUN_AT = dt.datetime(2025, 11, 30, 9, 0)
 SHOTS = {
     "associations.png": ("Associations", "Status"),
     "cpor-report.png": ("CPOR Report", None),
-    "dashboard.png": ("CPOR Dashboard", None),
+    "dashboard.png": ("Dashboard", None),
 }
 #: how much of a long sheet a screenshot shows (points: about 30 rows of a sheet, 1,100 pt across)
 CROP = (1250.0, 440.0)

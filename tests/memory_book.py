@@ -74,8 +74,10 @@ class MemoryBook:
             self.sheets[sheet] = [list(header)]
         self.append_rows(sheet, rows)
 
-    def replace_dashboard(self, sheet: str, dashboard: Dashboard) -> None:
+    def replace_dashboard(self, sheet: str, dashboard: Dashboard, renaming: str | None = None) -> None:
         """The dashboard's cells where the writers put them; the dashboard itself kept for the tests."""
+        if renaming is not None:
+            self.sheets = {sheet if name == renaming else name: rows for name, rows in self.sheets.items()}
         self.sheets[sheet] = grid(lay_out(dashboard, sheet))
         self.dashboards[sheet] = dashboard
 

@@ -84,6 +84,7 @@ def test_every_xlwings_call_the_adapter_makes_exists_in_the_installed_xlwings() 
     assert list(inspect.signature(main.Chart.set_source_data).parameters)[:2] == ["self", "source"]
     assert inspect.getattr_static(main.Chart, "chart_type").fset is not None
     assert inspect.getattr_static(main.Range, "column_width").fset is not None
+    assert inspect.getattr_static(main.Sheet, "name").fset is not None  # an earlier dashboard renamed
     assert callable(main.Chart.delete) and callable(main.Charts.__iter__)
     assert callable(main.Sheets.__getitem__) and callable(main.Sheets.__iter__)
     assert callable(main.Range.options)

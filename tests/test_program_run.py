@@ -238,7 +238,7 @@ def test_the_batch_report_shows_usage_pay_per_month_and_partner(
 
 def test_the_dashboard_shows_usage_pay_and_the_deadlines(first_run: tuple[Path, Any]) -> None:
     book, report = first_run
-    cells = [str(c) for row in sheets(book)["CPOR Dashboard"] for c in row if c not in ("", None)]
+    cells = [str(c) for row in sheets(book)["Dashboard"] for c in row if c not in ("", None)]
     assert "Usage pay" in cells  # the series of the pay-per-month chart's table
     # the claims that need action now carry their Next Deadline
     asked = [f for f in report.findings if f.code == "action-required"]

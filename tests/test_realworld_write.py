@@ -1,7 +1,7 @@
 """Every readable real-world workbook (Excel, LibreOffice, Google Sheets, ... see realworld_xlsx/MANIFEST.tsv)
 gets a Check Result column on its first worksheet and a CPOR Report sheet. Every other part stays byte for
-byte, the patched sheet differs only in the tool's cells, and openpyxl, python-calamine and LibreOffice
-open the result."""
+byte (docProps/app.xml gains the new sheet's title where it lists the sheets), the patched sheet differs only
+in the tool's cells, and openpyxl, python-calamine and LibreOffice open the result."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 import python_calamine as pc
-from ooxml_validator import new_errors
+from ooxml_validator import findings, new_errors, validator
 from writer_helpers import (
     HOSTILE,
     REALWORLD,
@@ -31,6 +31,7 @@ from writer_helpers import (
 from cpor_excel.io.file_book import FileBook
 from cpor_excel.io.xlsx.package import open_package
 from cpor_excel.io.xlsx.patch import XlsxPatch
+from cpor_excel.io.xlsx.sheet_titles import app_part
 
 READABLE = [name for name in realworld_names() if name not in HOSTILE]
 REPORT_HEADER = ["Severity", "Code", "Sheet", "Cell", "Claim ID", "Message"]
@@ -49,6 +50,7 @@ class Written:
             self.styles = styles[0] if styles else None
             self.workbook, self.rels = package.workbook, package.workbook_rels
             self.types = package.find("[Content_Types].xml") or "[Content_Types].xml"
+            self.app = app_part(package)
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +85,7 @@ def test_untouched_parts_are_byte_identical(name: str, written: dict[str, Writte
     )
     assert table.startswith("xl/tables/table")
     changed = {n for n in old if old[n] != new[n]}
-    assert changed <= {w.part, w.styles, w.workbook, w.rels, w.types}
+    assert changed <= {w.part, w.styles, w.workbook, w.rels, w.types, w.app}
     assert w.part in changed
     before, after = entries(w.source), entries(w.result)
     workbook, rels, types = w.workbook, w.rels, w.types
@@ -103,6 +105,37 @@ def test_untouched_parts_are_byte_identical(name: str, written: dict[str, Writte
         for block, most in (("fills", 6), ("cellXfs", 7), ("fonts", 5)):
             old_items, new_items = _children(before[w.styles], block), _children(after[w.styles], block)
             assert new_items[: len(old_items)] == old_items and 0 <= len(new_items) - len(old_items) <= most
+
+
+@pytest.mark.parametrize("name", READABLE)
+def test_app_xml_lists_the_added_sheet(name: str, written: dict[str, Written]) -> None:
+    """Where docProps/app.xml lists the sheet titles, the CPOR Report is among them, its counts agree, and
+    the validator finds nothing new about it; only the titles and counts changed."""
+    w = written[name]
+    if w.app is None or b"TitlesOfParts" not in entries(w.source)[w.app]:
+        pytest.skip("its app.xml lists no sheet titles")
+    before, after = _app_titles(entries(w.source)[w.app]), _app_titles(entries(w.result)[w.app])
+    assert sum(n for _, n in after[0]) == len(after[1])
+    grown = [(label, n) for (label, n), (_, m) in zip(after[0], before[0], strict=True) if n != m]
+    assert len(grown) == 1 and "CPOR Report" in after[1] and "CPOR Report" not in before[1]
+    assert [t for t in after[1] if t != "CPOR Report"] == before[1]
+    validator()
+    new = validator().new_findings(findings(w.source), findings(w.result))
+    assert [f for f in new if f["kind"] == "app.xml" or f["part"].endswith("app.xml")] == []
+
+
+def _app_titles(xml: bytes) -> tuple[list[tuple[str, int]], list[str]]:
+    """HeadingPairs as (label, count) and the TitlesOfParts."""
+    root = ET.fromstring(xml)
+    found: dict[str, list[str]] = {"HeadingPairs": [], "TitlesOfParts": []}
+    for element in root:
+        local = element.tag.rsplit("}", 1)[-1]
+        if local in found:
+            found[local] = [
+                "".join(leaf.itertext()) for leaf in element.iter() if leaf.tag.endswith(("}lpstr", "}i4"))
+            ]
+    pairs = found["HeadingPairs"]
+    return [(pairs[i], int(pairs[i + 1])) for i in range(0, len(pairs) - 1, 2)], found["TitlesOfParts"]
 
 
 def _children(xml: bytes, name: str) -> list[bytes]:

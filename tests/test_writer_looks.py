@@ -176,14 +176,14 @@ def board(charts: int) -> Dashboard:
 
 def test_the_dashboard_is_rewritten_in_place_and_drops_what_it_no_longer_draws(tmp_path: Path) -> None:
     source = user_book(tmp_path / "in.xlsx")
-    first = patched(source, tmp_path / "1.xlsx", lambda p: p.replace_dashboard("CPOR Dashboard", board(2)))
-    again = patched(first, tmp_path / "2.xlsx", lambda p: p.replace_dashboard("CPOR Dashboard", board(2)))
+    first = patched(source, tmp_path / "1.xlsx", lambda p: p.replace_dashboard("Dashboard", board(2)))
+    again = patched(first, tmp_path / "2.xlsx", lambda p: p.replace_dashboard("Dashboard", board(2)))
     assert entries(again) == entries(first)  # the same dashboard: the same bytes, the same part names
-    fewer = patched(first, tmp_path / "3.xlsx", lambda p: p.replace_dashboard("CPOR Dashboard", board(1)))
+    fewer = patched(first, tmp_path / "3.xlsx", lambda p: p.replace_dashboard("Dashboard", board(1)))
     names = set(entries(fewer))
     assert {n for n in names if n.startswith("xl/charts/")} == {"xl/charts/chart1.xml"}
     assert b"chart2" not in entries(fewer)["[Content_Types].xml"]
     assert b"chart2" not in entries(fewer)["xl/drawings/_rels/drawing1.xml.rels"]
-    none = patched(fewer, tmp_path / "4.xlsx", lambda p: p.replace_dashboard("CPOR Dashboard", board(0)))
+    none = patched(fewer, tmp_path / "4.xlsx", lambda p: p.replace_dashboard("Dashboard", board(0)))
     assert not any(n.startswith(("xl/charts/", "xl/drawings/")) for n in entries(none))
-    assert openpyxl.load_workbook(none)["CPOR Dashboard"]["A1"].value == "CPOR Dashboard"
+    assert openpyxl.load_workbook(none)["Dashboard"]["A1"].value == "CPOR Dashboard"

@@ -469,14 +469,22 @@ def test_new_sheet_bookkeeping(book: Path, tmp_path: Path) -> None:
     inserted(old["[Content_Types].xml"], new["[Content_Types].xml"],
              rb'<Override PartName="/xl/worksheets/sheet3.xml" ContentType="[^"]+worksheet\+xml"/>'
              rb'<Override PartName="/xl/tables/table1.xml" ContentType="[^"]+table\+xml"/>')  # fmt: skip
-    # (styles.xml gains the header row's format)
+    # (styles.xml gains the header row's format; app.xml, as XlsxWriter writes it, lists the new sheet too)
+    assert new["docProps/app.xml"] == old["docProps/app.xml"].replace(
+        b"<vt:i4>2</vt:i4>", b"<vt:i4>3</vt:i4>"
+    ).replace(
+        b'<vt:vector size="2" baseType="lpstr"><vt:lpstr>Usage</vt:lpstr><vt:lpstr>Other</vt:lpstr>',
+        b'<vt:vector size="3" baseType="lpstr"><vt:lpstr>Usage</vt:lpstr><vt:lpstr>Other</vt:lpstr>'
+        b"<vt:lpstr>CPOR Report</vt:lpstr>",
+    )
     unchanged = set(old) - {
         "xl/workbook.xml",
         "xl/_rels/workbook.xml.rels",
         "[Content_Types].xml",
         "xl/styles.xml",
+        "docProps/app.xml",
     }
-    assert all(raw_entries(book)[n] == raw_entries(out)[n] for n in unchanged)  # docProps/app.xml too
+    assert all(raw_entries(book)[n] == raw_entries(out)[n] for n in unchanged)
     assert values(out, "CPOR Report") == [["Severity", "Code"], ["error", "x"]]
     assert openpyxl.load_workbook(out).sheetnames == ["Usage", "Other", "CPOR Report"]
 
@@ -642,8 +650,10 @@ def test_feature_rich_workbook_keeps_everything(tmp_path: Path, add_report: bool
     out = patched(src, tmp_path / ("out" + src.suffix), edit)
     old, new = raw_entries(src), raw_entries(out)
     part = sheet_part(src, "Usage")
-    bookkeeping = (
-        {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml"} if add_report else set()
+    bookkeeping = (  # (app.xml lists the sheets: the new one too)
+        {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml", "docProps/app.xml"}
+        if add_report
+        else set()
     )
     assert {n for n in old if old[n] != new[n]} == {part, "xl/styles.xml", *bookkeeping}
     before, after = entries(src)[part], entries(out)[part]

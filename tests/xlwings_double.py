@@ -240,6 +240,13 @@ class Sheet:
     def name(self) -> str:
         return self._name
 
+    @name.setter
+    def name(self, value: str) -> None:
+        if value.lower() in (s._name.lower() for s in self._book._sheets if s is not self):
+            raise ValueError("That name is already taken.")
+        self._book._calls.append(("rename", self._name, value))
+        self._name = value
+
     @property
     def book(self) -> Book:
         return self._book

@@ -248,9 +248,12 @@ class LiveBook:
             _number_formats(ws, header, last_row + 1 + (last_row == 0), len(rows), formats)
 
     @excel_refusal("write")
-    def replace_dashboard(self, sheet: str, dashboard: Dashboard) -> None:
+    def replace_dashboard(self, sheet: str, dashboard: Dashboard, renaming: str | None = None) -> None:
         """The dashboard's cells, column widths and charts (Excel's own chart objects over the same cells as
-        the file writer's), replacing the last run's."""
+        the file writer's), replacing the last run's (``renaming``: under its earlier name, renamed)."""
+        old = self._find_sheet(renaming) if renaming is not None else None
+        if old is not None and self._find_sheet(sheet) is None:
+            old.name = sheet
         ws = self._find_sheet(sheet)
         if ws is None:
             ws = self._add_sheet(sheet)

@@ -72,5 +72,6 @@ class Book(Protocol):
     ) -> None:
         """Append rows to a tool sheet (created with ``header`` when missing). Existing rows are never changed."""
 
-    def replace_dashboard(self, sheet: str, dashboard: Dashboard) -> None:
-        """Create the dashboard sheet, or replace it: its cells and charts as ``io/dashboard.py`` lays out."""
+    def replace_dashboard(self, sheet: str, dashboard: Dashboard, renaming: str | None = None) -> None:
+        """Create the dashboard sheet, or replace it: its cells and charts as ``io/dashboard.py`` lays out.
+        ``renaming``: the tool's dashboard sheet under an earlier name, renamed ``sheet`` and replaced."""

@@ -461,10 +461,10 @@ class FileBook:
         self._patch.append_to_sheet(sheet, header, rows, formats)
         self._dirty = True
 
-    def replace_dashboard(self, sheet: str, dashboard: Dashboard) -> None:
+    def replace_dashboard(self, sheet: str, dashboard: Dashboard, renaming: str | None = None) -> None:
         self._require_open()
         self._settle()
-        self._patch.replace_dashboard(sheet, dashboard)
+        self._patch.replace_dashboard(sheet, dashboard, renaming)
         self._dirty = True
 
     def save(self, dest: Path | str | None = None, *, ready: Callable[[], None] | None = None) -> None:

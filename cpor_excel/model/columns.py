@@ -277,7 +277,13 @@ RUN_LOG_SHEET, RUN_LOG_HEADER = RUN_LOG.name, RUN_LOG.header
 #: name -> header of every tool sheet a run writes
 TOOL_SHEETS: dict[str, tuple[str, ...]] = {sheet.name: sheet.header for sheet in RUN_SHEETS}
 #: replaced each run: charts and the claims that need action now (``rules/dashboard.py``)
-DASHBOARD_SHEET = "CPOR Dashboard"
+DASHBOARD_SHEET = "Dashboard"
+#: the dashboard's title in its cell A1: how the tool knows a dashboard sheet as its own (a partner's own
+#: sheet named Dashboard is never replaced)
+DASHBOARD_TITLE = "CPOR Dashboard"
+#: where the dashboard goes when the partner has a Dashboard sheet of their own; also the name earlier
+#: versions gave the dashboard (such a sheet of the tool's is renamed Dashboard)
+OTHER_DASHBOARD_SHEET = "CPOR Dashboard"
 
 # Microsoft's side of the earnings (SPEC "Partner Center downloads, as they come"): `import-earnings` upserts
 # these two (IMPORTED: a run reads them back to reconcile, never writes them).

@@ -11,12 +11,12 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from cpor_excel.model.catalogue import STATUSES
-from cpor_excel.model.columns import ASSOCIATIONS
+from cpor_excel.model.columns import ASSOCIATIONS, DASHBOARD_TITLE
 from cpor_excel.model.dashboard import Cell, Chart, Dashboard, Series, Table
 from cpor_excel.model.findings import CODES, Finding
 from cpor_excel.model.wording import SUMMARY_NOUNS, count_summary, counted
 
-TITLE = "CPOR Dashboard"
+TITLE = DASHBOARD_TITLE
 #: bar colour per status: grey before submission, blues under review, orange when the partner must act,
 #: green approved, red rejected, amber disputed
 STATUS_COLOURS = {

@@ -4,9 +4,9 @@ Why not openpyxl: see DESIGN.md "Why the writer patches XML". What this module p
 - Every package part is copied byte for byte, as the raw compressed zip entry, except the sheet XML it
   changes and, when it adds a sheet, ``[Content_Types].xml``, the workbook part and its relationships.
   ``xl/styles.xml`` changes only the first time "Check Result" colours are needed: fills and cell formats
-  are *appended* (counts updated) and found again on later runs (``styles.py``). ``docProps/app.xml`` is
-  left alone: its list of sheet titles is informational, nothing reads it to load a workbook, and Excel
-  rewrites it on save.
+  are *appended* (counts updated) and found again on later runs (``styles.py``). A save that adds or
+  renames sheets also updates the worksheet titles ``docProps/app.xml`` lists, where it lists them
+  (``sheet_titles.py``).
 - Inside a changed sheet only the tool's cells are written; every other byte of every row is kept
   (attributes such as ``spans``, which is an optional hint, included). ``<dimension>`` is updated.
 - Text is written as an inline string (``t="inlineStr"``), so ``=1+1`` or ``@x`` stays text and never
@@ -42,7 +42,7 @@ from cpor_excel.io.looks import (
     WRAPPED,
     Look,
 )
-from cpor_excel.io.xlsx import dashboard_sheet
+from cpor_excel.io.xlsx import dashboard_sheet, sheet_titles
 from cpor_excel.io.xlsx.calc_chain import formula_cells, without_cells
 from cpor_excel.io.xlsx.cells import ColumnStyle, forced
 from cpor_excel.io.xlsx.package import REL_NS, Package, SheetInfo, open_package
@@ -94,6 +94,7 @@ class XlsxPatch:
         self._styles: Styles | None = None
         self._tables: dict[str, list[str]] = {}  # sheet -> the header of the table its rows form
         self._dashboards: dict[str, Layout] = {}  # dashboard sheets (new or replaced), laid out
+        self._renamed: dict[str, str] = {}  # existing sheet -> its new name
 
     def close(self) -> None:
         self.package.close()
@@ -105,8 +106,8 @@ class XlsxPatch:
         self.close()
 
     def sheet_names(self) -> list[str]:
-        """Worksheet names in workbook order, then the sheets this patch adds."""
-        return [s.name for s in self.package.worksheets()] + list(self._new)
+        """Worksheet names in workbook order (as renamed), then the sheets this patch adds."""
+        return [self._renamed.get(s.name, s.name) for s in self.package.worksheets()] + list(self._new)
 
     def open_sheet(self, sheet: str) -> None:
         """Split a worksheet for editing now (it is done on its first edit otherwise): a reader can do it
@@ -238,8 +239,18 @@ class XlsxPatch:
         doc.add_rows(first, rows, positions, styles)
         doc.auto_filter = True
 
-    def replace_dashboard(self, sheet: str, dashboard: Dashboard) -> None:
-        """Create the dashboard sheet, or replace it (its cells, its charts), as ``dashboard`` lays out."""
+    def replace_dashboard(self, sheet: str, dashboard: Dashboard, renaming: str | None = None) -> None:
+        """Create the dashboard sheet, or replace it (its cells, its charts), as ``dashboard`` lays out;
+        ``renaming``: an existing sheet to rename ``sheet`` and replace (when no sheet is called that)."""
+        taken = _match(self.package.sheets, sheet) is not None or sheet.casefold() in map(
+            str.casefold, self._new
+        )
+        if renaming is not None and not taken and _match(self.package.sheets, renaming) is not None:
+            _check_name(sheet)
+            doc = self._doc(renaming)
+            self._renamed[doc.name] = sheet
+            self._dashboards[doc.name] = lay_out(dashboard, sheet)
+            return
         doc = self._doc(sheet, create=True)  # (checks the name; the dashboard's XML replaces the document's)
         self._dashboards[doc.name] = lay_out(dashboard, doc.name)
 
@@ -284,8 +295,13 @@ class XlsxPatch:
             if doc.changed and doc.part is not None:
                 edit.replaced[doc.part] = (render(doc, ours), _level(doc.estimated_size()))
         parts = {name: doc.part for name, doc in self._docs.items() if doc.part}
+        for old, new in self._renamed.items():
+            workbook = self._workbook_xml(edit)
+            edit.replaced[self.package.workbook] = ([sheet_titles.renamed_sheet(workbook, old, new)], 6)
         if self._new:
             parts.update(self._register_new_sheets(edit, ours))
+        if self._new or self._renamed:
+            self._app_titles(edit)
         for name, header in self._tables.items():
             self._table(edit, self._doc(name), parts[self._doc(name).name], header)
         for name, layout in self._dashboards.items():
@@ -395,13 +411,7 @@ class XlsxPatch:
                 return doc
         if not create:
             raise KeyError(sheet)
-        if (
-            not 1 <= len(sheet) <= 31
-            or _BAD_SHEET_NAME.search(sheet)
-            or sheet.startswith("'")
-            or sheet.endswith("'")
-        ):
-            raise ValueError(f"{sheet!r} is not a valid Excel sheet name")
+        _check_name(sheet)
         main, rel = self._namespaces()
         template = (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -421,6 +431,23 @@ class XlsxPatch:
         strict = main == _MAIN_NS[1]
         return main, REL_NS[1] if strict else REL_NS[0]
 
+    def _workbook_xml(self, edit: PackageEdit) -> bytes:
+        """The workbook part as this save has it so far."""
+        done = edit.replaced.get(self.package.workbook)
+        return b"".join(done[0]) if done is not None else utf8_xml(self.package.read(self.package.workbook))
+
+    def _app_titles(self, edit: PackageEdit) -> None:
+        """docProps/app.xml's worksheet titles in step with the sheets (``sheet_titles.py``)."""
+        part = sheet_titles.app_part(self.package)
+        if part is None:
+            return
+        before = [s.name for s in self.package.worksheets()]
+        xml = sheet_titles.app_titles(
+            utf8_xml(self.package.read(part)), before, self.sheet_names(), self._renamed
+        )
+        if xml is not None:
+            edit.replaced[part] = ([xml], 6)
+
     def _register_new_sheets(self, edit: PackageEdit, ours: set[int]) -> dict[str, str]:
         """Add the new sheets' parts and their entries in [Content_Types].xml, workbook.xml and its rels;
         returns each new sheet's part."""
@@ -428,7 +455,7 @@ class XlsxPatch:
         rel_ns = self._namespaces()[1]
         folder = posixpath.dirname(pkg.workbook)
         sheet_id = max((s.sheet_id for s in pkg.sheets), default=0)
-        workbook = utf8_xml(pkg.read(pkg.workbook))
+        workbook = self._workbook_xml(edit)
         root = re.search(rb"<(?![?!])[^>]*>", workbook)  # only the root's declarations cover new elements
         root_tag = root.group() if root else b""
         prefix_match = re.search(rb'xmlns:([\w.-]+)="' + re.escape(rel_ns.encode()) + b'"', root_tag)
@@ -453,6 +480,16 @@ class XlsxPatch:
         at = sheets_close.start()
         edit.replaced[pkg.workbook] = ([workbook[:at] + "".join(sheet_tags).encode() + workbook[at:]], 6)
         return parts
+
+
+def _check_name(sheet: str) -> None:
+    if (
+        not 1 <= len(sheet) <= 31
+        or _BAD_SHEET_NAME.search(sheet)
+        or sheet.startswith("'")
+        or sheet.endswith("'")
+    ):
+        raise ValueError(f"{sheet!r} is not a valid Excel sheet name")
 
 
 def _check_headers(headers: Sequence[str]) -> None:
