@@ -51,6 +51,7 @@ class Collector:
     messages: list[Received] = field(default_factory=list)
     data_attempts: int = 0
     refused_tokens: list[str] = field(default_factory=list)
+    accepted_tokens: list[str] = field(default_factory=list)  # XOAUTH2: each login's token, in order
 
     async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:
         """SASL XOAUTH2: base64 of ``user=U^Aauth=Bearer T^A^A``, checked against ``tokens``."""
@@ -65,6 +66,7 @@ class Collector:
         user = fields[0].removeprefix(b"user=").decode()
         token = fields[1].removeprefix(b"auth=Bearer ").decode() if len(fields) > 1 else ""
         if self.tokens.get(token) == user:
+            self.accepted_tokens.append(token)
             return AuthResult(success=True, auth_data=LoginPassword(user.encode(), b""))
         self.refused_tokens.append(token)
         await server.challenge_auth(json.dumps({"status": "401", "schemes": "bearer", "scope": "smtp"}))

@@ -99,6 +99,24 @@ def test_an_expiring_token_is_refreshed_and_sign_in_starts_over(
     assert len(server.handler.messages) == 3
 
 
+def test_a_send_that_must_log_in_again_asks_for_a_fresh_token(
+    tmp_path: Path, smtp_server: StartServer, sign_in: Authority
+) -> None:
+    """The server refuses the first DATA for now (451), so the transport reconnects and logs in again: with
+    a token near its end, that login uses a token MSAL refreshed, not the one it had when the send began."""
+    sign_in.expires_in = 60  # MSAL refreshes a token this close to its end
+    collector = Collector(tokens=sign_in.tokens, temporary_failures=1)
+    server = smtp_server(collector, starttls=True, auth=True)
+    result = oauth_send(
+        server, make_book(tmp_path, (1, 2)), "--client-id", CLIENT_ID, "--authority", sign_in.url
+    )
+    assert result.exit_code == 0, result.output
+    assert sign_in.grants() == [DEVICE_CODE_GRANT, "refresh_token"]
+    first, second = collector.accepted_tokens
+    assert first != second and sign_in.tokens[second] == sign_in.tokens[first] == PERSON
+    assert len(collector.messages) == 2 and collector.refused_tokens == []
+
+
 def test_client_credentials_of_an_app_registration(
     tmp_path: Path, smtp_server: StartServer, sign_in: Authority, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -156,6 +156,7 @@ def send(
             ca_file=ca_file,
             access_token=token.token if token else None,
             token_advice=token.advice if token else "",
+            renew_token=token.renew if token else None,
         )
     elif not dry_run:
         raise UsageError("Give the SMTP server with --smtp-host HOST (or use --dry-run).")

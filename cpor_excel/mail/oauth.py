@@ -55,6 +55,9 @@ class AccessToken:
     token: str = field(repr=False)
     user: str | None  # who signed in (device code), when known
     advice: str  # what to do when a server refuses the token
+    #: a fresh token for a later login (MSAL hands back the cached one while it is valid and refreshes one
+    #: near its end), so that a long send that has to reconnect never logs in with an expired token
+    renew: Callable[[], str] | None = field(default=None, repr=False, compare=False)
 
 
 def access_token(settings: OAuthSettings, protocol: Protocol, tell: Callable[[str], None]) -> AccessToken:
@@ -95,7 +98,12 @@ def access_token(settings: OAuthSettings, protocol: Protocol, tell: Callable[[st
         ) from None
     if "access_token" not in result:
         raise CporError(f"Microsoft sign-in failed: {_failure(result)}. {_setup_hint(settings, protocol)}")
-    return AccessToken(str(result["access_token"]), user, _refused_advice(settings, protocol))
+    return AccessToken(
+        str(result["access_token"]),
+        user,
+        _refused_advice(settings, protocol),
+        renew=lambda: access_token(settings, protocol, tell).token,
+    )
 
 
 def token_cache(folder: Path | None, tell: Callable[[str], None]) -> Any:

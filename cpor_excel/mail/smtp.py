@@ -42,6 +42,8 @@ class SmtpSettings:
     access_token: str | None = field(default=None, repr=False)
     #: what to do when the server refuses the token (how to sign in again), from whoever got it
     token_advice: str = ""
+    #: a fresh access token for each later login (reconnecting after a failure), when the token can expire
+    renew_token: Callable[[], str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def effective_port(self) -> int:
@@ -106,6 +108,8 @@ class SmtpTransport:
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         self._conn: smtplib.SMTP | None = None
+        self._token = settings.access_token
+        self._logins = 0
 
     def __enter__(self) -> SmtpTransport:
         return self
@@ -201,7 +205,10 @@ class SmtpTransport:
                 conn.starttls(context=context)
                 conn.ehlo()
             if s.access_token:
-                _xoauth2(conn, s.user or "", s.access_token)
+                if self._logins and s.renew_token is not None:  # a reconnect, maybe past the token's life
+                    self._token = s.renew_token()
+                _xoauth2(conn, s.user or "", self._token or "")
+                self._logins += 1
             elif s.user:
                 _login(conn, s.user, s.password or "")
         except ssl.SSLError as err:
