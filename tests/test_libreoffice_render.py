@@ -88,6 +88,33 @@ def test_the_associations_page_shows_the_results_in_colour(
     )  # ERROR, CONFLICT
 
 
+def test_the_pictures_show_every_result_and_severity_and_the_tool_columns(
+    rendered: tuple[ModuleType, Path, Path, dict[str, int]], tmp_path: Path
+) -> None:
+    """The Associations picture: the claim, every column the tool writes about it, rows of each result in
+    their colours; the CPOR Report picture: rows of each severity. Columns it leaves out are not drawn."""
+    shots, book, _, _ = rendered
+    pictures = shots.picture_book(book, tmp_path / "pictures.xlsx")
+    pdf = shots.to_pdf(pictures, tmp_path)
+    pages = shots.sheet_pages(pictures, pdf)
+    assert list(pages) == ["Associations", "CPOR Report"]
+    text = shots.page_text(pdf, pages["Associations"])
+    header = re.sub(r"\s+", " ", text.splitlines()[0]).strip()
+    assert header == " ".join(shots.ASSOCIATION_COLUMNS)
+    assert "POE Reference" not in text and "Tenant ID" not in text
+    results = re.findall(r"\b(ERROR|CONFLICT|WARNING|OK)\b", text)
+    assert {r: results.count(r) for r in set(results)} == shots.ASSOCIATION_ROWS
+    assert re.search(r"M\d \d{4}-\d\d", text) and re.search(
+        r"\d+ users, [\d.]+ USD", text
+    )  # milestones, earned
+    pixels = shots.page_pixels(pdf, pages["Associations"], 30, tmp_path)
+    for fill in ("C00000", "7030A0"):  # ERROR, CONFLICT
+        assert pixels.count(fill, tolerance=12) > 200, fill
+    report = shots.page_text(pdf, pages["CPOR Report"])
+    severities = re.findall(r"^\s*(ERROR|WARNING|INFO)\b", report, re.M)
+    assert {s: severities.count(s) for s in set(severities)} == shots.REPORT_ROWS
+
+
 def test_the_screenshot_script_writes_the_readme_pictures(tmp_path: Path) -> None:
     shots = harness()
     written = shots.screenshots(tmp_path)
