@@ -230,6 +230,8 @@ PUBLIC_SECTOR_COUNTRIES: dict[str, tuple[str, ...]] = {
     "Puerto Rico": ("PR",),
     "India": ("IN",),
 }
+#: where the POE of a public-sector customer also carries the public-sector disclosure (POE template)
+DISCLOSURE_COUNTRIES = ("United States", "Puerto Rico")
 
 
 def _keys(names: dict[str, tuple[str, ...]]) -> dict[str, str]:

@@ -96,6 +96,11 @@ CODES: dict[str, tuple[Severity, str]] = {
         I,
         "The partner role is not Use or consume: the row earns no milestones or usage pay.",
     ),
+    "public-sector-customer": (
+        I,
+        "A public-sector customer in the United States, Puerto Rico or India: Microsoft marks its usage "
+        "ineligible (CUSPUBSEC) unless the partner answers its POE request.",
+    ),
     # usage and milestones
     "usage-above-licences": (W, "Active users exceed paid units in a month."),
     "below-minimum-seats": (I, "Paid units below Minimum Paid Units: the month does not count."),

@@ -43,6 +43,7 @@ from cpor_excel.rules import (
     incentives,
     milestones,
     poe_dates,
+    public_sector,
     reconciliation,
     usage,
 )
@@ -153,6 +154,10 @@ def _incentives(given: Inputs) -> Outcome:
     return Outcome(incentives.incentive_findings(given.prepared.associations))
 
 
+def _public_sector(given: Inputs) -> Outcome:
+    return Outcome(public_sector.public_sector_findings(given.prepared.customers))
+
+
 def _deadlines(given: Inputs) -> Outcome:
     p = given.prepared
     found = deadlines.evaluate_deadlines(p.associations, p.settings, given.as_of)
@@ -234,6 +239,12 @@ RULES: tuple[Rule, ...] = (
         frozenset({ASSOC}),
         frozenset({"incentive-opt-out", "role-not-incentivised"}),
         _incentives,
+    ),
+    Rule(
+        "public sector",
+        frozenset({CUSTOMERS}),
+        frozenset({"public-sector-customer"}),
+        _public_sector,
     ),
     Rule(
         "deadlines",
