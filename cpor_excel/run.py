@@ -65,11 +65,14 @@ def run_book(
     drafts: DraftSink | None = None,
     others: pd.DataFrame | None = None,
     run_at: dt.datetime | None = None,
+    keep_prepared: bool = False,
 ) -> Report:
     """Check (``write=False``: nothing written, no draft made) or run one book. The caller saves it.
 
     ``drafts``: where the consent drafts go (None: none are made). ``others``: the associations of a
     batch's other workbooks, with a "Workbook" column. ``run_at``: the Run Log's time (default now).
+    ``keep_prepared``: the validated frames stay on the report (``Report.prepared``; a batch's report
+    reads its claims from them); otherwise they are freed before the save.
     """
     # The run builds millions of objects without cycles (rows, frames, findings, cells): the collector
     # would walk them again and again for nothing. Refcounting frees them; it runs again afterwards.
@@ -98,6 +101,7 @@ def run_book(
             for d in evaluation.drafts
         ],
         reconciliation=per_partner(evaluation.rows.get(RECONCILIATION_SHEET)),
+        prepared=prepared if keep_prepared else None,
     )
 
 
@@ -130,14 +134,23 @@ def check_workbook(
     *,
     others: pd.DataFrame | None = None,
     source: str | None = None,
+    keep_prepared: bool = False,
 ) -> Report:
     """Read-only: validate and evaluate a workbook file; never writes anything.
 
-    ``others`` and ``source``: a batch's claims from other workbooks and this workbook's label in it.
+    ``others`` and ``source``: a batch's claims from other workbooks and this workbook's label in it;
+    ``keep_prepared``: as ``run_book``'s.
     """
     path = Path(path)
     with FileBook(path, write=False) as book:
-        return run_book(book, source or path.name, as_of or dt.date.today(), write=False, others=others)
+        return run_book(
+            book,
+            source or path.name,
+            as_of or dt.date.today(),
+            write=False,
+            others=others,
+            keep_prepared=keep_prepared,
+        )
 
 
 @os_errors_as_cpor
@@ -152,11 +165,12 @@ def run_workbook(
     source: str | None = None,
     run_at: dt.datetime | None = None,
     wait: float | None = None,
+    keep_prepared: bool = False,
 ) -> Report:
     """Check, evaluate and write the results back: in place, or into ``out`` leaving ``path`` untouched.
 
     ``others``, ``source`` and ``run_at``: a batch's claims from other workbooks, this workbook's label in
-    the batch, and the batch's one run time. The workbook is locked from before it is read until it is
+    the batch, and the batch's one run time; ``keep_prepared``: as ``run_book``'s. The workbook is locked from before it is read until it is
     saved: another run on it waits up to ``wait`` seconds (default: ``CPOR_LOCK_WAIT``, else 10), then
     this one stops (WorkbookLocked).
     """
@@ -171,7 +185,13 @@ def run_workbook(
     # the run still holds once more
     with FileBook(path, wait=wait) as book, DraftFiles(folder, templates) as drafts, paused_gc():
         report = run_book(
-            book, source or path.name, as_of or dt.date.today(), drafts=drafts, others=others, run_at=run_at
+            book,
+            source or path.name,
+            as_of or dt.date.today(),
+            drafts=drafts,
+            others=others,
+            run_at=run_at,
+            keep_prepared=keep_prepared,
         )
         book.save(dest, ready=drafts.close)  # the drafts are on disk before the workbook listing them
     report.written = str(dest)

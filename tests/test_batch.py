@@ -421,8 +421,10 @@ def test_workbooks_with_one_file_name_in_two_folders_are_told_apart(tmp_path: Pa
     assert "claim B-7 (south/cpor.xlsx row 2)" in note
     col = sheets(share / "north" / "cpor.xlsx")["Associations"][0].index("Conflicts With")
     assert sheets(share / "north" / "cpor.xlsx")["Associations"][1][col] == "B-7 (south/cpor.xlsx)"
-    # progress: each phase starts at 0 and ends with every workbook done
+    # progress: each phase starts at 0 and ends with every workbook done; both name tenant T1, so both
+    # workbooks' claims are read before they are processed
     assert [(p, d, t) for p, d, t, _ in calls] == [("read", 0, 2), ("read", 1, 2), ("read", 2, 2),
+                                                   ("claims", 0, 2), ("claims", 1, 2), ("claims", 2, 2),
                                                    ("process", 0, 2), ("process", 1, 2), ("process", 2, 2)]  # fmt: skip
 
 
@@ -456,12 +458,15 @@ def test_a_lost_worker_fails_its_workbook_not_the_batch() -> None:
 
 @pytest.mark.slow  # generating and running realistic workbooks twice
 def test_generated_sample_workbooks_end_up_exactly_as_run_leaves_them(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from cpor_excel.batch.run import read_claims
     from cpor_excel.run import run_workbook
     from cpor_excel.sample import create_sample
 
     share = tmp_path / "share"
     share.mkdir()
-    for seed in (1, 2):
+    for seed in (1, 2, 3):
         create_sample(share / f"reseller-{seed}.xlsx", customers=20, seed=seed, as_of=AS_OF)
     single = {}
     for path in sorted(share.iterdir()):
@@ -469,7 +474,22 @@ def test_generated_sample_workbooks_end_up_exactly_as_run_leaves_them(tmp_path: 
         copy.parent.mkdir(exist_ok=True)
         shutil.copy2(path, copy)
         single[path.name] = (copy, run_workbook(copy, as_of=AS_OF))
-    result = run_batch([share], as_of=AS_OF, jobs=1)
+
+    def claims_and_ledgers() -> list[pd.DataFrame | None]:
+        """Each workbook's claims and ledgers as they are now, read one workbook at a time (None: empty)."""
+        scans = [read_claims(str(path), path.name) for path in sorted(share.glob("*.xlsx"))]
+        parts = [[getattr(s, part) for s in scans] for part in ("claims", "ledger", "earnings")]
+        return [pd.concat([f for f in frames if not f.empty]) if any(not f.empty for f in frames) else None
+                for frames in parts]  # fmt: skip
+
+    def same(got: pd.DataFrame, expected: pd.DataFrame | None) -> None:
+        if expected is None:
+            assert got.empty
+        else:
+            pd.testing.assert_frame_equal(got, expected)
+
+    before = claims_and_ledgers()
+    result = run_batch([share], as_of=AS_OF, jobs=2)
     assert result.conflicts == []
     for w in result.workbooks:
         copy, report = single[w.workbook]
@@ -481,3 +501,13 @@ def test_generated_sample_workbooks_end_up_exactly_as_run_leaves_them(tmp_path: 
         assert without_run_time(sheets(share / w.workbook)) == without_run_time(sheets(copy))
         drafts = sorted(p.name for p in (share / f"{Path(w.workbook).stem} drafts").iterdir())
         assert drafts == sorted(p.name for p in (copy.parent / f"{copy.stem} drafts").iterdir())
+    # the batch report's claims and ledgers are the workbooks' before the run, as reading each one says
+    for got, expected in zip((result.claims, result.ledger, result.earnings), before, strict=True):
+        same(got, expected)
+    # and on the next run, the ledgers the first one wrote
+    after = claims_and_ledgers()
+    assert after[1] is not None
+    assert len(after[1]) == sum(len(report.milestones) for _, report in single.values()) > 0
+    again = run_batch([share], as_of=AS_OF, jobs=1, dry_run=True)
+    for got, expected in zip((again.claims, again.ledger, again.earnings), after, strict=True):
+        same(got, expected)

@@ -1,12 +1,16 @@
 """A batch over shared workbooks: each one run as `run` does, plus conflicts between workbooks.
 
-Two parallel phases around one small serial step:
-1. *read*: every worker reads and validates one workbook and sends back only its claims (the columns the
-   conflict rule needs) and its ledger's milestone rows: a few kilobytes per workbook.
-2. *index*: those frames are concatenated; a customer workload held in more than one workbook is a
+Parallel phases around small serial steps:
+1. *read*: every worker reads one workbook's Associations and sends back only the tenant IDs it names
+   (parsed as a run parses them): a few kilobytes, a few milliseconds per workbook.
+2. *claims*: only the workbooks that name a tenant another workbook also names are read further: their
+   claims typed and validated as a run makes them (the columns the conflict rule needs). In the usual batch,
+   where partners hold different customers, this phase has nothing to do: each workbook is read once.
+3. *index*: those claims are concatenated; a customer workload held in more than one workbook is a
    candidate cross-workbook conflict.
-3. *process*: every workbook is evaluated and written in place like `run`, given the other workbooks' rows
-   for its own customer workloads, so its conflicts name the other workbook and claim.
+4. *process*: every workbook is evaluated and written in place like `run`, given the other workbooks' rows
+   for its own customer workloads, so its conflicts name the other workbook and claim. It sends back its
+   report, and its claims and ledgers as read (for the batch report).
 Workers get paths and small frames, never a workbook, so memory stays at one workbook per worker and the
 same task functions run on local processes or on a Dask cluster.
 """
@@ -27,7 +31,7 @@ from cpor_excel.batch.discover import discover, labels
 from cpor_excel.batch.executor import batch_executor
 from cpor_excel.batch.report import report_paths
 from cpor_excel.errors import CporError, WorkbookLocked
-from cpor_excel.model.columns import ASSOCIATIONS, EARNINGS, EARNINGS_SHEET, LEDGER_SHEET
+from cpor_excel.model.columns import ASSOCIATIONS, EARNINGS, EARNINGS_SHEET, LEDGER_SHEET, Kind
 
 if TYPE_CHECKING:
     from cpor_excel.report import Report
@@ -44,7 +48,7 @@ EARNINGS_COLUMNS = ("Claim ID", "Partner ID", "Workload", "Month", "Paid Users",
 KEY = ["Tenant ID", "Workload"]
 
 # Workbook statuses in a batch
-READ = "read"  # phase 1 only: read and validated, to be processed
+READ = "read"  # phases 1-2 only: read, to be processed
 WRITTEN = "written"  # processed and saved in place
 CHECKED = "checked"  # processed, nothing written (--dry-run)
 LOCKED = "locked"  # open in Excel or held by another run: not written
@@ -63,7 +67,7 @@ T = TypeVar("T")
 
 @dataclass
 class Scan:
-    """Phase 1's answer for one workbook: small frames, or why it could not be read."""
+    """Phase 1's or 2's answer for one workbook: its tenants or small frames, or why it could not be read."""
 
     path: str
     workbook: str
@@ -73,6 +77,7 @@ class Scan:
     ledger: pd.DataFrame | None = None  # LEDGER_COLUMNS + Workbook
     seconds: float = 0.0
     earnings: pd.DataFrame | None = None  # EARNINGS_COLUMNS + Workbook
+    tenants: frozenset[str] = frozenset()  # phase 1: the tenant IDs its Associations name
 
 
 @dataclass
@@ -85,6 +90,8 @@ class WorkbookResult:
     message: str = ""
     report: Report | None = None
     seconds: float = 0.0
+    #: its claims and ledgers as read, for the batch report (None when it could not be read)
+    read: Scan | None = field(default=None, repr=False, compare=False)
 
     def counts(self) -> dict[str, int] | None:
         return None if self.report is None else self.report.counts()
@@ -162,9 +169,32 @@ class BatchResult:
 # -------------------------------------------------------------------------------- task functions (workers)
 
 
+def read_tenants(path: str, workbook: str) -> Scan:
+    """Phase 1 task: the tenant IDs one workbook's Associations name, parsed as a run parses them. Validation
+    only ever empties a Tenant ID cell, so these are all the tenants its conflict keys can hold (and maybe
+    more): enough to tell which workbooks can conflict with no other and need not be read twice."""
+    started = time.perf_counter()
+    try:
+        from cpor_excel.io.file_book import FileBook
+        from cpor_excel.io.frames import read_workbook_data
+        from cpor_excel.rules.values import parse
+
+        with FileBook(Path(path), write=False) as book:
+            data = read_workbook_data(book, workbook, only=(ASSOCIATIONS.name,))
+        table = data.sheets.get(ASSOCIATIONS.name)
+        tenants: frozenset[str] = frozenset()
+        if table is not None and "Tenant ID" in table.frame:
+            tenants = frozenset(parse(table.frame["Tenant ID"], Kind.GUID).values.dropna())
+        return Scan(path, workbook, READ, seconds=time.perf_counter() - started, tenants=tenants)
+    except CporError as err:
+        return Scan(path, workbook, UNREADABLE, str(err), seconds=time.perf_counter() - started)
+    except Exception as err:  # one broken workbook must not stop a batch of hundreds
+        return Scan(path, workbook, FAILED, _unexpected(err), seconds=time.perf_counter() - started)
+
+
 def read_claims(path: str, workbook: str) -> Scan:
-    """Phase 1 task: read one workbook's claims (typed as a run types them) and ledger milestones, and send
-    back those only. The other sheets are left for phase 2, which reads and checks the whole workbook."""
+    """Phase 2 task: read one workbook's claims (typed as a run types them) and ledgers, and send back those
+    only. The other sheets are left for phase 4, which reads and checks the whole workbook."""
     started = time.perf_counter()
     try:
         from cpor_excel.io.file_book import FileBook
@@ -174,16 +204,33 @@ def read_claims(path: str, workbook: str) -> Scan:
         with FileBook(Path(path), write=False) as book:
             data = read_workbook_data(book, workbook, only=(ASSOCIATIONS.name, LEDGER_SHEET, EARNINGS_SHEET))
         associations, milestones = prepare_claims(data)
-        claims = _columns(associations, CLAIM_COLUMNS).assign(Workbook=workbook)
-        ledger = _columns(milestones, LEDGER_COLUMNS).assign(Workbook=workbook)
         paid = data.sheets.get(EARNINGS_SHEET)
         usage = tolerant_frame(paid.frame if paid is not None else pd.DataFrame(index=pd.Index([])), EARNINGS)
-        earnings = _columns(usage, EARNINGS_COLUMNS).assign(Workbook=workbook)
-        return Scan(path, workbook, READ, "", claims, ledger, time.perf_counter() - started, earnings)
+        return _as_read(path, workbook, associations, milestones, usage, time.perf_counter() - started)
     except CporError as err:
         return Scan(path, workbook, UNREADABLE, str(err), seconds=time.perf_counter() - started)
     except Exception as err:  # one broken workbook must not stop a batch of hundreds
         return Scan(path, workbook, FAILED, _unexpected(err), seconds=time.perf_counter() - started)
+
+
+def _as_read(
+    path: str,
+    workbook: str,
+    associations: pd.DataFrame,
+    milestones: pd.DataFrame,
+    earnings: pd.DataFrame,
+    seconds: float,
+) -> Scan:
+    """What the batch keeps of a workbook it read: its claims and ledgers (the report's columns only)."""
+    return Scan(
+        path,
+        workbook,
+        READ,
+        claims=_columns(associations, CLAIM_COLUMNS).assign(Workbook=workbook),
+        ledger=_columns(milestones, LEDGER_COLUMNS).assign(Workbook=workbook),
+        earnings=_columns(earnings, EARNINGS_COLUMNS).assign(Workbook=workbook),
+        seconds=seconds,
+    )
 
 
 def process_workbook(
@@ -194,17 +241,29 @@ def process_workbook(
     dry_run: bool,
     run_at: dt.datetime,
 ) -> WorkbookResult:
-    """Phase 2 task: what `run` does to one workbook (or `check`, with ``dry_run``), given the other
-    workbooks' claims on its customer workloads."""
+    """Phase 4 task: what `run` does to one workbook (or `check`, with ``dry_run``), given the other
+    workbooks' claims on its customer workloads; with its claims and ledgers as the run read them."""
     started = time.perf_counter()
     try:
         report = (
             _check(path, workbook, as_of, others) if dry_run else _run(path, workbook, as_of, others, run_at)
         )
         status, note = (CHECKED, _open_in_excel_note(path)) if dry_run else (WRITTEN, "")
-        return WorkbookResult(path, workbook, status, note, report, time.perf_counter() - started)
+        prepared, report.prepared = report.prepared, None  # only the report's columns travel back
+        read = None
+        if prepared is not None:
+            read = _as_read(path, workbook, prepared.associations, prepared.ledger, prepared.earnings, 0.0)
+        return WorkbookResult(path, workbook, status, note, report, time.perf_counter() - started, read)
     except WorkbookLocked as err:
-        return WorkbookResult(path, workbook, LOCKED, str(err), seconds=time.perf_counter() - started)
+        # not read, as it is not to be written; the batch report still counts its claims
+        return WorkbookResult(
+            path,
+            workbook,
+            LOCKED,
+            str(err),
+            seconds=time.perf_counter() - started,
+            read=read_claims(path, workbook),
+        )
     except CporError as err:
         return WorkbookResult(path, workbook, UNREADABLE, str(err), seconds=time.perf_counter() - started)
     except Exception as err:
@@ -222,7 +281,7 @@ def _open_in_excel_note(path: str) -> str:
 def _check(path: str, workbook: str, as_of: dt.date, others: pd.DataFrame | None) -> Report:
     from cpor_excel.run import check_workbook
 
-    return check_workbook(path, as_of, others=others, source=workbook)
+    return check_workbook(path, as_of, others=others, source=workbook, keep_prepared=True)
 
 
 def _run(
@@ -230,7 +289,7 @@ def _run(
 ) -> Report:
     from cpor_excel.run import run_workbook
 
-    return run_workbook(path, as_of=as_of, others=others, source=workbook, run_at=run_at)
+    return run_workbook(path, as_of=as_of, others=others, source=workbook, run_at=run_at, keep_prepared=True)
 
 
 def _columns(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -279,17 +338,25 @@ def run_batch(
     with batch_executor(jobs, scheduler, tasks=len(items)) as executor:
         scans = _gather(
             executor,
-            [(read_claims, (path, name)) for path, name in items],
+            [(read_tenants, (path, name)) for path, name in items],
             "read",
             [n for _, n in items],
             progress,
             lambda i, err: Scan(items[i][0], items[i][1], FAILED, _worker_lost(err)),
         )
-        claims = _concat([s.claims for s in scans if s.claims is not None], CLAIM_COLUMNS)
-        ledger = _concat([s.ledger for s in scans if s.ledger is not None], LEDGER_COLUMNS)
-        earnings = _concat([s.earnings for s in scans if s.earnings is not None], EARNINGS_COLUMNS)
         readable = [s for s in scans if s.status == READ]
-        others = shared_claims(claims, [s.workbook for s in readable])
+        named_elsewhere = tenants_shared(readable)
+        sharing = [s for s in readable if s.workbook in named_elsewhere]
+        read = _gather(  # nothing to do unless two workbooks name one tenant
+            executor,
+            [(read_claims, (s.path, s.workbook)) for s in sharing],
+            "claims",
+            [s.workbook for s in sharing],
+            progress,
+            lambda i, err: Scan(sharing[i].path, sharing[i].workbook, FAILED, _worker_lost(err)),
+        )
+        shared = _concat([s.claims for s in read if s.claims is not None], CLAIM_COLUMNS)
+        others = shared_claims(shared, [s.workbook for s in read if s.status == READ])
         tasks = [
             (process_workbook, (s.path, s.workbook, as_of, others.get(s.workbook), dry_run, run_at))
             for s in readable
@@ -308,9 +375,18 @@ def run_batch(
         by_name.get(s.workbook) or WorkbookResult(s.path, s.workbook, s.status, s.message, seconds=s.seconds)
         for s in scans
     ]
-    read_seconds = {s.workbook: s.seconds for s in scans}
-    for w in processed:  # phase 1's time belongs to the workbook too
+    read_seconds = {s.workbook: s.seconds for s in [*scans, *read]}
+    for w in processed:  # the reading phases' time belongs to the workbook too
         w.seconds += read_seconds[w.workbook]
+    # the report's claims and ledgers: as each workbook's run read them, else as phase 2 did
+    as_read = {s.workbook: s for s in read if s.status == READ}
+    as_read.update({w.workbook: w.read for w in processed if w.read is not None})
+    kept = [as_read[s.workbook] for s in scans if s.workbook in as_read]
+    for w in processed:
+        w.read = None
+    claims = _concat([s.claims for s in kept if s.claims is not None], CLAIM_COLUMNS)
+    ledger = _concat([s.ledger for s in kept if s.ledger is not None], LEDGER_COLUMNS)
+    earnings = _concat([s.earnings for s in kept if s.earnings is not None], EARNINGS_COLUMNS)
     result = BatchResult(
         as_of=as_of,
         dry_run=dry_run,
@@ -356,6 +432,8 @@ def _gather(
     killed (out of memory), a Dask worker lost. ``lost`` turns that into the workbook's result, and the
     batch reports it instead of stopping half-way with other workbooks already written.
     """
+    if not tasks:
+        return []
     if progress is not None:
         progress(phase, 0, len(tasks), "")
     results: list[T | None] = [None] * len(tasks)
@@ -391,6 +469,15 @@ def _concat(frames: list[pd.DataFrame], columns: Sequence[str]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=[*columns, "Workbook"])
     return pd.concat(frames)
+
+
+def tenants_shared(scans: Sequence[Scan]) -> set[str]:
+    """The workbooks that name a tenant some other workbook also names (phase 1's tenants)."""
+    holders: dict[str, list[str]] = {}
+    for scan in scans:
+        for tenant in scan.tenants:
+            holders.setdefault(tenant, []).append(scan.workbook)
+    return {name for names in holders.values() if len(names) > 1 for name in names}
 
 
 def shared_claims(claims: pd.DataFrame, workbooks: Iterable[str]) -> dict[str, pd.DataFrame]:

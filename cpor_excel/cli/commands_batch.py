@@ -26,7 +26,11 @@ STATUS_STYLE = {
     "unreadable": "bold red",
     "failed": "bold red",
 }
-PHASES = {"read": "Reading workbooks", "process": "Checking and writing"}
+PHASES = {
+    "read": "Reading workbooks",
+    "claims": "Reading shared customers' claims",
+    "process": "Checking and writing",
+}
 
 
 @contextmanager
