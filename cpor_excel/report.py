@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any, overload
 
 from cpor_excel.model.findings import CODES, Finding, Severity
-from cpor_excel.model.workbook import Prepared
 
 
 @dataclass
@@ -28,9 +27,6 @@ class Report:
     #: (``rules/reconciliation.per_partner``); empty when the workbook has no Microsoft Earnings
     reconciliation: list[dict[str, Any]] = field(default_factory=list)
     written: str | None = None  # where the results were saved (run only)
-    #: the validated workbook the run evaluated, when the caller asked to keep it (a batch's report reads its
-    #: claims and ledgers from it instead of reading the workbook again); never part of --json
-    prepared: Prepared | None = field(default=None, repr=False, compare=False)
 
     def count(self, severity: Severity) -> int:
         return tally(self.findings)[_TALLY_KEY[severity]]

@@ -17,7 +17,8 @@ an in-memory book) and the ``DraftSink`` the consent drafts go to.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -39,7 +40,7 @@ from cpor_excel.model.columns import (
 )
 from cpor_excel.model.evaluation import Draft, DraftRequest, Evaluation
 from cpor_excel.model.findings import Finding
-from cpor_excel.model.workbook import WorkbookData
+from cpor_excel.model.workbook import Prepared, WorkbookData
 from cpor_excel.report import Records, Report
 from cpor_excel.rules.prepare import prepare
 from cpor_excel.rules.reconciliation import per_partner
@@ -65,20 +66,22 @@ def run_book(
     drafts: DraftSink | None = None,
     others: pd.DataFrame | None = None,
     run_at: dt.datetime | None = None,
-    keep_prepared: bool = False,
+    read: tuple[WorkbookData, Prepared] | None = None,
 ) -> Report:
     """Check (``write=False``: nothing written, no draft made) or run one book. The caller saves it.
 
     ``drafts``: where the consent drafts go (None: none are made). ``others``: the associations of a
     batch's other workbooks, with a "Workbook" column. ``run_at``: the Run Log's time (default now).
-    ``keep_prepared``: the validated frames stay on the report (``Report.prepared``; a batch's report
-    reads its claims from them); otherwise they are freed before the save.
+    ``read``: the book already read and validated (a batch validates small workbooks' sheets together).
     """
     # The run builds millions of objects without cycles (rows, frames, findings, cells): the collector
     # would walk them again and again for nothing. Refcounting frees them; it runs again afterwards.
     with paused_gc():
-        data = read_workbook_data(book, source)
-        prepared = prepare(data)
+        if read is None:
+            data = read_workbook_data(book, source)
+            prepared = prepare(data)
+        else:
+            data, prepared = read
         _release_raw_values(data)
         evaluation = evaluate(prepared, as_of, source, others, recording=write)
         if write and drafts is not None:
@@ -101,7 +104,6 @@ def run_book(
             for d in evaluation.drafts
         ],
         reconciliation=per_partner(evaluation.rows.get(RECONCILIATION_SHEET)),
-        prepared=prepared if keep_prepared else None,
     )
 
 
@@ -134,23 +136,14 @@ def check_workbook(
     *,
     others: pd.DataFrame | None = None,
     source: str | None = None,
-    keep_prepared: bool = False,
 ) -> Report:
     """Read-only: validate and evaluate a workbook file; never writes anything.
 
-    ``others`` and ``source``: a batch's claims from other workbooks and this workbook's label in it;
-    ``keep_prepared``: as ``run_book``'s.
+    ``others`` and ``source``: a batch's claims from other workbooks and this workbook's label in it.
     """
     path = Path(path)
     with FileBook(path, write=False) as book:
-        return run_book(
-            book,
-            source or path.name,
-            as_of or dt.date.today(),
-            write=False,
-            others=others,
-            keep_prepared=keep_prepared,
-        )
+        return run_book(book, source or path.name, as_of or dt.date.today(), write=False, others=others)
 
 
 @os_errors_as_cpor
@@ -165,16 +158,35 @@ def run_workbook(
     source: str | None = None,
     run_at: dt.datetime | None = None,
     wait: float | None = None,
-    keep_prepared: bool = False,
 ) -> Report:
     """Check, evaluate and write the results back: in place, or into ``out`` leaving ``path`` untouched.
 
     ``others``, ``source`` and ``run_at``: a batch's claims from other workbooks, this workbook's label in
-    the batch, and the batch's one run time; ``keep_prepared``: as ``run_book``'s. The workbook is locked from before it is read until it is
+    the batch, and the batch's one run time. The workbook is locked from before it is read until it is
     saved: another run on it waits up to ``wait`` seconds (default: ``CPOR_LOCK_WAIT``, else 10), then
     this one stops (WorkbookLocked).
     """
     path = Path(path)
+    with open_for_run(path, out, drafts_dir, templates_dir, wait=wait) as (book, drafts, dest):
+        report = run_book(
+            book, source or path.name, as_of or dt.date.today(), drafts=drafts, others=others, run_at=run_at
+        )
+        book.save(dest, ready=drafts.close)  # the drafts are on disk before the workbook listing them
+    report.written = str(dest)
+    return report
+
+
+@contextmanager
+def open_for_run(
+    path: Path,
+    out: str | Path | None = None,
+    drafts_dir: str | Path | None = None,
+    templates_dir: str | Path | None = None,
+    *,
+    wait: float | None = None,
+) -> Iterator[tuple[FileBook, DraftFiles, Path]]:
+    """A workbook file ready for `run`: its target checked writable, the workbook locked, its drafts
+    folder open and the collector paused. Yields the book, the draft sink and where to save."""
     if out is not None:
         check_out_path(path, out)
     dest = Path(out) if out is not None else path
@@ -184,15 +196,4 @@ def run_workbook(
     # the collector stays paused through the save too: re-enabled in between, it would walk every object
     # the run still holds once more
     with FileBook(path, wait=wait) as book, DraftFiles(folder, templates) as drafts, paused_gc():
-        report = run_book(
-            book,
-            source or path.name,
-            as_of or dt.date.today(),
-            drafts=drafts,
-            others=others,
-            run_at=run_at,
-            keep_prepared=keep_prepared,
-        )
-        book.save(dest, ready=drafts.close)  # the drafts are on disk before the workbook listing them
-    report.written = str(dest)
-    return report
+        yield book, drafts, dest

@@ -9,10 +9,11 @@ Parallel phases around small serial steps:
 3. *index*: those claims are concatenated; a customer workload held in more than one workbook is a
    candidate cross-workbook conflict.
 4. *process*: every workbook is evaluated and written in place like `run`, given the other workbooks' rows
-   for its own customer workloads, so its conflicts name the other workbook and claim. It sends back its
+   for its own customer workloads, so its conflicts name the other workbook and claim. Small workbooks go
+   in chunks of up to 16 per task (``chunk.py``: their big sheets validated together). Each sends back its
    report, and its claims and ledgers as read (for the batch report).
-Workers get paths and small frames, never a workbook, so memory stays at one workbook per worker and the
-same task functions run on local processes or on a Dask cluster.
+Workers get paths and small frames, never a workbook, so memory stays at one chunk of small workbooks (or
+one big workbook) per worker and the same task functions run on local processes or on a Dask cluster.
 """
 
 from __future__ import annotations
@@ -23,38 +24,31 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import pandas as pd
 
+from cpor_excel.batch.chunk import chunks, process_chunk
 from cpor_excel.batch.discover import discover, labels
-from cpor_excel.batch.executor import batch_executor
+from cpor_excel.batch.executor import batch_executor, default_jobs
 from cpor_excel.batch.report import report_paths
-from cpor_excel.errors import CporError, WorkbookLocked
-from cpor_excel.model.columns import ASSOCIATIONS, EARNINGS, EARNINGS_SHEET, LEDGER_SHEET, Kind
+from cpor_excel.batch.tasks import (
+    CLAIM_COLUMNS,
+    EARNINGS_COLUMNS,
+    FAILED,
+    LEDGER_COLUMNS,
+    LOCKED,
+    PROCESSED,
+    READ,
+    UNREADABLE,
+    Scan,
+    WorkbookResult,
+    read_claims,
+    read_tenants,
+)
+from cpor_excel.errors import CporError
 
-if TYPE_CHECKING:
-    from cpor_excel.report import Report
-
-#: what a worker sends back of a workbook's Associations (see rules/conflicts.py) + the report's partner columns
-CLAIM_COLUMNS = (
-    "Claim ID", "Tenant ID", "Workload", "Partner ID", "Partner Name", "Status", "Created", "POE Signed",
-    "Submitted", "Approved", "Ended",
-)  # fmt: skip
-#: what a worker sends back of a workbook's Milestone Ledger (for the report's milestones per month)
-LEDGER_COLUMNS = ("Claim ID", "Partner ID", "Workload", "Milestone", "Month Reached")
-#: what a worker sends back of a workbook's Earnings Ledger (for the report's usage pay per month and partner)
-EARNINGS_COLUMNS = ("Claim ID", "Partner ID", "Workload", "Month", "Paid Users", "Amount", "Currency")
 KEY = ["Tenant ID", "Workload"]
-
-# Workbook statuses in a batch
-READ = "read"  # phases 1-2 only: read, to be processed
-WRITTEN = "written"  # processed and saved in place
-CHECKED = "checked"  # processed, nothing written (--dry-run)
-LOCKED = "locked"  # open in Excel or held by another run: not written
-UNREADABLE = "unreadable"  # not a workbook we can read (corrupt, encrypted, hostile, vanished)
-FAILED = "failed"  # an unexpected error in this workbook; the batch went on
-PROCESSED = frozenset({WRITTEN, CHECKED})
 
 #: progress callback: (phase "read" | "process", workbooks done, workbooks in the phase, workbook just done)
 ProgressCallback = Callable[[str, int, int, str], None]
@@ -62,53 +56,7 @@ ProgressCallback = Callable[[str, int, int, str], None]
 T = TypeVar("T")
 
 
-# ------------------------------------------------------------------------------------------- task results
-
-
-@dataclass
-class Scan:
-    """Phase 1's or 2's answer for one workbook: its tenants or small frames, or why it could not be read."""
-
-    path: str
-    workbook: str
-    status: str  # READ, UNREADABLE or FAILED
-    message: str = ""
-    claims: pd.DataFrame | None = None  # CLAIM_COLUMNS + Workbook; index = Excel row
-    ledger: pd.DataFrame | None = None  # LEDGER_COLUMNS + Workbook
-    seconds: float = 0.0
-    earnings: pd.DataFrame | None = None  # EARNINGS_COLUMNS + Workbook
-    tenants: frozenset[str] = frozenset()  # phase 1: the tenant IDs its Associations name
-
-
-@dataclass
-class WorkbookResult:
-    """One workbook's outcome in a batch. ``report`` is what `run` returns for it (None when not processed)."""
-
-    path: str
-    workbook: str
-    status: str
-    message: str = ""
-    report: Report | None = None
-    seconds: float = 0.0
-    #: its claims and ledgers as read, for the batch report (None when it could not be read)
-    read: Scan | None = field(default=None, repr=False, compare=False)
-
-    def counts(self) -> dict[str, int] | None:
-        return None if self.report is None else self.report.counts()
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "workbook": self.workbook,
-            "path": self.path,
-            "status": self.status,
-            "message": self.message,
-        }
-        if self.report is not None:
-            doc = self.report.to_dict()
-            doc.pop("workbook", None)
-            doc.pop("as_of", None)
-            out.update(doc)
-        return out
+# ------------------------------------------------------------------------------------------- the result
 
 
 @dataclass
@@ -166,142 +114,6 @@ class BatchResult:
         }
 
 
-# -------------------------------------------------------------------------------- task functions (workers)
-
-
-def read_tenants(path: str, workbook: str) -> Scan:
-    """Phase 1 task: the tenant IDs one workbook's Associations name, parsed as a run parses them. Validation
-    only ever empties a Tenant ID cell, so these are all the tenants its conflict keys can hold (and maybe
-    more): enough to tell which workbooks can conflict with no other and need not be read twice."""
-    started = time.perf_counter()
-    try:
-        from cpor_excel.io.file_book import FileBook
-        from cpor_excel.io.frames import read_workbook_data
-        from cpor_excel.rules.values import parse
-
-        with FileBook(Path(path), write=False) as book:
-            data = read_workbook_data(book, workbook, only=(ASSOCIATIONS.name,))
-        table = data.sheets.get(ASSOCIATIONS.name)
-        tenants: frozenset[str] = frozenset()
-        if table is not None and "Tenant ID" in table.frame:
-            tenants = frozenset(parse(table.frame["Tenant ID"], Kind.GUID).values.dropna())
-        return Scan(path, workbook, READ, seconds=time.perf_counter() - started, tenants=tenants)
-    except CporError as err:
-        return Scan(path, workbook, UNREADABLE, str(err), seconds=time.perf_counter() - started)
-    except Exception as err:  # one broken workbook must not stop a batch of hundreds
-        return Scan(path, workbook, FAILED, _unexpected(err), seconds=time.perf_counter() - started)
-
-
-def read_claims(path: str, workbook: str) -> Scan:
-    """Phase 2 task: read one workbook's claims (typed as a run types them) and ledgers, and send back those
-    only. The other sheets are left for phase 4, which reads and checks the whole workbook."""
-    started = time.perf_counter()
-    try:
-        from cpor_excel.io.file_book import FileBook
-        from cpor_excel.io.frames import read_workbook_data
-        from cpor_excel.rules.prepare import prepare_claims, tolerant_frame
-
-        with FileBook(Path(path), write=False) as book:
-            data = read_workbook_data(book, workbook, only=(ASSOCIATIONS.name, LEDGER_SHEET, EARNINGS_SHEET))
-        associations, milestones = prepare_claims(data)
-        paid = data.sheets.get(EARNINGS_SHEET)
-        usage = tolerant_frame(paid.frame if paid is not None else pd.DataFrame(index=pd.Index([])), EARNINGS)
-        return _as_read(path, workbook, associations, milestones, usage, time.perf_counter() - started)
-    except CporError as err:
-        return Scan(path, workbook, UNREADABLE, str(err), seconds=time.perf_counter() - started)
-    except Exception as err:  # one broken workbook must not stop a batch of hundreds
-        return Scan(path, workbook, FAILED, _unexpected(err), seconds=time.perf_counter() - started)
-
-
-def _as_read(
-    path: str,
-    workbook: str,
-    associations: pd.DataFrame,
-    milestones: pd.DataFrame,
-    earnings: pd.DataFrame,
-    seconds: float,
-) -> Scan:
-    """What the batch keeps of a workbook it read: its claims and ledgers (the report's columns only)."""
-    return Scan(
-        path,
-        workbook,
-        READ,
-        claims=_columns(associations, CLAIM_COLUMNS).assign(Workbook=workbook),
-        ledger=_columns(milestones, LEDGER_COLUMNS).assign(Workbook=workbook),
-        earnings=_columns(earnings, EARNINGS_COLUMNS).assign(Workbook=workbook),
-        seconds=seconds,
-    )
-
-
-def process_workbook(
-    path: str,
-    workbook: str,
-    as_of: dt.date,
-    others: pd.DataFrame | None,
-    dry_run: bool,
-    run_at: dt.datetime,
-) -> WorkbookResult:
-    """Phase 4 task: what `run` does to one workbook (or `check`, with ``dry_run``), given the other
-    workbooks' claims on its customer workloads; with its claims and ledgers as the run read them."""
-    started = time.perf_counter()
-    try:
-        report = (
-            _check(path, workbook, as_of, others) if dry_run else _run(path, workbook, as_of, others, run_at)
-        )
-        status, note = (CHECKED, _open_in_excel_note(path)) if dry_run else (WRITTEN, "")
-        prepared, report.prepared = report.prepared, None  # only the report's columns travel back
-        read = None
-        if prepared is not None:
-            read = _as_read(path, workbook, prepared.associations, prepared.ledger, prepared.earnings, 0.0)
-        return WorkbookResult(path, workbook, status, note, report, time.perf_counter() - started, read)
-    except WorkbookLocked as err:
-        # not read, as it is not to be written; the batch report still counts its claims
-        return WorkbookResult(
-            path,
-            workbook,
-            LOCKED,
-            str(err),
-            seconds=time.perf_counter() - started,
-            read=read_claims(path, workbook),
-        )
-    except CporError as err:
-        return WorkbookResult(path, workbook, UNREADABLE, str(err), seconds=time.perf_counter() - started)
-    except Exception as err:
-        return WorkbookResult(path, workbook, FAILED, _unexpected(err), seconds=time.perf_counter() - started)
-
-
-def _open_in_excel_note(path: str) -> str:
-    """A dry run writes nothing, so an open workbook is no obstacle; but the run that follows would skip it."""
-    from cpor_excel.io.safe_save import owner_file
-
-    owner = owner_file(path)
-    return "" if owner is None else f"open in Excel ({owner.name} beside it): a run would leave it unchanged."
-
-
-def _check(path: str, workbook: str, as_of: dt.date, others: pd.DataFrame | None) -> Report:
-    from cpor_excel.run import check_workbook
-
-    return check_workbook(path, as_of, others=others, source=workbook, keep_prepared=True)
-
-
-def _run(
-    path: str, workbook: str, as_of: dt.date, others: pd.DataFrame | None, run_at: dt.datetime
-) -> Report:
-    from cpor_excel.run import run_workbook
-
-    return run_workbook(path, as_of=as_of, others=others, source=workbook, run_at=run_at, keep_prepared=True)
-
-
-def _columns(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    present = [c for c in columns if c in frame]
-    return frame[present].copy()
-
-
-def _unexpected(err: BaseException) -> str:
-    text = str(err).splitlines()[0] if str(err) else ""
-    return f"unexpected {type(err).__name__}: {text} (a bug in cpor-excel; please report it with this line)"
-
-
 # ------------------------------------------------------------------------------------------- the batch
 
 
@@ -357,18 +169,24 @@ def run_batch(
         )
         shared = _concat([s.claims for s in read if s.claims is not None], CLAIM_COLUMNS)
         others = shared_claims(shared, [s.workbook for s in read if s.status == READ])
-        tasks = [
-            (process_workbook, (s.path, s.workbook, as_of, others.get(s.workbook), dry_run, run_at))
-            for s in readable
-        ]
-        processed = _gather(
-            executor,
-            tasks,
-            "process",
-            [s.workbook for s in readable],
-            progress,
-            lambda i, err: WorkbookResult(readable[i].path, readable[i].workbook, FAILED, _worker_lost(err)),
+        planned = chunks(
+            [(s.path, s.workbook, others.get(s.workbook)) for s in readable], jobs or default_jobs()
         )
+        processed = [
+            result
+            for done in _gather(
+                executor,
+                [(process_chunk, (chunk, as_of, dry_run, run_at)) for chunk in planned],
+                "process",
+                [[workbook for _, workbook, _ in chunk] for chunk in planned],
+                progress,
+                lambda i, err: [
+                    WorkbookResult(path, workbook, FAILED, _worker_lost(err))
+                    for path, workbook, _ in planned[i]
+                ],
+            )
+            for result in done
+        ]
 
     by_name = {w.workbook: w for w in processed}
     results = [
@@ -422,37 +240,42 @@ def _gather(
     executor: Executor,
     tasks: list[tuple[Callable[..., T], tuple[Any, ...]]],
     phase: str,
-    names: list[str],
+    names: Sequence[str | list[str]],
     progress: ProgressCallback | None,
     lost: Callable[[int, BaseException], T],
 ) -> list[T]:
-    """Submit every task, report each as it finishes, and return the results in submission order.
+    """Submit every task, report each workbook as its task finishes, and return the results in submission
+    order. ``names``: the workbook of each task, or its workbooks (a chunk).
 
     Task functions return their own errors as data, so a future fails only when its worker did: a process
-    killed (out of memory), a Dask worker lost. ``lost`` turns that into the workbook's result, and the
+    killed (out of memory), a Dask worker lost. ``lost`` turns that into the workbooks' result, and the
     batch reports it instead of stopping half-way with other workbooks already written.
     """
     if not tasks:
         return []
+    covers = [[n] if isinstance(n, str) else n for n in names]
+    total = sum(len(c) for c in covers)
     if progress is not None:
-        progress(phase, 0, len(tasks), "")
+        progress(phase, 0, total, "")
     results: list[T | None] = [None] * len(tasks)
     futures: dict[Future[T], int] = {}
+    done = 0
     for i, (fn, args) in enumerate(tasks):
         try:
             futures[executor.submit(fn, *args)] = i
         except Exception as err:  # a pool already broken by an earlier crash refuses new work
             results[i] = lost(i, err)
-    done = len(tasks) - len(futures)
+            done += len(covers[i])
     for future in as_completed(futures):
         i = futures[future]
         try:
             results[i] = future.result()
         except Exception as err:
             results[i] = lost(i, err)
-        done += 1
-        if progress is not None:
-            progress(phase, done, len(tasks), names[i])
+        for name in covers[i]:
+            done += 1
+            if progress is not None:
+                progress(phase, done, total, name)
     return [r for r in results if r is not None]
 
 

@@ -13,7 +13,7 @@ is append-only and must never lose a row because a cell was edited by hand.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +47,7 @@ from cpor_excel.model.findings import CODES, Finding, Severity
 from cpor_excel.model.program import CONSENT_ANCHORS, HWM_START, SETTING_NAMES, Settings, example_milestones
 from cpor_excel.model.workbook import Prepared, WorkbookData
 from cpor_excel.rules import values
-from cpor_excel.rules.schemas import validate_frame
+from cpor_excel.rules.schemas import ROW_MASK, book_of, validate_frame
 
 #: codes that describe a row as a whole: the row's values stay as they are
 ROW_CODES = frozenset({"duplicate-key", "unknown-tenant"})
@@ -83,8 +83,11 @@ class Checked:
         return pd.Series(self.frame.index.isin(issues.index), index=self.frame.index)
 
 
-def prepare(data: WorkbookData) -> Prepared:
+def prepare(data: WorkbookData, checked_sheets: Mapping[str, Checked] | None = None) -> Prepared:
     """Validate every sheet and build ``Prepared``.
+
+    ``checked_sheets``: data sheets already parsed and validated (``check_sheet``'s result for this
+    workbook's raw frame; a batch checks several small workbooks' sheets at once: ``rules/sheet_chunk.py``).
 
     ``Prepared.findings`` is complete up to validation: the reader's findings (``data.findings``: missing
     sheets and columns) come first, then this module's, sheet by sheet in workbook-spec order.
@@ -93,7 +96,9 @@ def prepare(data: WorkbookData) -> Prepared:
     """
 
     def checked(spec: SheetSpec) -> Checked:
-        return check_sheet(spec, _raw(data, spec.name), _BEFORE_SCHEMA.get(spec.name))
+        if checked_sheets is not None and spec.name in checked_sheets:
+            return checked_sheets[spec.name]
+        return check_data_sheet(spec, _raw(data, spec.name))
 
     customers = checked(CUSTOMERS)
     associations = checked(ASSOCIATIONS)
@@ -196,6 +201,12 @@ def check_sheet(spec: SheetSpec, raw: pd.DataFrame, before_schema: Hook | None =
     return sheet
 
 
+def check_data_sheet(spec: SheetSpec, raw: pd.DataFrame) -> Checked:
+    """``check_sheet`` with the sheet's own steps before validation (Customers' defaults, Associations'
+    declined statuses, Settings' names)."""
+    return check_sheet(spec, raw, _BEFORE_SCHEMA.get(spec.name))
+
+
 def _add_schema_failures(sheet: Checked, failures: pd.DataFrame) -> None:
     # An empty cell that is empty because its value failed to parse already has its finding.
     failed_cells = pd.MultiIndex.from_arrays([sheet.issues.index, sheet.issues["column"]])
@@ -219,15 +230,16 @@ def _add_schema_failures(sheet: Checked, failures: pd.DataFrame) -> None:
 
 def _duplicate_messages(sheet: Checked, rows: pd.Index) -> list[str]:
     key = list(sheet.spec.key)
-    frame = sheet.frame[key]
+    within = [*key, "_book"]  # a key repeats within its book only (``schemas.ROW_BITS``)
+    frame = sheet.frame[key].assign(_book=book_of(sheet.frame.index))
     # only rows sharing a repeated key's first part can hold its first occurrence: a cheap cut first
     frame = frame[frame[key[0]].isin(frame.loc[rows, key[0]].dropna().unique())]
     complete = frame[frame.notna().all(axis=1)]
-    firsts = complete.reset_index(names="_first").drop_duplicates(key, keep="first")
-    dups = frame.loc[rows].reset_index(names="_row").merge(firsts, on=key, how="left")
+    firsts = complete.reset_index(names="_first").drop_duplicates(within, keep="first")
+    dups = frame.loc[rows].reset_index(names="_row").merge(firsts, on=within, how="left")
     names = key[0] if len(key) == 1 else f"{', '.join(key[:-1])} and {key[-1]}"
     return [
-        f"Same {names} as row {int(first)} ({', '.join(values.show(_plain(v)) for v in keys)}); "
+        f"Same {names} as row {int(first) & ROW_MASK} ({', '.join(values.show(_plain(v)) for v in keys)}); "
         f"keep one row per {names}."
         for first, keys in zip(dups["_first"], dups[key].itertuples(index=False), strict=True)
     ]

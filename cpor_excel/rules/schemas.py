@@ -34,11 +34,23 @@ DTYPES: dict[Kind, object] = {
 #: kinds whose values may not be negative (named check ``bad-number``)
 NOT_NEGATIVE = frozenset({Kind.COUNT, Kind.PERCENT})
 
+#: Rows are numbered ``book << ROW_BITS | Excel row``: a key is unique within each book. One workbook's rows
+#: are all book 0; several small workbooks checked as one (``rules/sheet_chunk.py``) are books 0, 1, ...
+ROW_BITS = 21  # Excel's 1,048,576 rows fit below
+ROW_MASK = (1 << ROW_BITS) - 1
+
+
+def book_of(index: pd.Index) -> np.ndarray:
+    """The book each row belongs to (see ``ROW_BITS``)."""
+    if not pd.api.types.is_integer_dtype(index.dtype):
+        return np.zeros(len(index), dtype="int64")
+    return index.to_numpy(dtype="int64") >> ROW_BITS
+
 
 def unique_key(frame: pd.DataFrame, key: Iterable[str]) -> pd.Series:
-    """False on every row whose complete key repeats an earlier row's (the first row is fine)."""
+    """False on every row whose complete key repeats an earlier row's of its book (the first row is fine)."""
     part = frame[list(key)]
-    return ~(part.notna().all(axis=1) & part.duplicated(keep="first"))
+    return ~(part.notna().all(axis=1) & part.assign(_book=book_of(frame.index)).duplicated(keep="first"))
 
 
 def not_negative(numbers: pd.Series) -> pd.Series:

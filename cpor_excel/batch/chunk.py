@@ -1,0 +1,192 @@
+"""The batch's run task: a chunk of workbooks, each run exactly as `run` (or `check`) runs it alone.
+
+Reading, the rules and saving are per workbook; only the parsing and validation of the big data sheets is
+shared by the chunk (``rules/sheet_chunk.py``: pandas' and pandera's fixed cost per call, paid once per
+chunk instead of once per workbook).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import pandas as pd
+
+from cpor_excel.batch.tasks import (
+    CHECKED,
+    FAILED,
+    LOCKED,
+    UNREADABLE,
+    WRITTEN,
+    WorkbookResult,
+    as_read,
+    open_in_excel_note,
+    read_claims,
+    unexpected,
+)
+from cpor_excel.errors import CporError, WorkbookLocked, os_error
+
+if TYPE_CHECKING:
+    from cpor_excel.io.file_book import FileBook
+    from cpor_excel.mail.outbox import DraftFiles
+    from cpor_excel.model.workbook import WorkbookData
+    from cpor_excel.rules.prepare import Checked
+
+T = TypeVar("T")
+
+#: at most this many workbooks in a chunk, and only workbooks no bigger than SMALL bytes are chunked
+#: together (the chunk holds them all open at once; a bigger workbook runs in a chunk of its own)
+CHUNK = 16
+SMALL = 2 * 1024**2
+
+#: one workbook of a chunk: its path, its label in the batch, the other workbooks' claims on its customers
+Item = tuple[str, str, pd.DataFrame | None]
+
+
+def chunks(items: Sequence[Item], workers: int) -> list[list[Item]]:
+    """The batch's workbooks in chunks of consecutive small workbooks: at most ``CHUNK``, and small enough
+    that every worker gets about two chunks when the batch is small."""
+    size = max(2, min(CHUNK, -(-len(items) // (2 * max(1, workers)))))
+    out: list[list[Item]] = []
+    for item in items:
+        small = _size(item[0]) <= SMALL
+        if small and out and len(out[-1]) < size and _size(out[-1][-1][0]) <= SMALL:
+            out[-1].append(item)
+        else:
+            out.append([item])
+    return out
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0  # its run says what is wrong with it
+
+
+def process_chunk(
+    items: list[Item], as_of: dt.date, dry_run: bool, run_at: dt.datetime
+) -> list[WorkbookResult]:
+    """The batch's run task: what `run` does to each workbook of the chunk (or `check`, with ``dry_run``),
+    given the other workbooks' claims on its customer workloads; each with its claims and ledgers as read."""
+    return _Chunk(items, as_of, dry_run, run_at).process()
+
+
+@dataclass
+class _Opened:
+    """A workbook of the chunk, open and read, waiting for the chunk's shared validation."""
+
+    at: int  # its place in the chunk
+    book: FileBook
+    data: WorkbookData
+    drafts: DraftFiles | None
+    dest: Path | None
+    closing: ExitStack  # closes it as `run` does: the drafts put in place, or removed on an error
+
+
+class _Chunk:
+    """The chunk's workbooks and their results. Every workbook is opened (and locked, for a run) and read,
+    the chunk's big data sheets are validated together, then each workbook is evaluated, written and
+    closed in turn. A workbook that fails at any step gets its own status; the others go on."""
+
+    def __init__(self, items: list[Item], as_of: dt.date, dry_run: bool, run_at: dt.datetime) -> None:
+        self.items, self.as_of, self.dry_run, self.run_at = items, as_of, dry_run, run_at
+        self.results: list[WorkbookResult | None] = [None] * len(items)
+        self.started = [0.0] * len(items)
+
+    def process(self) -> list[WorkbookResult]:
+        from cpor_excel.rules.sheet_chunk import check_together
+        from cpor_excel.runtime import paused_gc
+
+        with paused_gc(), ExitStack() as all_open:
+            opened: list[_Opened] = []
+            for at in range(len(self.items)):
+                self.started[at] = time.perf_counter()
+                closing = all_open.enter_context(ExitStack())
+                one = self._attempt(at, closing, partial(self._open, at, closing))
+                if one is not None:
+                    opened.append(one)
+            try:
+                together = check_together([one.data for one in opened])
+            except Exception:  # a bug in checking them together must cost speed, not results
+                together = [{} for _ in opened]
+            for one, checked in zip(opened, together, strict=True):
+                self._attempt(one.at, one.closing, partial(self._run, one, checked))
+        return [r for r in self.results if r is not None]
+
+    def _open(self, at: int, closing: ExitStack) -> _Opened:
+        from cpor_excel.io.file_book import FileBook
+        from cpor_excel.io.frames import read_workbook_data
+        from cpor_excel.run import open_for_run
+
+        path, workbook, _ = self.items[at]
+        if self.dry_run:
+            book, drafts, dest = closing.enter_context(FileBook(Path(path), write=False)), None, None
+        else:
+            book, drafts, dest = closing.enter_context(open_for_run(Path(path)))
+        return _Opened(at, book, read_workbook_data(book, workbook), drafts, dest, closing)
+
+    def _run(self, one: _Opened, checked: dict[str, Checked]) -> None:
+        from cpor_excel.rules.prepare import prepare
+        from cpor_excel.run import run_book
+
+        path, workbook, others = self.items[one.at]
+        with one.closing:  # saved, unlocked and freed before the next workbook
+            prepared = prepare(one.data, checked)
+            report = run_book(
+                one.book,
+                workbook,
+                self.as_of,
+                write=not self.dry_run,
+                drafts=one.drafts,
+                others=others,
+                run_at=self.run_at,
+                read=(one.data, prepared),
+            )
+            if one.dest is not None and one.drafts is not None:
+                one.book.save(one.dest, ready=one.drafts.close)  # the drafts are on disk before the workbook
+        if one.dest is not None:
+            report.written = str(one.dest)
+        status, note = (CHECKED, open_in_excel_note(path)) if self.dry_run else (WRITTEN, "")
+        read = as_read(path, workbook, prepared.associations, prepared.ledger, prepared.earnings, 0.0)
+        self.results[one.at] = WorkbookResult(
+            path, workbook, status, note, report, self._seconds(one.at), read
+        )
+
+    def _attempt(self, at: int, closing: ExitStack, step: Callable[[], T]) -> T | None:
+        """The step's result. On an error: the workbook closed as `run` closes it on an error (its drafts
+        removed, its lock released), its result saying why, and None."""
+        path, workbook, _ = self.items[at]
+        try:
+            try:
+                return step()
+            except BaseException:
+                closing.__exit__(*sys.exc_info())
+                raise
+        except OSError as err:
+            error: BaseException = os_error(err, path)
+        except BaseException as err:
+            if not isinstance(err, Exception):
+                raise  # KeyboardInterrupt and friends stop the batch
+            error = err
+        if isinstance(error, WorkbookLocked):
+            # not run, as it is not to be written; the batch report still counts its claims
+            read = read_claims(path, workbook)
+            result = WorkbookResult(path, workbook, LOCKED, str(error), seconds=self._seconds(at), read=read)
+        elif isinstance(error, CporError):
+            result = WorkbookResult(path, workbook, UNREADABLE, str(error), seconds=self._seconds(at))
+        else:  # one broken workbook must not stop a batch of hundreds
+            result = WorkbookResult(path, workbook, FAILED, unexpected(error), seconds=self._seconds(at))
+        self.results[at] = result
+        return None
+
+    def _seconds(self, at: int) -> float:
+        return time.perf_counter() - self.started[at]
