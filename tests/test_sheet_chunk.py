@@ -30,14 +30,20 @@ from cpor_excel.rules.sheet_chunk import SHEETS, check_together
 D = dt.date
 
 
-def book(customers: list[list[Any]], associations: list[list[Any]], usage: list[list[Any]]) -> MemoryBook:
-    return MemoryBook(
-        {
-            "Customers": [CUSTOMERS_HEADER, *customers],
-            "Associations": [ASSOCIATIONS_HEADER, *associations],
-            "Usage": [USAGE_HEADER, *usage],
-        }
-    )
+def book(
+    customers: list[list[Any]],
+    associations: list[list[Any]],
+    usage: list[list[Any]],
+    settings: list[list[Any]] | None = None,
+) -> MemoryBook:
+    sheets = {
+        "Customers": [CUSTOMERS_HEADER, *customers],
+        "Associations": [ASSOCIATIONS_HEADER, *associations],
+        "Usage": [USAGE_HEADER, *usage],
+    }
+    if settings is not None:
+        sheets["Settings"] = [["Setting", "Value"], *settings]
+    return MemoryBook(sheets)
 
 
 def books() -> dict[str, MemoryBook]:
@@ -63,6 +69,8 @@ def books() -> dict[str, MemoryBook]:
                 [T1, "EXO", D(2025, 2, 1), 5.0, 300.0],
                 [T2, "EXO", "2025-03", -1.0, None],
             ],
+            # the planted workbook's settings names again, one of them twice here
+            [["Minimum Paid Units", 50.0], ["minimum_paid_units", 60.0], ["Colour", "blue"]],
         ),
         "without-country.xlsx": without_country,
         "clean.xlsx": book(
@@ -102,14 +110,20 @@ def test_each_workbook_is_checked_as_if_alone() -> None:
     alone = {name: prepare(read(name, source)) for name, source in sources.items()}
     datas = [read(name, source) for name, source in sources.items()]
     checked = check_together(datas)
-    assert [sorted(c) for c in checked] == [sorted(s.name for s in SHEETS)] * len(datas)
+    # every workbook gets back each of those sheets it has (the others are prepare's to fill in)
+    assert [sorted(c) for c in checked] == [
+        sorted(s.name for s in SHEETS if s.name in d.sheets) for d in datas
+    ]
     for data, sheets in zip(datas, checked, strict=True):
         assert_same(alone[data.source], prepare(data, sheets))
     # the comparison compared something: the planted problems, and a key repeated within one workbook only
     codes = {name: {(f.sheet, f.row, f.code) for f in p.findings} for name, p in alone.items()}
     assert ("Associations", 5, "duplicate-key") in codes["planted.xlsx"]
     assert ("Associations", 3, "duplicate-key") in codes["without-country.xlsx"]
-    assert {(s, r) for s, r, code in codes["same-keys.xlsx"] if code == "duplicate-key"} == {("Usage", 3)}
+    assert {(s, r) for s, r, code in codes["same-keys.xlsx"] if code == "duplicate-key"} == {
+        ("Usage", 3),
+        ("Settings", 3),
+    }
     assert not any(code == "duplicate-key" for _, _, code in codes["clean.xlsx"])
 
 

@@ -1,10 +1,10 @@
 """Several small workbooks' data sheets parsed and validated as one: what a batch pays per workbook. Pure.
 
-A 40-customer workbook's Customers, Associations and Usage take about 60 ms of CPU to parse and validate, and
-nearly all of it is the fixed cost of each pandas and pandera call, not its rows: checked one workbook at a
-time, a batch of a thousand partner workbooks pays it a thousand times. ``check_together`` checks each of
-those sheets of a chunk of workbooks in one ``prepare.check_data_sheet`` call and hands each workbook back the
-same ``Checked`` its own call would have made, for ``prepare(data, checked_sheets)``.
+A 40-customer workbook's Customers, Associations, Usage and Settings take about 60 ms of CPU to parse and
+validate, and nearly all of it is the fixed cost of each pandas and pandera call, not its rows: checked one
+workbook at a time, a batch of a thousand partner workbooks pays it a thousand times. ``check_together``
+checks each of those sheets of a chunk of workbooks in one ``prepare.check_data_sheet`` call and hands each
+workbook back the same ``Checked`` its own call would have made, for ``prepare(data, checked_sheets)``.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from cpor_excel.model.columns import ASSOCIATIONS, CUSTOMERS, USAGE, SheetSpec
+from cpor_excel.model.columns import ASSOCIATIONS, CUSTOMERS, SETTINGS, USAGE, SheetSpec
 from cpor_excel.model.workbook import WorkbookData
 from cpor_excel.rules.prepare import Checked, check_data_sheet
 from cpor_excel.rules.schemas import ROW_BITS, ROW_MASK, book_of
 
-#: the sheets checked together (the others are small, or hold one workbook's settings)
-SHEETS: tuple[SheetSpec, ...] = (CUSTOMERS, ASSOCIATIONS, USAGE)
+#: the sheets checked together (Milestones and Rate Card are checked as tables of their own: ``prepare``)
+SHEETS: tuple[SheetSpec, ...] = (CUSTOMERS, ASSOCIATIONS, USAGE, SETTINGS)
 
 _NUMBERS = frozenset({int, float, np.int64, np.float64})
 
