@@ -108,18 +108,25 @@ def test_needs_action_lists_the_most_pressing_first_with_customer_workload_and_d
         finding("consent-window-open", 4, "C-3"),  # information only: not an action
         finding("association-conflict", 4, "C-3"),
         finding("association-conflict", 2, "C-1"),
+        finding("action-required", 2, "C-1"),
+        finding("action-required", 4, "C-3"),
         Finding("duplicate-key", "Usage", "x", row=9),
     ]
     deadlines = pd.Series({2: "2025-12-10", 4: "2025-12-01"})
     table = needs_action(findings, frame, CUSTOMERS, deadlines)
+    # a conflict is due now (its row's Next Deadline is another matter's); action-required by its deadline
     assert [row[:5] for row in table.rows] == [
-        ["C-3", "Fabrikam", "Intune", "association-conflict", "2025-12-01"],
-        ["C-1", "Contoso", "Exchange Online", "association-conflict", "2025-12-10"],
+        ["C-1", "Contoso", "Exchange Online", "association-conflict", None],
+        ["C-3", "Fabrikam", "Intune", "association-conflict", None],
+        ["C-3", "Fabrikam", "Intune", "action-required", "2025-12-01"],
+        ["C-1", "Contoso", "Exchange Online", "action-required", "2025-12-10"],
         ["C-2", "Fabrikam", "Microsoft Teams", "poe-missing", None],
     ]
     assert [row[5:] for row in table.rows] == [
-        ["Associations!B4", "error"],
         ["Associations!B2", "error"],
+        ["Associations!B4", "error"],
+        ["Associations!B4", "warning"],
+        ["Associations!B2", "warning"],
         ["Associations!B3", "error"],
     ]
 
@@ -183,7 +190,7 @@ def test_a_runs_dashboard_charts_usage_pay_from_the_earnings_ledger_rows_it_adds
         as_of=AS_OF, findings=[], association_columns=pd.DataFrame({"Next Deadline": ["2025-12-05"]}, index=[2]),
         rows={}, conflicts=[],
     )  # fmt: skip
-    board = dashboard_of(prepared, evaluation, [finding("association-conflict", 2, "C-1")],
+    board = dashboard_of(prepared, evaluation, [finding("action-required", 2, "C-1")],
                          {EARNINGS.name: [list(row.values())]}, AS_OF)  # fmt: skip
     months = board.charts[1]
     assert [s.name for s in months.series] == ["Milestones reached", "Usage pay"]

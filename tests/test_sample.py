@@ -389,7 +389,9 @@ def test_cli_sample_writes_then_refuses_to_overwrite(tmp_path: Path) -> None:
     args = ["sample", str(path), "--customers", "12", "--seed", "5", "--as-of", "2025-06-30"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert result.output.count("\n") == 1 and "12 customers" in result.output
+    assert result.output.count("\n") == 2 and "12 customers" in result.output
+    # the second line is the command that runs it as of its own day
+    assert result.output.splitlines()[1].split()[-4:] == ["run", str(path), "--as-of", "2025-06-30"]
     assert len(frames(path)["Customers"]) == 12
     assert pd.to_datetime(frames(path)["Usage"]["Month"]).max() == pd.Timestamp(2025, 6, 1)
     again = CliRunner().invoke(main, args)

@@ -157,7 +157,8 @@ def run(
     as_json: bool,
     limit: int,
 ) -> None:
-    """Check BOOK, evaluate conflicts and milestones, draft consent emails, and write the results back."""
+    """Check BOOK; find conflicts, deadlines, milestones and usage pay (recorded in the ledgers); reconcile
+    with Microsoft Earnings; draft consent emails; write the results, the CPOR Report and the Dashboard back."""
     from cpor_excel.run import run_workbook
 
     report = run_workbook(

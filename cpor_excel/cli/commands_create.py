@@ -54,3 +54,5 @@ def sample_command(path: Path, customers: int, seed: int, as_of: dt.datetime) ->
         f"Wrote {info.path}: {info.customers:,} customers, {info.associations:,} claim rows, "
         f"{info.usage:,} usage rows, {len(info.planted)} planted problems (seed {seed}, as of {info.as_of})."
     )
+    shown = f'"{path}"' if " " in str(path) else str(path)  # quoted the way every shell reads it
+    click.echo(f"Run it as of that day: cpor-excel run {shown} --as-of {info.as_of}")

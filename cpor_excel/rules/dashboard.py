@@ -42,6 +42,10 @@ ACTION_CODES = (
     "poe-after-submission",
     "dispute-window-open",
 )
+#: the action codes whose date is the row's Next Deadline; the others (a conflict, a missing POE) are due now
+DEADLINE_CODES = frozenset(
+    {"action-required-overdue", "action-required", "review-overdue", "poe-refresh", "dispute-window-open"}
+)
 MONTHS_SHOWN = 12
 ACTIONS_SHOWN = 15
 ACTION_HEADER = ("Claim ID", "Customer", "Workload", "What", "Due", "Cell", "Severity")
@@ -161,7 +165,7 @@ def needs_action(
         dates = dict(zip(valid.index.astype(int).tolist(), [v.date() for v in valid], strict=True))
 
     def due(finding: Finding) -> dt.date | None:
-        return None if finding.row is None else dates.get(finding.row)
+        return None if finding.row is None or finding.code not in DEADLINE_CODES else dates.get(finding.row)
 
     order = sorted(chosen, key=lambda f: (rank[f.code], due(f) or dt.date.max, f.row or 0))
     rows: list[list[Cell]] = []
