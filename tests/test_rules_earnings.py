@@ -239,6 +239,27 @@ def test_a_ledger_row_from_an_earlier_run_is_kept_and_counts_toward_the_cap() ->
     assert again.earned.tolist() == ["100 users, 500.00 USD"]
 
 
+def test_earned_names_each_currency_a_claim_was_paid_in() -> None:
+    # C-1's December was recorded at 5 EUR a user (70 users, 350.00 EUR); January pays 50 new users at the
+    # Rate Card's 5 USD (250.00 USD). C-2 (another tenant) earns only in USD; C-3 has no month at all.
+    earlier = earnings_ledger(
+        [dict(zip(EARNINGS_HEADER, ["C-1", tenant(1), "Customer 1", EXO, "111", "2023-12", 170, 300, 100, 70, 70,
+                                    5.0, 350.0, "EUR", None, "2024-01-05"], strict=True))]
+    )  # fmt: skip
+    use = [
+        *exo(("2023-06", 100, 300), ("2023-12", 150, 300), ("2024-01", 220, 300)),
+        usage_row(2, EXO, "2023-06", 10, 100),
+        usage_row(2, EXO, "2024-01", 30, 100),
+    ]
+    rows = [
+        association("C-1", **BASE),
+        association("C-2", tenant_no=2, **BASE),
+        association("C-3", tenant_no=2, workload=TEAMS, **BASE),
+    ]
+    result = run(rows, use, paid=earlier)
+    assert result.earned.tolist() == ["120 users, 350.00 EUR, 250.00 USD", "20 users, 100.00 USD", ""]
+
+
 def test_a_second_run_on_the_same_day_reports_what_the_first_did() -> None:
     use = exo(("2023-06", 200, 300), ("2023-12", 250, 400), ("2024-01", 240, 400))
     first = run([association("C-1", **BASE)], use)

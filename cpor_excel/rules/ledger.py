@@ -180,4 +180,12 @@ def customer_names(customers: pd.DataFrame) -> pd.Series:
 def optional_text(values: pd.Series) -> list[str | None]:
     """Text cells, None for empty (NaN, None or blank)."""
     texts = values.astype(object).where(values.notna(), None).tolist()
-    return [None if v is None or str(v).strip() == "" else str(v) for v in texts]
+    # a text as it is (the common case, without a str() each), anything else through str()
+    return [
+        (v if v.strip() else None)
+        if type(v) is str
+        else None
+        if v is None or str(v).strip() == ""
+        else str(v)
+        for v in texts
+    ]
