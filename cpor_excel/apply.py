@@ -230,7 +230,7 @@ def report_rows(findings: list[Finding], data: WorkbookData) -> Cells:
     More findings than the sheet holds: the most severe, and a last row saying how many were left out."""
     label = {code: severity.value.upper() for code, (severity, _) in CODES.items()}
     rank = {code: _RANK[severity] for code, (severity, _) in CODES.items()}
-    names = {f.sheet: _sheet_name(data, f.sheet) for f in findings}
+    names = {sheet: _sheet_name(data, sheet) for sheet in {f.sheet for f in findings}}
     ordered = sorted(findings, key=lambda f: rank[f.code])  # stable: the workbook's order stays within
     kept = ordered if len(ordered) <= SHEET_ROWS else ordered[: SHEET_ROWS - 1]
     rows: Cells = [[label[f.code], f.code, names[f.sheet], f.cell, f.claim_id, f.message] for f in kept]

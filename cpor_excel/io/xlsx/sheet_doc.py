@@ -425,7 +425,7 @@ class SheetDoc:
             for column, edits in by_column.items():
                 distinct = set(edits)
                 distinct.discard(None)
-                longest = max(len(edit or b"") for edit in distinct) - 1 - self.text_overhead
+                longest = max(map(len, distinct)) - 1 - self.text_overhead  # type: ignore[arg-type]
                 self.longest[column] = max(self.longest.get(column, 0), longest)
 
     @property
