@@ -211,10 +211,12 @@ def findings_for_rows(
         raise ValueError("findings_for_rows needs one message and claim id per row")
     made = []
     new = object.__new__
+    shared = {**_UNSET, "code": code, "sheet": sheet, "column": column}
     for row, message, claim_id in zip(numbers, msgs, ids, strict=True):
         finding = new(Finding)  # what Finding(...) makes, without checking the code again
-        finding.__dict__.update(_UNSET, code=code, sheet=sheet, message=message, row=row, column=column)
-        finding.__dict__["claim_id"] = claim_id
+        fields = finding.__dict__
+        fields.update(shared)
+        fields["message"], fields["row"], fields["claim_id"] = message, row, claim_id
         made.append(finding)
     return made
 

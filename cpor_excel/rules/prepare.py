@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cpor_excel.model.catalogue import (
@@ -285,9 +286,10 @@ def _declined_by_status(sheet: Checked, raw: pd.DataFrame) -> None:
     empty Rejection Reason, so that the row is not offered a dispute it cannot have."""
     if "Status" not in raw:
         return
-    said = raw["Status"].map(lambda v: fold(v) if isinstance(v, str) else "")
+    codes, said = pd.factorize(raw["Status"].to_numpy(dtype=object))  # each distinct status folded once
+    aliases = [isinstance(v, str) and fold(v) in DECLINED_STATUS_ALIASES for v in said.tolist()]
     empty = sheet.frame["Rejection Reason"].isna() & ~sheet.failed("Rejection Reason")
-    declined = said.isin(list(DECLINED_STATUS_ALIASES)).to_numpy() & empty.to_numpy()
+    declined = np.array([*aliases, False])[codes] & empty.to_numpy()  # code -1 (empty cell): the last
     if declined.any():
         sheet.frame.loc[declined, "Rejection Reason"] = CUSTOMER_DECLINED
 
