@@ -122,12 +122,15 @@ def apply(
     """Write a run's results through the Book interface. ``findings``: located (``locate``); ``added``:
     the rows the rules add to tool sheets (``new_rows``); ``dashboard``: the Dashboard to write
     (``dashboard_of``), replacing the last run's (``dashboard_place``)."""
+    by_sheet: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_sheet.setdefault(f.sheet, []).append(f)
     for spec in DATA_SHEETS:
         table = data.sheets.get(spec.name)
         if table is None or not spec.tool_columns:
             continue
         rows = table.frame.index
-        result, notes = row_status(findings, spec.name, rows)
+        result, notes = row_status(by_sheet.get(spec.name, []), spec.name, rows)
         values: list[list[CellValue]] = [result, notes]  # type: ignore[list-item]
         if spec is ASSOCIATIONS:
             values += _cell_columns(

@@ -179,13 +179,12 @@ def customer_names(customers: pd.DataFrame) -> pd.Series:
 
 def optional_text(values: pd.Series) -> list[str | None]:
     """Text cells, None for empty (NaN, None or blank)."""
-    texts = values.astype(object).where(values.notna(), None).tolist()
-    # a text as it is (the common case, without a str() each), anything else through str()
-    return [
-        (v if v.strip() else None)
-        if type(v) is str
-        else None
-        if v is None or str(v).strip() == ""
-        else str(v)
-        for v in texts
-    ]
+    codes, distinct = pd.factorize(values.to_numpy(dtype=object))  # NaN and None: code -1
+    names = distinct.tolist()
+    if all(type(v) is str for v in names):  # the usual column: each distinct text looked at once
+        texts = np.array([*(v if v.strip() else None for v in names), None], dtype=object)
+        converted: list[str | None] = texts[codes].tolist()
+        return converted
+    # other values one by one: factorize takes 1 and 1.0 for one value, but their texts differ
+    cells = values.astype(object).where(values.notna(), None).tolist()
+    return [None if v is None or str(v).strip() == "" else str(v) for v in cells]

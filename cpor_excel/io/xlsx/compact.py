@@ -72,6 +72,8 @@ class _Tags:
         """(first, last) row of a block that only a format fills, else None. Three counts decide it: when
         every ``<`` of the block opens a row, closes one, or opens an element that closes itself after a
         quoted attribute (``<c r="F9" s="1"/>``), there is no value, formula or anything else in it."""
+        if self.values[0] in block:  # a value (the usual block): found near its start, no count needed
+            return None
         closes = block.count(self.close_row)
         if not closes or block.count(b"<") != 2 * closes + block.count(b'"/>'):
             return None
