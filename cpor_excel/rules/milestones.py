@@ -487,12 +487,9 @@ def _next_milestone(
     mau, pau = rows["_mau"].to_numpy(dtype=float), rows["_pau"].to_numpy(dtype=float)
     threshold = rows["_threshold"].to_numpy(dtype=float)
     needed = np.ceil(np.round(threshold * pau, 6) - EPS) - mau
-    counts = " (" + _whole(mau) + "/" + _whole(pau) + ")"
-    head = milestone + " at "
-    head = head + _percents(threshold) + ": "
-    users = np.where(needed == 1, " more active user", " more active users")
     last = rows["_last"].to_numpy(dtype=float)
-    text = np.select(
+    # which text each row gets (the first that holds); each text is then made only for its own rows
+    pick = np.select(
         [
             rows["_pos"].isin(gated["_pos"]).to_numpy(),
             (last == hwm_month - 1) & (as_of_month >= hwm_month),
@@ -502,22 +499,28 @@ def _next_milestone(
             ~has_milestone,
             needed > 0,
         ],
-        [
-            np.full(len(rows), "none: usage at claim time was above the bucket's gate", dtype=object),
-            "none: from " + month_texts(last + 1) + " usage is paid above the high-water mark",
-            "none: counted months ended " + month_texts(last),
-            "needs " + _whole(np.full(len(rows), minimum)) + " paid units to count (" + _whole(pau) + " now)",
-            "no milestone bucket holds " + _whole(pau) + " paid units",
-            np.full(len(rows), "all milestones reached", dtype=object),
-            head + _whole(needed) + users + counts,
-        ],
-        # the threshold is met in a month that does not count yet (the month of approval or before)
-        default=head
-        + "met"
-        + counts
-        + ", counting from "
-        + month_texts(rows["_approved"].to_numpy(float) + 1),
+        list(range(7)),
+        default=7,  # the threshold is met in a month that does not count yet (approval's month or before)
     )
+    approved = rows["_approved"].to_numpy(float)
+    head = lambda m: milestone[m] + " at " + _percents(threshold[m]) + ": "  # noqa: E731
+    counts = lambda m: " (" + _whole(mau[m]) + "/" + _whole(pau[m]) + ")"  # noqa: E731
+    users = np.where(needed == 1, " more active user", " more active users")
+    floor = str(_whole(np.array([minimum]))[0])
+    texts = [  # each made for the rows m that take it
+        lambda m: "none: usage at claim time was above the bucket's gate",
+        lambda m: "none: from " + month_texts(last[m] + 1) + " usage is paid above the high-water mark",
+        lambda m: "none: counted months ended " + month_texts(last[m]),
+        lambda m: "needs " + floor + " paid units to count (" + _whole(pau[m]) + " now)",
+        lambda m: "no milestone bucket holds " + _whole(pau[m]) + " paid units",
+        lambda m: "all milestones reached",
+        lambda m: head(m) + _whole(needed[m]) + users[m] + counts(m),
+        lambda m: head(m) + "met" + counts(m) + ", counting from " + month_texts(approved[m] + 1),
+    ]
+    text = np.empty(len(rows), dtype=object)
+    for k, make in enumerate(texts):
+        m = pick == k
+        text[m] = make(m)
     out[rows["_pos"].to_numpy(dtype=np.int64)] = text
     return pd.Series(out, index=associations.index, dtype=object, name="Next Milestone")
 
