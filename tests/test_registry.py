@@ -23,8 +23,8 @@ from cpor_excel.rules.registry import RULES, Inputs, Outcome, Rule, evaluate
 RULES_DIR = Path(registry.__file__).parent
 #: the rule modules the registry runs (prepare, values and schemas report what validation finds)
 RULE_MODULES = (
-    "claims", "poe_dates", "conflicts", "consent", "usage", "milestones", "ledger", "incentives", "deadlines",
-    "earnings", "reconciliation", "drafts",
+    "claims", "poe_dates", "conflicts", "consent", "usage", "milestones", "milestone_findings", "ledger",
+    "incentives", "deadlines", "earnings", "earned", "reconciliation", "drafts", "public_sector",
 )  # fmt: skip
 SHEETS = {*PREPARED_FRAMES, "Settings"}
 
@@ -56,7 +56,9 @@ def test_every_code_a_rule_module_names_is_declared_by_a_rule() -> None:
         }
         named[module] = strings & set(CODES)
     assert set().union(*named.values()) - registry.declared_codes() == set()
-    assert named["milestones"] | named["ledger"] == next(r.codes for r in RULES if r.name == "milestones")
+    assert named["milestones"] | named["milestone_findings"] | named["ledger"] == next(
+        r.codes for r in RULES if r.name == "milestones"
+    )
 
 
 def test_each_association_tool_column_is_filled_by_exactly_one_rule() -> None:

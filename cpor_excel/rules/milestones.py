@@ -22,7 +22,6 @@ are over the (small) milestone table and over the findings and new ledger rows t
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -30,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cpor_excel.model.findings import Finding, findings_for_rows
+from cpor_excel.model.findings import Finding
 from cpor_excel.model.program import Settings
 from cpor_excel.rules.incentives import incentivised
 from cpor_excel.rules.ledger import (
@@ -43,9 +42,16 @@ from cpor_excel.rules.ledger import (
     reached_text,
     unsupported,
 )
+from cpor_excel.rules.milestone_findings import (
+    below_minimum_findings,
+    gate_findings,
+    percents,
+    reached_findings,
+    recorded_today,
+    whole_texts,
+)
 from cpor_excel.rules.usage import count_array
 
-SHEET = "Associations"
 #: usage % is a ratio of whole numbers compared with a typed-in fraction: 35% of 300 must be 105 users
 EPS = 1e-9
 
@@ -101,10 +107,10 @@ def evaluate_milestones(
     new_rows = ledger_rows(won, customers, as_of) if len(won) else empty_ledger()
 
     latest = _latest(months)
-    findings = _reached_findings(won, as_of, recording) + _recorded_today(associations, ledger, as_of)
-    findings += _gate_findings(names.texts(gated, buckets, table))
+    findings = reached_findings(won, as_of, recording) + recorded_today(associations, ledger, as_of)
+    findings += gate_findings(names.texts(gated, buckets, table))
     low = latest[latest["_pau"] < minimum]
-    findings += _below_minimum_findings(names.texts(low, buckets, table), minimum)
+    findings += below_minimum_findings(names.texts(low, buckets, table), minimum)
     if not ledger.empty:
         findings += unsupported(ledger, _supporting(names.texts(reach_ever, buckets, table)))
     findings.sort(key=lambda f: (f.sheet, f.row or 0, f.code, f.message))
@@ -503,18 +509,18 @@ def _next_milestone(
         default=7,  # the threshold is met in a month that does not count yet (approval's month or before)
     )
     approved = rows["_approved"].to_numpy(float)
-    head = lambda m: milestone[m] + " at " + _percents(threshold[m]) + ": "  # noqa: E731
-    counts = lambda m: " (" + _whole(mau[m]) + "/" + _whole(pau[m]) + ")"  # noqa: E731
+    head = lambda m: milestone[m] + " at " + percents(threshold[m]) + ": "  # noqa: E731
+    counts = lambda m: " (" + whole_texts(mau[m]) + "/" + whole_texts(pau[m]) + ")"  # noqa: E731
     users = np.where(needed == 1, " more active user", " more active users")
-    floor = str(_whole(np.array([minimum]))[0])
+    floor = str(whole_texts(np.array([minimum]))[0])
     texts = [  # each made for the rows m that take it
         lambda m: "none: usage at claim time was above the bucket's gate",
         lambda m: "none: from " + month_texts(last[m] + 1) + " usage is paid above the high-water mark",
         lambda m: "none: counted months ended " + month_texts(last[m]),
-        lambda m: "needs " + floor + " paid units to count (" + _whole(pau[m]) + " now)",
-        lambda m: "no milestone bucket holds " + _whole(pau[m]) + " paid units",
+        lambda m: "needs " + floor + " paid units to count (" + whole_texts(pau[m]) + " now)",
+        lambda m: "no milestone bucket holds " + whole_texts(pau[m]) + " paid units",
         lambda m: "all milestones reached",
-        lambda m: head(m) + _whole(needed[m]) + users[m] + counts(m),
+        lambda m: head(m) + whole_texts(needed[m]) + users[m] + counts(m),
         lambda m: head(m) + "met" + counts(m) + ", counting from " + month_texts(approved[m] + 1),
     ]
     text = np.empty(len(rows), dtype=object)
@@ -523,158 +529,3 @@ def _next_milestone(
         text[m] = make(m)
     out[rows["_pos"].to_numpy(dtype=np.int64)] = text
     return pd.Series(out, index=associations.index, dtype=object, name="Next Milestone")
-
-
-# ------------------------------------------------------------------------------------------- findings
-
-
-def reached_message(
-    milestone: str, workload: str, month: str, mau: float, pau: float, bucket: str, day: str
-) -> str:
-    return (
-        f"{milestone} of {workload} reached in {month}: {_whole1(mau)} of {_whole1(pau)} paid units active "
-        f"({_percent(mau / pau)}, bucket {bucket}); recorded in the Milestone Ledger on {day}."
-    )
-
-
-def _reached_findings(won: pd.DataFrame, as_of: dt.date, recording: bool = True) -> list[Finding]:
-    """`milestone-reached` per new ledger row (``reached_message``'s words, built for all rows at once)."""
-    mau, pau = won["_mau"].to_numpy(dtype=float), won["_pau"].to_numpy(dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        shares = _percents(mau / pau)
-    day = as_of.isoformat()
-    where = (
-        f"recorded in the Milestone Ledger on {day}"
-        if recording
-        else "a run would record it in the Milestone Ledger"
-    )
-    messages = [
-        f"{m} of {w} reached in {month}: {a} of {p} paid units active ({share}, bucket {b}); {where}."
-        for m, w, month, a, p, share, b in zip(
-            won["_milestone"].tolist(),
-            won["_workload"].tolist(),
-            month_texts(won["_month"].to_numpy(dtype=float)).tolist(),
-            _whole(mau).tolist(),
-            _whole(pau).tolist(),
-            shares.tolist(),
-            won["_bucket"].tolist(),
-            strict=True,
-        )
-    ]
-    return findings_for_rows(
-        "milestone-reached", SHEET, won["_row"], messages, "Workload", won["_claim"].tolist()
-    )
-
-
-def _recorded_today(associations: pd.DataFrame, ledger: pd.DataFrame, as_of: dt.date) -> list[Finding]:
-    """`milestone-reached` again for ledger rows an earlier run recorded on this same as-of date, so that a
-    second run with one as-of date reports exactly what the first did (SPEC: a run is deterministic)."""
-    day = as_of.isoformat()
-    needed = ["Claim ID", "Workload", "Milestone", "Month Reached", "Active Users", "Paid Units", "Bucket"]
-    if ledger.empty or "Recorded On" not in ledger or any(c not in ledger for c in needed):
-        return []
-    today = ledger[ledger["Recorded On"].astype(str).str.startswith(day)]
-    if today.empty:
-        return []
-    rows = (
-        associations[["Claim ID", "Workload"]]
-        .astype(object)
-        .reset_index(names="_row")
-        .drop_duplicates(["Claim ID", "Workload"])
-    )
-    hits = today[needed].astype(object).merge(rows, on=["Claim ID", "Workload"], how="inner")
-    months = month_texts(month_numbers(hits["Month Reached"]))
-    return [
-        Finding(
-            "milestone-reached",
-            SHEET,
-            reached_message(str(m), str(w), month, float(a), float(p), str(b), day),
-            row=int(r),
-            column="Workload",
-            claim_id=str(c),
-        )
-        for (c, w, m, a, p, b, r), month in zip(
-            _records(
-                hits, "Claim ID", "Workload", "Milestone", "Active Users", "Paid Units", "Bucket", "_row"
-            ),
-            months,
-            strict=True,
-        )
-    ]
-
-
-def _gate_findings(gated: pd.DataFrame) -> list[Finding]:
-    months = month_texts(gated["_month"].to_numpy(dtype=float))
-    return [
-        Finding(
-            "usage-gate-exceeded",
-            SHEET,
-            f"Usage of {w} in {month}, the month the claim was submitted, was {_percent(a / p)} "
-            f"({_whole1(a)}/{_whole1(p)}), above the {b} bucket's Max Usage % At Claim of {_percent(g)}: "
-            "this association earns no milestones.",
-            row=int(r),
-            column="Submitted",
-            claim_id=c,
-        )
-        for (r, c, w, a, p, b, g), month in zip(
-            _records(gated, "_row", "_claim", "_workload", "_mau", "_pau", "_bucket", "_gate"),
-            months,
-            strict=True,
-        )
-    ]
-
-
-def _below_minimum_findings(latest: pd.DataFrame, minimum: float) -> list[Finding]:
-    low = latest[latest["_pau"] < minimum]
-    months = month_texts(low["_month"].to_numpy(dtype=float))
-    return [
-        Finding(
-            "below-minimum-seats",
-            SHEET,
-            f"{w} has {_whole1(p)} paid units in {month}, below the Minimum Paid Units of {_whole1(minimum)}: "
-            "months below it do not count toward milestones.",
-            row=int(r),
-            column="Workload",
-            claim_id=c,
-        )
-        for (r, c, w, p), month in zip(
-            _records(low, "_row", "_claim", "_workload", "_pau"), months, strict=True
-        )
-    ]
-
-
-def _records(frame: pd.DataFrame, *columns: str) -> list[tuple[Any, ...]]:
-    """Rows of a few columns as tuples of Python scalars (iterating a Series itself is slow)."""
-    return list(zip(*(frame[c].tolist() for c in columns), strict=True))
-
-
-# --------------------------------------------------------------------------------------------- format
-
-
-def _percent(fraction: float) -> str:
-    """0.5 -> "50%", 0.125 -> "12.5%"."""
-    if fraction is None or math.isnan(fraction):
-        return ""
-    return f"{fraction * 100:.2f}".rstrip("0").rstrip(".") + "%"
-
-
-def _percents(fractions: np.ndarray) -> np.ndarray:
-    """``_percent`` of every fraction (object array)."""
-    fractions = np.asarray(fractions, dtype=float)
-    out = np.full(len(fractions), "", dtype=object)
-    ok = ~np.isnan(fractions)
-    out[ok] = [f"{v:.2f}".rstrip("0").rstrip(".") + "%" for v in (fractions[ok] * 100).tolist()]
-    return out
-
-
-def _whole1(value: float) -> str:
-    return str(int(value))
-
-
-def _whole(values: np.ndarray) -> np.ndarray:
-    """Whole numbers as text, element-wise (object array)."""
-    values = np.asarray(values, dtype=float)
-    out = np.full(len(values), "", dtype=object)
-    ok = ~np.isnan(values)
-    out[ok] = values[ok].astype(np.int64).astype(str).astype(object)
-    return out
