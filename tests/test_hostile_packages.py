@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
 from cpor_excel.cli import main
+from cpor_excel.model.headers import column_index
 from cpor_excel.run import check_workbook
 from tests.conftest import AS_OF
 from tests.hostile_books import (
@@ -38,6 +39,7 @@ DAY = AS_OF.isoformat()
 MEASURED = """
 import json, resource, sys, time
 from cpor_excel.cli import main
+from cpor_excel.model.headers import column_index
 started = time.perf_counter()
 try:
     main(sys.argv[2:])
@@ -240,3 +242,26 @@ def test_single_cells_set_in_a_sheet_of_styled_empty_cells_keep_every_format(
     assert after[1][3] == active + 2
     part = sheet_part(book, "Usage")
     assert _styled_cells(book, part) == _styled_cells(styled_book, part)
+
+
+def test_a_format_reaching_past_the_tools_columns_keeps_every_row_in_column_order(
+    sample_book, tmp_path: Path
+) -> None:
+    """Whole columns A:J formatted after a first run (the tool's columns are G:H): the empty cells after the
+    tool's in every row are the user's, and the tool's new cells go before them, not after."""
+    first = tmp_path / "first.xlsx"
+    assert (
+        CliRunner().invoke(main, ["run", str(sample_book[0]), "--out", str(first), "--as-of", DAY]).exit_code
+        == 1
+    )
+    book = styled_empty_cells(first, tmp_path / "partner.xlsx", "Usage", columns=10)
+    part = sheet_part(book, "Usage")
+    before = _styled_cells(book, part)
+    assert CliRunner().invoke(main, ["run", str(book), "--as-of", DAY]).exit_code == 1
+    assert _styled_cells(book, part) >= before
+    with zipfile.ZipFile(book) as package, package.open(part) as stream:
+        head = stream.read(1 << 22)
+    for row in re.findall(rb"<row [^>]*>(.*?)</row>", head, re.S)[:2000]:
+        columns = [column_index(m.decode()) for m in re.findall(rb'<c r="([A-Z]+)\d+"', row)]
+        assert columns == sorted(columns) and len(set(columns)) == len(columns)
+    assert keys(book) == keys(first)

@@ -29,17 +29,20 @@ STREAM_FROM = 32 * 1024**2
 BLOCK = 4 * 1024**2
 _HEAD = 64 * 1024  # the sheetData tag is looked for in the part's first bytes (a sheet's prolog is small)
 _MAX_HEAD = 16 * 1024**2
+_LETTERS = re.compile(rb"[A-Z]{1,3}")
 _SHEET_DATA = re.compile(rb"<([\w.-]+:)?sheetData\b[^>]*?(/?)>")
 
 
 @dataclass
 class Hidden:
     """What a compact sheet left out: blocks of rows only a format fills (the writer needs their rows and
-    their width, and knows they hold no value)."""
+    their width, and knows they hold no value), and the empty cells after each other row's last value."""
 
     rows: list[tuple[int, int]] = field(default_factory=list)  # (first, last) row of each hidden block
     width: int = 0  # 1-based column of their rightmost cell
+    trimmed: int = 0  # 1-based column of the rightmost empty cell cut from the end of a kept row
     size: int = 0  # bytes of the original part
+    blocks: list[bool] = field(default_factory=list)  # per block of the part: left out
 
     def covers(self, row: int) -> bool:
         return any(first <= row <= last for first, last in self.rows)
@@ -61,6 +64,7 @@ class _Tags:
         self.row = b"<" + prefix + b"row"
         self.row_ref = b"<" + prefix + b'row r="'
         self.close_row = b"</" + prefix + b"row>"
+        self.end_cell = b"</" + prefix + b"c>"
         self.cell_ref = b"<" + prefix + b'c r="'
         self.values = tuple(
             b"<" + prefix + tag for tag in (b"v>", b"v ", b"is>", b"is ", b"f>", b"f ", b"f/")
@@ -82,6 +86,30 @@ class _Tags:
         if first is None or last is None:
             return None
         return int(first.group(1)), int(last.group(1))
+
+    def trim(self, block: bytes) -> tuple[bytes, int]:
+        """A block of rows with values, without the empty cells that end its rows (a format reaching past
+        the values), and the 1-based column of the rightmost one cut (0: none). A row keeps everything up
+        to its last cell with content; what follows must be only self-closing cells (as many ``<`` as
+        ``"/>``)."""
+        if b'"/>' not in block:
+            return block, 0
+        close, end_cell = self.close_row, self.end_cell
+        rows = block.split(close)
+        cut_letters: set[bytes] = set()
+        out = []
+        for row in rows[:-1]:  # (the block ends with a </row>: the last piece is empty)
+            at = row.rfind(end_cell)
+            if at >= 0 and not row.endswith(end_cell):
+                tail = row[at + len(end_cell) :]
+                if tail.count(b"<") == tail.count(b'"/>'):
+                    letters = _LETTERS.match(tail, tail.rfind(self.cell_ref) + len(self.cell_ref))
+                    cut_letters.add(letters.group() if letters else b"XFD")  # (no ref: assume the widest)
+                    row = row[: at + len(end_cell)]
+            out.append(row)
+        out.append(rows[-1])
+        widest = max(cut_letters, key=lambda letters: (len(letters), letters), default=b"")
+        return close.join(out), (column_index(widest.decode("ascii")) + 1 if widest else 0)
 
     def widest(self, block: bytes) -> int:
         """1-based column of the rightmost cell of a block's first and last rows (a format applied to whole
@@ -159,7 +187,8 @@ def _pieces(stream: IO[bytes]) -> tuple[bytes, _Tags | None, Iterator[tuple[byte
 
 
 def compact_sheet(stream: IO[bytes]) -> CompactSheet:
-    """Read a sheet part a block at a time; leave out the blocks only a format fills (see the notes)."""
+    """Read a sheet part a block at a time; leave out the blocks only a format fills, and the empty cells
+    that end the rows of the others (see the notes)."""
     head, tags, pieces = _pieces(stream)
     if tags is None:
         return CompactSheet(head, None)
@@ -168,21 +197,26 @@ def compact_sheet(stream: IO[bytes]) -> CompactSheet:
     size = len(head)
     for piece, rows in pieces:
         size += len(piece)
+        hidden.blocks.append(rows is not None)
         if rows is None:
-            kept.append(piece)
+            trimmed, widest = tags.trim(piece)
+            kept.append(trimmed)
+            hidden.trimmed = max(hidden.trimmed, widest)
             continue
         hidden.rows.append(rows)
         hidden.width = max(hidden.width, tags.widest(piece))
-    if not hidden.rows:
+    if not hidden.rows and not hidden.trimmed:
         return CompactSheet(b"".join(kept), None)
     hidden.size = size
     return CompactSheet(b"".join(kept), hidden)
 
 
-def original_blocks(stream: IO[bytes]) -> Iterator[tuple[bytes, bool]]:
-    """The original part again as (piece, hidden): the same head, blocks and tail ``compact_sheet`` saw,
-    each block marked as it was then (the writer streams these when it renders a compact sheet)."""
-    head, _, pieces = _pieces(stream)
-    yield head, False
-    for piece, rows in pieces:
-        yield piece, rows is not None
+def original_blocks(stream: IO[bytes], hidden: Hidden) -> Iterator[tuple[bytes, bool]]:
+    """The original part again as (piece, left out): the same head, blocks and tail ``compact_sheet`` saw
+    (the cuts depend on the bytes alone), each block marked as it was then (the writer streams these when
+    it renders a compact sheet)."""
+    pieces = row_blocks(stream)
+    yield next(pieces), False
+    marks = iter(hidden.blocks)
+    for piece in pieces:
+        yield piece, next(marks, False)

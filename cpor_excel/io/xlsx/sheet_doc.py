@@ -221,7 +221,7 @@ class SheetDoc:
         if self._widest is None:
             self._widest = 0 if self.replaced else self._scan_widest()
             if self.hidden is not None and not self.replaced:  # formatted rows left out of the XML
-                self._widest = max(self._widest, self.hidden.width)
+                self._widest = max(self._widest, self.hidden.width, self.hidden.trimmed)
         return max(self._widest, self.edit_cols[1])
 
     def _scan_widest(self) -> int:

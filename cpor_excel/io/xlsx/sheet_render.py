@@ -190,6 +190,9 @@ def _overlay_plan(
     last = max([doc.last_num, *(rows[1] for rows in doc.hidden.rows)])
     if new_rows and new_rows[0] <= last:
         return None
+    columns = {column for group in groups for column, _ in group.columns} | doc.clear
+    if doc.hidden.trimmed > min(columns, default=0):  # cut empty cells lie where new cells would go
+        return None
     bulk, old_cells = _bulk_plan(doc, *trailing)
     return (groups, old_cells, new_rows) if bulk else None
 
@@ -203,12 +206,12 @@ def _render_overlay(
 ) -> Iterator[bytes]:
     """``_render_bulk`` over the original part, streamed a block at a time: the blocks the compact sheet
     kept get the new cells before each ``</row>``, the blocks it left out go through as they are."""
-    assert doc.original is not None
+    assert doc.original is not None and doc.hidden is not None
     yield _head(doc, widths)
     extras = _BulkCells(doc, groups)  # the new cells of a block's rows, made for that block only
     close, row, tail = doc.close_row, 0, b""
     with doc.original() as stream:
-        pieces = original_blocks(stream)
+        pieces = original_blocks(stream, doc.hidden)
         next(pieces)  # the head, rendered above
         for piece, hidden in pieces:
             if not piece.endswith(close):  # the tail: what follows the last row
