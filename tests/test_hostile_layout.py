@@ -157,7 +157,6 @@ def test_tool_columns_of_a_workbook_run_before_the_mark_are_found_again(plain: P
 # --- what a cell holds ---------------------------------------------------------------------------------
 
 
-@PENDING
 def test_an_excel_tables_totals_row_is_not_a_claim(plain: Path, tmp_path: Path) -> None:
     def table(book: openpyxl.Workbook) -> None:
         sheet = book["Associations"]
@@ -172,7 +171,6 @@ def test_an_excel_tables_totals_row_is_not_a_claim(plain: Path, tmp_path: Path) 
     assert keys(book) == keys(plain)
 
 
-@PENDING
 def test_a_formula_never_calculated_is_reported_as_such(plain: Path, tmp_path: Path) -> None:
     """openpyxl writes formulas without a cached value (as do many generators): the cell is not empty, its
     value is unknown until Excel calculates the workbook."""

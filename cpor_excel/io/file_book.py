@@ -3,9 +3,9 @@
 What python-calamine (0.9) gives, and what ``read_rows`` makes of it:
 - Empty cells are ``""``; read_rows returns None for them (and for empty texts, which Excel shows alike).
 - Formula cells give their cached value (the formula itself is kept in the file by the patch writer).
-- Error cells (``#N/A``, ``#DIV/0!``, ``#REF!``...) also come back as ``""``, indistinguishable from empty.
-  read_rows puts the error text back, read from the sheet XML (cells with ``t="e"``; only cells that carry
-  an ``r`` ref, which every producer we know writes for them).
+- Error cells (``#N/A``, ``#DIV/0!``, ``#REF!``...) and formulas saved without a result also come back as
+  ``""``, and a table's totals row as a row like any other: read_rows puts the error text back, gives a
+  ``model.cells.Uncalculated`` for such a formula, and empties the totals row (``xlsx/hidden_values.py``).
 - Dates are ``datetime.date`` (date formats) or ``datetime.datetime`` (with a time); workbooks in the 1904
   date system (``workbookPr date1904``, Mac Excel) are converted correctly by calamine itself.
 - Numbers are floats (``3.0``), booleans bool.
@@ -58,12 +58,12 @@ from cpor_excel.io.safe_save import (
     remove_stale_temps,
     workbook_lock,
 )
-from cpor_excel.io.xlsx.cells import xml_text
 from cpor_excel.io.xlsx.compact import STREAM_FROM, compact_sheet
 from cpor_excel.io.xlsx.extent import check_sheet_extent
+from cpor_excel.io.xlsx.hidden_values import Override, hidden_values, totals_rows
 from cpor_excel.io.xlsx.package import REL_NS, Package, SheetInfo, open_package
 from cpor_excel.io.xlsx.patch import XlsxPatch
-from cpor_excel.io.xlsx.scan import search_windows, utf8_xml
+from cpor_excel.io.xlsx.scan import utf8_xml
 from cpor_excel.io.xlsx.shared_strings import (
     STRINGS_FROM,
     check_declared_count,
@@ -71,7 +71,6 @@ from cpor_excel.io.xlsx.shared_strings import (
     used_strings,
 )
 from cpor_excel.model.dashboard import Dashboard
-from cpor_excel.model.headers import column_index
 from cpor_excel.runtime import InlineExecutor, paused_gc
 
 #: a sheet whose XML is at least this big gets a reading lane of its own when read ahead
@@ -80,10 +79,6 @@ LANE_SIZE = 8 * 1024**2
 #: milliseconds, less than handing each over to a helper thread costs on a busy machine (a batch of small
 #: workbooks runs two processes on two cores)
 THREADED_FROM = 4 * 1024**2
-
-_ERROR_VALUE = re.compile(rb"<(?:[\w.-]+:)?v\b[^>]*>(.*?)</(?:[\w.-]+:)?v>", re.S)
-_CELL_REF = re.compile(rb'\sr="([A-Za-z]{1,3})(\d+)"')
-_ERROR_TYPE = re.compile(rb't="e"')
 
 
 class FileBook:
@@ -129,7 +124,7 @@ class FileBook:
         self._parser: Executor | None = None
         self._lane: ThreadPoolExecutor | None = None
         self._lane_reader: python_calamine.CalamineWorkbook | None = None
-        self._checks: dict[str, Future[list[tuple[int, int, str]]]] = {}
+        self._checks: dict[str, Future[list[Override]]] = {}
         self._parses: dict[str, Future[list[list[Any]]]] = {}
         self._opening: list[Future[None]] = []  # sheets being split for the writer
         # compact sheets (``xlsx/compact.py``): their XML until parsed, and the readers of their views
@@ -237,7 +232,7 @@ class FileBook:
             self._checker = ThreadPoolExecutor(1, "sheet-check") if self._threaded else InlineExecutor()
         return self._checker
 
-    def _check_later(self, info: SheetInfo | None) -> Future[list[tuple[int, int, str]]] | None:
+    def _check_later(self, info: SheetInfo | None) -> Future[list[Override]] | None:
         if info is None:
             return None
         check = self._checks.get(info.name)
@@ -259,7 +254,7 @@ class FileBook:
     def _parse(
         self,
         info: SheetInfo,
-        check: Future[list[tuple[int, int, str]]],
+        check: Future[list[Override]],
         reader: python_calamine.CalamineWorkbook,
     ) -> list[list[Any]]:
         """(a parser thread) The sheet's rows, once its check has passed (a refusal is raised here)."""
@@ -273,6 +268,8 @@ class FileBook:
             if "" in row:
                 rows[i] = [None if value == "" else value for value in row]
         for row_index, column, text in errors:
+            if text is None and row_index >= len(rows):
+                continue  # (an emptied cell beyond the rows)
             while len(rows) <= row_index:
                 rows.append([None] * (len(rows[0]) if rows else 0))
             cells = rows[row_index]
@@ -281,8 +278,9 @@ class FileBook:
             cells[column] = text
         return rows
 
-    def _check_sheet(self, info: SheetInfo) -> list[tuple[int, int, str]]:
-        """(a helper thread) The sheet's error cells, once its XML passed the checks calamine needs. When
+    def _check_sheet(self, info: SheetInfo) -> list[Override]:
+        """(a helper thread) The sheet's cells calamine does not give right (``hidden_values``), once its
+        XML passed the checks calamine needs. When
         the book is written, the bytes are kept for the writer, which would otherwise inflate them again."""
         assert info.part is not None
         hidden = None
@@ -296,7 +294,7 @@ class FileBook:
         plain = check_sheet_extent(xml, info.name, self.path.name)
         if plain is not None:  # the writer needs this proof too: it is not redone
             self._package.plain_columns[info.part] = plain
-        errors = _error_cells(xml) if search_windows(_ERROR_TYPE, xml) else []
+        errors = hidden_values(xml) + totals_rows(self._package, info.part)
         if hidden is not None:  # calamine reads the compact sheet (``_parse``)
             self._compact[info.name] = xml
         if self._write:
@@ -312,7 +310,7 @@ class FileBook:
             self._view_readers.append(reader)
         return reader
 
-    def _open_for_writing(self, info: SheetInfo, check: Future[list[tuple[int, int, str]]]) -> None:
+    def _open_for_writing(self, info: SheetInfo, check: Future[list[Override]]) -> None:
         """(checker thread) Split a checked sheet for the writer (a refused sheet is refused when read;
         one the writer cannot edit, when it is edited)."""
         if check.exception() is None:
@@ -517,25 +515,6 @@ def _read_back(written: Path, target: Path) -> None:
             f"{target.name} was left as it was: the results would have made a file this tool refuses to read "
             f"back ({err}); please report this."
         ) from None
-
-
-def _error_cells(xml: bytes) -> list[tuple[int, int, str]]:
-    """(0-based row, 0-based column, error text) of the sheet's error cells (``t="e"``)."""
-    found = []
-    at = xml.find(b't="e"')
-    while at >= 0:
-        start = xml.rfind(b"<", 0, at)
-        tag_end = xml.find(b">", at)
-        tag = xml[start:tag_end]
-        ref = _CELL_REF.search(tag)
-        if ref is not None and re.match(rb"<(?:[\w.-]+:)?c\s", tag) and not tag.endswith(b"/"):
-            close = re.compile(rb"</(?:[\w.-]+:)?c>").search(xml, tag_end)
-            value = _ERROR_VALUE.search(xml, tag_end, close.start() if close else len(xml))
-            if value is not None:
-                column = column_index(ref.group(1).decode("ascii"))
-                found.append((int(ref.group(2)) - 1, column, xml_text(value.group(1))))
-        at = xml.find(b't="e"', at + 5)
-    return found
 
 
 def _attr(text: str) -> str:

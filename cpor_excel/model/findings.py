@@ -39,6 +39,10 @@ CODES: dict[str, tuple[Severity, str]] = {
         "A text date such as 03/04/2025; write dates as real dates, YYYY-MM-DD or YYYY-MM.",
     ),
     "formula-error": (E, "A formula cell shows an error such as #N/A or #REF!."),
+    "uncalculated-formula": (
+        E,
+        "A formula cell saved without its result: the workbook was never calculated.",
+    ),
     "bad-number": (E, "A count that is negative or not whole, or a number too large for any number type."),
     "bad-tenant-id": (E, "A Tenant ID that is not a GUID."),
     "bad-email": (E, "An email address that is not valid."),

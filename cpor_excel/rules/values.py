@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
+from cpor_excel.model.cells import Uncalculated
 from cpor_excel.model.columns import Kind
 from cpor_excel.rules import names
 from cpor_excel.rules.cells import Issue, show, text_of
@@ -80,6 +81,12 @@ class Parsed:
 
 
 def _formula_error(value: Any) -> Issue | None:
+    if isinstance(value, Uncalculated):
+        return Issue(
+            "uncalculated-formula",
+            f"the formula {show(str(value))} in this cell has no saved result (the workbook was saved without "
+            "calculating it): open it in Excel, let it calculate (F9), save it and run again.",
+        )
     if isinstance(value, str) and value.strip().upper() in FORMULA_ERRORS:
         return Issue(
             "formula-error",
