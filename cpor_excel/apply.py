@@ -62,8 +62,9 @@ def locate(findings: Iterable[Finding], data: WorkbookData) -> list[Finding]:
                 pos = None if table is None else table.positions.get(f.column)
                 letters[key] = None if pos is None else column_letter(pos)
             column = letters[key]
-            if column is not None:  # header problems (no row) point at row 1
-                cell = f"{column}{f.row if f.row is not None else 1}"
+            if column is not None:  # header problems (no row) point at the header row
+                table = data.sheets.get(f.sheet)
+                cell = f"{column}{f.row if f.row is not None else (table.header_row if table else 1)}"
         out.append(_with_cell(f, cell) if cell != f.cell else f)
     out.sort(key=lambda f: (order.get(f.sheet, 99), f.sheet, f.row or 0, rank[f.code], f.code))
     return out
@@ -88,8 +89,13 @@ def new_rows(evaluation: Evaluation) -> dict[str, Cells]:
     }
 
 
+#: codes that leave a sheet's rows unchecked: a row without findings is then not OK, it is not known
+UNCHECKED = frozenset({"missing-column", "header-not-found"})
+
+
 def row_status(findings: list[Finding], sheet: str, rows: pd.Index) -> tuple[list[str], list[str]]:
-    """Check Result and Check Notes for every data row of a sheet (rows without findings are OK)."""
+    """Check Result and Check Notes for every data row of a sheet: rows without findings are OK, unless a
+    required column is missing (``UNCHECKED``): then their result stays empty and the note says why."""
     worst: dict[int, int] = {}
     notes: dict[int, list[str]] = {}
     rank = {code: result_rank(code) for code in CODES}
@@ -99,8 +105,11 @@ def row_status(findings: list[Finding], sheet: str, rows: pd.Index) -> tuple[lis
             if level > worst.get(f.row, -1):
                 worst[f.row] = level
             notes.setdefault(f.row, []).append(f"{f.code}: {f.message}")
-    result = np.full(len(rows), "OK", dtype=object)
-    joined = np.full(len(rows), "", dtype=object)
+    missing = sorted({f.column or f.code for f in findings if f.sheet == sheet and f.code in UNCHECKED})
+    result = np.full(len(rows), "" if missing else "OK", dtype=object)
+    joined = np.full(
+        len(rows), f"Not checked: the sheet lacks {', '.join(missing)}." if missing else "", dtype=object
+    )
     if worst:  # set where the findings are (a handful of rows in a big sheet), not row by row
         keys = list(worst)
         at = rows.get_indexer(pd.Index(keys))
@@ -136,7 +145,9 @@ def apply(
             values += _cell_columns(
                 evaluation.association_columns.reindex(index=rows, columns=ASSOCIATION_VALUE_COLUMNS)
             )
-        book.set_columns(table.name, list(spec.tool_columns), rows.tolist(), values)
+        book.set_columns(
+            table.name, list(spec.tool_columns), rows.tolist(), values, header_row=table.header_row
+        )
 
     tallied = tally(findings)
     rows_of: dict[str, Cells] = {

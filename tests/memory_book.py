@@ -13,7 +13,7 @@ from typing import Any
 from cpor_excel.io.book import CellValue
 from cpor_excel.io.dashboard import grid, lay_out
 from cpor_excel.model.dashboard import Dashboard
-from cpor_excel.model.headers import fold_header, header_positions
+from cpor_excel.model.headers import fold_header, own_columns
 
 
 class MemoryBook:
@@ -37,14 +37,19 @@ class MemoryBook:
         headers: Sequence[str],
         rows: Sequence[int],
         values: Sequence[Sequence[CellValue]],
+        *,
+        header_row: int = 1,
     ) -> None:
         grid = self.sheets[sheet]
+        row = grid[header_row - 1] if len(grid) >= header_row else []
+        cells = [(at, cell) for at, cell in enumerate(row) if cell is not None and str(cell).strip()]
+        own = own_columns(cells, headers, None)
         for header, column_values in zip(headers, values, strict=True):
-            col = self._find_header(grid, header)
+            col = own.get(fold_header(header))
             if col is None:
                 col = self._used_width(grid)
-                self._put(grid, 1, col, header)
-            for r in range(2, len(grid) + 1):  # stale results of an earlier run vanish
+                self._put(grid, header_row, col, header)
+            for r in range(header_row + 1, len(grid) + 1):  # stale results of an earlier run vanish
                 if col < len(grid[r - 1]):
                     grid[r - 1][col] = None
             for row, value in zip(rows, column_values, strict=True):
@@ -102,10 +107,6 @@ class MemoryBook:
                     width = max(width, c)
                     break
         return width
-
-    @staticmethod
-    def _find_header(grid: list[list[Any]], header: str) -> int | None:
-        return header_positions(grid[0] if grid else []).get(fold_header(header))
 
     @staticmethod
     def _put(grid: list[list[Any]], row: int, col: int, value: Any) -> None:

@@ -173,19 +173,31 @@ def test_set_columns_appends_headers_once_and_clears_stale_results() -> None:
 
 
 def test_rows_with_gaps_and_split_columns_are_still_bulk() -> None:
-    header = ["Claim ID", "Check Notes", "Extra", "Check Result"]
-    book = make_book({"Data": [header, ["C1", "old", "keep", "OK"], [], ["C3", None, "keep", None]]})
+    """The tool's block from an earlier run (Check Result, Check Notes) and a user's column after it: the
+    new tool column goes after that, and each run of adjacent tool columns is one write."""
+    header = ["Claim ID", "Check Result", "Check Notes", "Extra"]
+    book = make_book({"Data": [header, ["C1", "OK", "old", "keep"], [], ["C3", None, None, "keep"]]})
     live = LiveBook(book)
     live.set_columns("Data", ["Check Result", "Check Notes", "Conflicts With"], [2, 4], [
         ["WARNING", "OK"], ["note 2", ""], ["C9", None],
     ])  # fmt: skip
     rows = sheet_rows(book, "Data")
     assert rows[0] == [*header, "Conflicts With"]
-    assert rows[1] == ["C1", "note 2", "keep", "WARNING", "C9"]
-    assert rows[3] == ["C3", None, "keep", "OK", None]
+    assert rows[1] == ["C1", "WARNING", "note 2", "keep", "C9"]
+    assert rows[3] == ["C3", "OK", None, "keep", None]
     writes = [(w[2], w[3]) for w in calls(book, "write")]
-    # the new header, then one write per run of adjacent tool columns (B; D:E), never per cell
-    assert writes == [("$E$1", 1), ("$B$2:$B$4", 3), ("$D$2:$E$4", 6)]
+    # the new header, then one write per run of adjacent tool columns (B:C; E), never per cell
+    assert writes == [("$E$1", 1), ("$B$2:$C$4", 6), ("$E$2:$E$4", 3)]
+
+
+def test_a_users_own_check_result_column_is_not_the_tools() -> None:
+    """A "Check Result" of the user's (no "Check Notes" beside it): the tool adds its own columns."""
+    header = ["Claim ID", "Check Result"]
+    book = make_book({"Data": [header, ["C1", "call back"]]})
+    LiveBook(book).set_columns("Data", ["Check Result", "Check Notes"], [2], [["OK"], [""]])
+    rows = sheet_rows(book, "Data")
+    assert rows[0] == ["Claim ID", "Check Result", "Check Result", "Check Notes"]
+    assert rows[1][:3] == ["C1", "call back", "OK"]
 
 
 @pytest.mark.parametrize(

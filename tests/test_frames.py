@@ -267,12 +267,20 @@ def test_unicode_headers_and_values() -> None:
 
 
 def test_memory_book_writes_follow_the_book_protocol() -> None:
+    # a user's own "check result" (no Check Notes beside it: not the tool's block) stays the user's
     mem = MemoryBook({"Usage": [["Tenant ID", "check result"], [T1, "old"], [T2, "old"]]})
     mem.set_columns("Usage", ["Check Result", "Check Notes"], [3], [["OK"], ["fine"]])
     assert mem.read_rows("Usage") == [
-        ["Tenant ID", "check result", "Check Notes"],
-        [T1, None],
-        [T2, "OK", "fine"],
+        ["Tenant ID", "check result", "Check Result", "Check Notes"],
+        [T1, "old"],
+        [T2, "old", "OK", "fine"],
+    ]
+    # found again by the next run: the stale result is cleared, nothing is added
+    mem.set_columns("Usage", ["Check Result", "Check Notes"], [2], [["ERROR"], ["bad"]])
+    assert mem.read_rows("Usage") == [
+        ["Tenant ID", "check result", "Check Result", "Check Notes"],
+        [T1, "old", "ERROR", "bad"],
+        [T2, "old", None, None],
     ]
     assert mem.append_rows("Usage", [["x"]]) == [4]
     mem.append_to_sheet("Run Log", ["Run At"], [["2025-01-01"]])

@@ -17,8 +17,10 @@ from cpor_excel.io.frames import read_sheet
 from cpor_excel.model.columns import USAGE
 from cpor_excel.model.headers import column_index, column_letter, fold_header, header_positions
 
-HEADERS = ["Tenant ID", "CheckResult", "Notes", "check_notes ", "Check Result"]
-ROWS: list[list[Any]] = [HEADERS, ["t1", "old", "mine", "old note", "second"], ["t2", None, None, None, None]]
+#: a workbook an earlier version ran on (no mark): the user's own "Check Result" (B), then the tool's block
+#: as that run left it, its headers retyped by the user ("CheckResult", "check_notes ")
+HEADERS = ["Tenant ID", "Check Result", "Notes", "CheckResult", "check_notes "]
+ROWS: list[list[Any]] = [HEADERS, ["t1", "mine", "x", "old", "old note"], ["t2", None, None, None, None]]
 
 
 def test_headers_fold_case_spaces_and_underscores_but_not_other_characters() -> None:
@@ -77,12 +79,13 @@ def normal(rows: list[list[Any]]) -> list[list[Any]]:
 
 
 def test_the_file_writer_the_live_book_and_the_memory_book_reuse_the_same_headers(tmp_path: Path) -> None:
-    """A header the user typed "CheckResult" is the Check Result column for every book: none adds a
-    second one (the first of two folding alike is used, as the reader reads it)."""
+    """Every book finds the tool's block of an earlier run by its headers folded alike and by position
+    (Check Result directly followed by Check Notes): none adds a second block, none takes over the user's
+    own Check Result column before it."""
     expected = [
         HEADERS,
-        ["t1", "OK", "mine", None, "second"],
-        ["t2", "ERROR", None, "a note", None],
+        ["t1", "mine", "x", "OK", None],
+        ["t2", None, None, "ERROR", "a note"],
     ]
     assert normal(file_rows(tmp_path)) == expected
     assert normal(live_rows()) == expected

@@ -26,12 +26,14 @@ from writer_helpers import (
     realworld,
     realworld_names,
     soffice,
+    tool_marks,
 )
 
 from cpor_excel.io.file_book import FileBook
 from cpor_excel.io.xlsx.package import open_package
 from cpor_excel.io.xlsx.patch import XlsxPatch
 from cpor_excel.io.xlsx.sheet_titles import app_part
+from cpor_excel.model.headers import column_letter
 
 READABLE = [name for name in realworld_names() if name not in HOSTILE]
 REPORT_HEADER = ["Severity", "Code", "Sheet", "Cell", "Claim ID", "Message"]
@@ -46,6 +48,7 @@ class Written:
         with open_package(source) as package:
             info = next(s for s in package.worksheets() if s.name == sheet)
             self.part = info.part
+            self.local = package.sheets.index(info)  # its localSheetId
             styles = [r.part for r in package.rels.values() if r.type.endswith("/styles")]
             self.styles = styles[0] if styles else None
             self.workbook, self.rels = package.workbook, package.workbook_rels
@@ -89,7 +92,16 @@ def test_untouched_parts_are_byte_identical(name: str, written: dict[str, Writte
     assert w.part in changed
     before, after = entries(w.source), entries(w.result)
     workbook, rels, types = w.workbook, w.rels, w.types
-    inserted(before[workbook], after[workbook], rb'<(?:\w+:)?sheet name="CPOR Report" sheetId="\d+" [^>]*/>')
+    # the sheet added, and the tool's mark on the columns it placed (a hidden name local to their sheet)
+    plain_before, marks_before = tool_marks(before[workbook])
+    plain_after, marks = tool_marks(after[workbook])
+    assert marks_before == {}
+    with FileBook(w.result) as book:
+        header = book.read_rows(w.sheet)[0]
+    quoted = "'" + w.sheet.replace("'", "''") + "'"
+    letters = [column_letter(i) for i, value in enumerate(header) if value in TOOL_HEADERS]
+    assert marks == {w.local: [f"{quoted}!${letter}:${letter}" for letter in letters]}
+    inserted(plain_before, plain_after, rb'<(?:\w+:)?sheet name="CPOR Report" sheetId="\d+" [^>]*/>')
     inserted(before[rels], after[rels], rb'<Relationship Id="rId\d+" Type="[^"]+/worksheet" Target="[^"]+"/>')
     inserted(
         before[types],

@@ -25,6 +25,7 @@ from writer_helpers import (
     realworld,
     sheet_part,
     sheet_rows,
+    tool_marks,
 )
 
 from cpor_excel.errors import NotAWorkbook
@@ -93,8 +94,12 @@ def test_untouched_parts_are_raw_copies(book: Path, tmp_path: Path) -> None:
     out = patched(book, tmp_path / "out.xlsx", lambda p: check_columns(p, [2], ["OK"], ["fine"]))
     old, new = raw_entries(book), raw_entries(out)
     changed = {name for name in old if old[name] != new[name]}
-    assert changed == {sheet_part(book, "Usage"), "xl/styles.xml"}
+    # workbook.xml: the tool's mark on the columns it placed (Usage is the first sheet), nothing else
+    assert changed == {sheet_part(book, "Usage"), "xl/styles.xml", "xl/workbook.xml"}
     assert list(old) == list(new)  # same entries, same order
+    plain_before, marks_before = tool_marks(entries(book)["xl/workbook.xml"])
+    plain_after, marks = tool_marks(entries(out)["xl/workbook.xml"])
+    assert (plain_after, marks_before, marks) == (plain_before, {}, {0: ["'Usage'!$H:$H", "'Usage'!$I:$I"]})
 
 
 def test_found_again_by_header_and_stale_results_cleared(book: Path, tmp_path: Path) -> None:
@@ -651,10 +656,9 @@ def test_feature_rich_workbook_keeps_everything(tmp_path: Path, add_report: bool
     old, new = raw_entries(src), raw_entries(out)
     part = sheet_part(src, "Usage")
     bookkeeping = (  # (app.xml lists the sheets: the new one too)
-        {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml", "docProps/app.xml"}
-        if add_report
-        else set()
+        {"xl/_rels/workbook.xml.rels", "[Content_Types].xml", "docProps/app.xml"} if add_report else set()
     )
+    bookkeeping.add("xl/workbook.xml")  # (the tool's mark on its columns)
     assert {n for n in old if old[n] != new[n]} == {part, "xl/styles.xml", *bookkeeping}
     before, after = entries(src)[part], entries(out)[part]
     # comments, text box, chart, button (legacyDrawing, drawing), the table (tableParts), sparklines (extLst)

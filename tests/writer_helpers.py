@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
+from xml.sax.saxutils import unescape
 
 import pytest
 
@@ -102,6 +103,21 @@ def inserted(before: bytes, after: bytes, pattern: bytes) -> re.Match[bytes]:
         if after[: found.start()] + after[found.end() :] == before:
             return found
     raise AssertionError(f"the part did not change by one insertion like {pattern!r}")
+
+
+_MARK = re.compile(
+    rb'<(?:[\w.-]+:)?definedName name="CporToolColumns" localSheetId="(\d+)" hidden="1">([^<]*)'
+    rb"</(?:[\w.-]+:)?definedName>"
+)
+
+
+def tool_marks(workbook: bytes) -> tuple[bytes, dict[int, list[str]]]:
+    """workbook.xml without the tool's marks on its columns (and without a definedNames element left
+    empty), and the marks: local sheet id -> the whole-column ranges it lists ("'Usage'!$H:$H")."""
+    marks = {int(m.group(1)): unescape(m.group(2).decode()).split(",") for m in _MARK.finditer(workbook)}
+    rest = _MARK.sub(b"", workbook)
+    rest = re.sub(rb"<([\w.-]+:)?definedNames(?:\s*/>|></(?:[\w.-]+:)?definedNames>)", b"", rest)
+    return rest, marks
 
 
 def _local(tag: str) -> str:

@@ -25,7 +25,7 @@ from cpor_excel.io.dashboard import chart_box, grid, lay_out
 from cpor_excel.io.looks import NUMBER_FORMATS, RESULT_LOOKS, rgb
 from cpor_excel.model.dashboard import Dashboard
 from cpor_excel.model.findings import RESULT_LEVELS
-from cpor_excel.model.headers import column_letter, fold_header, header_positions
+from cpor_excel.model.headers import column_letter, fold_header, own_columns
 
 #: Excel's limit on the text of one cell
 MAX_CELL_TEXT = 32767
@@ -139,14 +139,20 @@ class LiveBook:
         headers: Sequence[str],
         rows: Sequence[int],
         values: Sequence[Sequence[CellValue]],
+        *,
+        header_row: int = 1,
     ) -> None:
         if not headers:
             return
-        if len(rows) and min(rows) < 2:
-            raise ValueError("tool columns are written below the header row (Excel row 2 on)")
+        if len(rows) and min(rows) <= header_row:
+            raise ValueError(f"tool columns are written below the header row (Excel row {header_row + 1} on)")
         ws = self._book.sheets[sheet]
         last_row, last_col = _used_extent(ws)
-        found = _header_positions(ws, last_col)
+        # the tool's own columns as earlier runs left them (a user's column of the same name stays the user's)
+        found = {
+            key: column + 1
+            for key, column in own_columns(_header_cells(ws, last_col, header_row), headers, None).items()
+        }
         columns: list[int] = []
         new_headers: list[tuple[int, str]] = []
         next_free = last_col + 1
@@ -161,18 +167,19 @@ class LiveBook:
         if new_headers:
             # appended headers are adjacent by construction: one write
             first = new_headers[0][0]
-            ws.range((1, first), (1, new_headers[-1][0])).value = [
+            ws.range((header_row, first), (header_row, new_headers[-1][0])).value = [
                 [as_excel_value(h) for _, h in new_headers]
             ]
 
         row_index = np.asarray(rows, dtype=np.int64)
-        # The block runs from row 2 to the last row ever used, so one write both fills the rows given and
-        # clears every other cell below the header (stale results of an earlier, longer run).
-        bottom = max(last_row, int(row_index.max()) if len(row_index) else 1)
-        if bottom < 2:
+        # The block runs from below the header to the last row ever used, so one write both fills the rows
+        # given and clears every other cell below the header (stale results of an earlier, longer run).
+        top = header_row + 1
+        bottom = max(last_row, int(row_index.max()) if len(row_index) else header_row)
+        if bottom < top:
             return
-        span = bottom - 1
-        at = row_index - 2
+        span = bottom - header_row
+        at = row_index - top
         for block in _adjacent_runs(columns):
             grid = np.full((span, len(block)), None, dtype=object)
             for k, j in enumerate(block):
@@ -180,12 +187,12 @@ class LiveBook:
                 column[:] = list(values[j])
                 grid[at, k] = _to_excel(column) if len(column) else column
             left, right = columns[block[0]], columns[block[-1]]
-            ws.range((2, left), (bottom, right)).value = grid.tolist()
+            ws.range((top, left), (bottom, right)).value = grid.tolist()
             for k, j in enumerate(block):
                 if fold_header(headers[j]) == fold_header(CHECK_RESULT):
                     result = np.full(span, None, dtype=object)
                     result[at] = list(values[j])
-                    _colour_results(ws, columns[block[k]], result)
+                    _colour_results(ws, columns[block[k]], result, top)
 
     @excel_refusal("write into")
     def set_cells(self, sheet: str, cells: Mapping[tuple[int, int], CellValue]) -> None:
@@ -357,12 +364,12 @@ def _used_extent(ws: Any) -> tuple[int, int]:
     return last_row, last_col
 
 
-def _header_positions(ws: Any, last_col: int) -> dict[str, int]:
-    """Folded header text -> 1-based column, first occurrence wins (as the reader maps headers)."""
+def _header_cells(ws: Any, last_col: int, header_row: int) -> list[tuple[int, object]]:
+    """(0-based column, text) of the header row's cells with text."""
     if last_col == 0:
-        return {}
-    row = ws.range((1, 1), (1, last_col)).options(ndim=2).value[0]
-    return {key: at + 1 for key, at in header_positions(row).items()}
+        return []
+    row = ws.range((header_row, 1), (header_row, last_col)).options(ndim=2).value[0]
+    return [(at, cell) for at, cell in enumerate(row) if cell is not None and str(cell).strip()]
 
 
 def _adjacent_runs(columns: Sequence[int]) -> list[list[int]]:
@@ -377,8 +384,8 @@ def _adjacent_runs(columns: Sequence[int]) -> list[list[int]]:
     return runs
 
 
-def _colour_results(ws: Any, col: int, results: np.ndarray) -> None:
-    """Fill the Check Result cells from row 2 by value, in few calls.
+def _colour_results(ws: Any, col: int, results: np.ndarray, top: int = 2) -> None:
+    """Fill the Check Result cells from row ``top`` (below the header) by value, in few calls.
 
     The commonest value (usually OK) colours the whole column in one call; every other value then colours
     its runs of equal cells through union addresses ("J5:J9,J12", at most 255 characters each). On a
@@ -390,7 +397,7 @@ def _colour_results(ws: Any, col: int, results: np.ndarray) -> None:
     span = len(code)
     base = int(np.bincount(code, minlength=len(labels)).argmax())
     letter = column_letter(col - 1)
-    ws.range((2, col), (span + 1, col)).color = _colour(labels[base])
+    ws.range((top, col), (span + top - 1, col)).color = _colour(labels[base])
     breaks = np.flatnonzero(np.diff(code)) + 1
     starts, stops = np.r_[0, breaks], np.r_[breaks, span]
     for value in range(len(labels)):
@@ -398,7 +405,7 @@ def _colour_results(ws: Any, col: int, results: np.ndarray) -> None:
             continue
         mine = code[starts] == value
         addresses = [
-            f"{letter}{a + 2}" if b == a + 1 else f"{letter}{a + 2}:{letter}{b + 1}"
+            f"{letter}{a + top}" if b == a + 1 else f"{letter}{a + top}:{letter}{b + top - 1}"
             for a, b in zip(starts[mine].tolist(), stops[mine].tolist(), strict=True)
         ]
         for union in _chunk_addresses(addresses):

@@ -37,13 +37,18 @@ class Book(Protocol):
         headers: Sequence[str],
         rows: Sequence[int],
         values: Sequence[Sequence[CellValue]],
+        *,
+        header_row: int = 1,
     ) -> None:
-        """Write the tool's columns into a user sheet.
+        """Write the tool's columns into a user sheet whose header is in ``header_row``.
 
-        Each header is found in row 1 (case-insensitively) or added after the last used column. Column
-        ``headers[j]`` gets ``values[j][i]`` at Excel row ``rows[i]``; every other cell below the header in
-        that column is cleared (stale results of an earlier run vanish). A column headed "Check Result" is
-        coloured by its value (OK, WARNING, ERROR, CONFLICT) where the implementation can.
+        Each header is found among the tool's own columns of that row (case-insensitively) or added after
+        the last used column: the tool's are those its mark lists (a hidden name of the sheet), or, in a
+        workbook written before the mark, "Check Result" followed by "Check Notes" and the tool columns
+        after them; a user's own column of the same name is never taken over. Column ``headers[j]`` gets
+        ``values[j][i]`` at Excel row ``rows[i]``; every other cell below the header in that column is
+        cleared (stale results of an earlier run vanish). A column headed "Check Result" is coloured by
+        its value (OK, WARNING, ERROR, CONFLICT) where the implementation can.
         """
 
     def set_cells(self, sheet: str, cells: Mapping[tuple[int, int], CellValue]) -> None:

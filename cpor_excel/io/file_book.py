@@ -417,10 +417,12 @@ class FileBook:
         headers: Sequence[str],
         rows: Sequence[int],
         values: Sequence[Sequence[CellValue]],
+        *,
+        header_row: int = 1,
     ) -> None:
         self._require_open()
         self._settle()
-        self._patch.set_columns(sheet, headers, rows, values)
+        self._patch.set_columns(sheet, headers, rows, values, header_row=header_row)
         self._dirty = True
 
     def set_cells(self, sheet: str, cells: Mapping[tuple[int, int], CellValue]) -> None:

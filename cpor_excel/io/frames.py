@@ -7,7 +7,9 @@ and typing are ``rules/prepare.py``'s job.
 Layout rules (SPEC "The workbook"):
 - sheets and headers are found case-, space- and underscore-insensitively (``model/headers.py``), headers
   also by their aliases (Partner Center export names), so a pasted export header row works;
-- the header is row 1; blank header cells (the tail of a merged header cell) and their columns are ignored;
+- the header is row 1, or a later one of the first 10 rows when it names more of the sheet's columns (a title
+  row above the header); none naming any is ``header-not-found``; blank header cells (the tail of a merged
+  header cell) and their columns are ignored;
 - other headers are the user's extra columns, kept under their own text;
 - when two headers name the same column, the first (leftmost) one is used;
 - wholly empty data rows are dropped (trailing ones, and blank separator rows in between); the frame's index
@@ -27,7 +29,7 @@ import pandas as pd
 from cpor_excel.io.layout import READ_SPECS, match_sheets
 from cpor_excel.model.columns import SheetSpec
 from cpor_excel.model.findings import Finding
-from cpor_excel.model.headers import column_letter, fold_header, header_lookup
+from cpor_excel.model.headers import HEADER_SCAN_ROWS, column_letter, fold_header, header_lookup
 from cpor_excel.model.workbook import SheetTable, WorkbookData
 
 _SPARE_COLUMNS = 64  # unheaded columns read along on the fast path before rows are cut to the header
@@ -78,9 +80,15 @@ _SHEET_ORDER = {spec.name: i for i, spec in enumerate(READ_SPECS)}
 
 
 def read_sheet(rows: Sequence[Sequence[Any]], spec: SheetSpec, name: str) -> tuple[SheetTable, list[Finding]]:
-    """One sheet's rows (row 0 = Excel row 1, the header) -> its table and its header findings."""
-    header = list(rows[0]) if rows else []
+    """One sheet's rows (row 0 = Excel row 1) -> its table and its header findings. The header is row 1,
+    or the first of the sheet's first rows that names more of its columns (a title row above it);
+    none naming any column of a sheet with required ones is ``header-not-found``, and no row is read."""
     lookup = header_lookup(spec)
+    at = _header_index(rows, lookup)
+    if at is None:
+        return _headless(name), ([_header_not_found(spec)] if any(c.required for c in spec.columns) else [])
+    header_row = at + 1
+    header = list(rows[at]) if rows else []
     positions: dict[str, int] = {}
     findings: list[Finding] = []
     for index, cell in enumerate(header):
@@ -99,13 +107,47 @@ def read_sheet(rows: Sequence[Sequence[Any]], spec: SheetSpec, name: str) -> tup
                     f"Header {text!r} names the {label} column again (first in column {first}); only column "
                     f"{first} is read: delete or rename the other one.",
                     column=label,
-                    cell=f"{column_letter(index)}1",
+                    cell=f"{column_letter(index)}{header_row}",
                 )
             )
     width = max(positions.values(), default=-1) + 1
-    findings += _missing_columns(spec, positions, width)
-    frame = _data_frame(rows[1:], positions)
-    return SheetTable(name=name, frame=frame, positions=positions, width=width), findings
+    findings += _missing_columns(spec, positions, width, header_row)
+    frame = _data_frame(rows[at + 1 :], positions, header_row + 1)
+    table = SheetTable(name=name, frame=frame, positions=positions, width=width, header_row=header_row)
+    return table, findings
+
+
+def _header_index(rows: Sequence[Sequence[Any]], lookup: dict[str, str]) -> int | None:
+    """0-based index of the header row: row 1 unless a later one of the first ``HEADER_SCAN_ROWS`` names
+    more of the sheet's columns (the first such); None when none names any (an empty sheet: row 1)."""
+    if not rows:
+        return 0
+    scores = []
+    for row in rows[:HEADER_SCAN_ROWS]:
+        named = {lookup.get(fold_header(text)) for text in map(header_text, row) if text is not None}
+        named.discard(None)
+        scores.append(len(named))
+    best = max(scores)
+    if best == 0:
+        return 0 if not any(header_text(cell) for row in rows[:HEADER_SCAN_ROWS] for cell in row) else None
+    return scores.index(best)
+
+
+def _headless(name: str) -> SheetTable:
+    """The table of a sheet whose header was not found: no column, no row read."""
+    frame = _data_frame([], {}, 2)
+    return SheetTable(name=name, frame=frame, positions={}, width=0, header_row=1)
+
+
+def _header_not_found(spec: SheetSpec) -> Finding:
+    names = ", ".join(column.name for column in spec.columns if column.required)
+    return Finding(
+        "header-not-found",
+        spec.name,
+        f"None of the first {HEADER_SCAN_ROWS} rows of {spec.name} is its header row; no row was checked: "
+        f"give the sheet a header row naming its columns ({names}).",
+        cell="A1",
+    )
 
 
 def header_text(cell: Any) -> str | None:
@@ -119,7 +161,9 @@ def header_text(cell: Any) -> str | None:
     return str(cell).strip() or None
 
 
-def _missing_columns(spec: SheetSpec, positions: dict[str, int], width: int) -> list[Finding]:
+def _missing_columns(
+    spec: SheetSpec, positions: dict[str, int], width: int, header_row: int
+) -> list[Finding]:
     out = []
     for column in spec.columns:
         if not column.required or column.name in positions:
@@ -129,16 +173,16 @@ def _missing_columns(spec: SheetSpec, positions: dict[str, int], width: int) -> 
             Finding(
                 "missing-column",
                 spec.name,
-                f"{spec.name} has no {column.name} column; add a header cell named {column.name} to row 1 "
-                f"(accepted names: {accepted}).",
+                f"{spec.name} has no {column.name} column; add a header cell named {column.name} to row "
+                f"{header_row} (accepted names: {accepted}); its rows are not marked OK until then.",
                 column=column.name,
-                cell=f"{column_letter(width)}1",  # the first free header cell, where it can go
+                cell=f"{column_letter(width)}{header_row}",  # the first free header cell, where it can go
             )
         )
     return out
 
 
-def _data_frame(body: Sequence[Sequence[Any]], positions: dict[str, int]) -> pd.DataFrame:
+def _data_frame(body: Sequence[Sequence[Any]], positions: dict[str, int], first_row: int) -> pd.DataFrame:
     labels = list(positions)
     if not body or not labels:
         return pd.DataFrame(
@@ -149,7 +193,7 @@ def _data_frame(body: Sequence[Sequence[Any]], positions: dict[str, int]) -> pd.
     empty |= cells == ""
     cells[empty] = None
     keep = ~empty.all(axis=1)
-    rows = np.flatnonzero(keep) + 2
+    rows = np.flatnonzero(keep) + first_row
     if not keep.all():
         cells = cells[keep]
     return pd.DataFrame(cells, index=pd.Index(rows, dtype="int64"), columns=labels, dtype=object)

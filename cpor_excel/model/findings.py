@@ -21,6 +21,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     # can the workbook be read at all
     "missing-sheet": (E, "A required sheet (Customers, Associations, Usage) is missing."),
     "missing-column": (E, "A required column is missing from a sheet's header row."),
+    "header-not-found": (E, "No row among a sheet's first 10 names any of its columns: no row is checked."),
     "duplicate-column": (W, "Two headers name the same column; only the first (leftmost) is read."),
     "example-program": (
         W,

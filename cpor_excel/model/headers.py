@@ -12,7 +12,7 @@ hyphens ("Microsoft-Teams"): that rule is for values, this one for headers.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -25,6 +25,10 @@ _IGNORED = re.compile(r"[\s_]+")
 def fold_header(text: object) -> str:
     """The key a header (or a sheet name) is matched by: lower case, without spaces or underscores."""
     return _IGNORED.sub("", str(text)).casefold()
+
+
+#: a title or filter line above the header is tolerated, within reason: the header is among these rows
+HEADER_SCAN_ROWS = 10
 
 
 def header_lookup(spec: SheetSpec) -> dict[str, str]:
@@ -62,3 +66,33 @@ def column_index(letters: str) -> int:
     for ch in letters.upper():
         number = number * 26 + ord(ch) - 64
     return number - 1
+
+
+def own_columns(
+    cells: Sequence[tuple[int, object]], headers: Sequence[str], marked: Collection[int] | None
+) -> dict[str, int]:
+    """Folded header -> column of the tool's own column of that header, among a header row's cells
+    ((column, text) left to right). With the tool's mark (``marked``: the columns it lists) those columns
+    alone; without one (a workbook written before the mark), the tool's block as earlier runs left it: the
+    rightmost cell of ``headers[0]`` directly followed by one of ``headers[1]``, and the cells after them
+    that carry the other headers, side by side. A user's own column of the same name is never the tool's."""
+    wanted = {fold_header(header) for header in headers}
+    found: dict[str, int] = {}
+    if marked is not None:
+        for column, text in cells:
+            key = fold_header(text)
+            if column in marked and key in wanted:
+                found.setdefault(key, column)
+        return found
+    by_column = {column: fold_header(text) for column, text in cells}
+    if len(headers) < 2:
+        return {key: column for column, key in reversed(list(by_column.items())) if key in wanted}
+    first, second = fold_header(headers[0]), fold_header(headers[1])
+    starts = [
+        column for column, key in by_column.items() if key == first and by_column.get(column + 1) == second
+    ]
+    column = max(starts, default=-1)
+    while column >= 0 and by_column.get(column) in wanted and by_column[column] not in found:
+        found[by_column[column]] = column
+        column += 1
+    return found

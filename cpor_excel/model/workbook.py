@@ -29,12 +29,14 @@ class SheetTable:
     data starts at 2). Wholly empty rows are dropped (the index keeps Excel row numbers). Empty cells are None.
     ``positions``: column label -> 0-based column index in the sheet (for A1 addresses and writing).
     ``width``: number of columns in the header row's used range.
+    ``header_row``: the Excel row of the header (1, or a later row below a title); data starts below it.
     """
 
     name: str  # the sheet's name as it is in the workbook
     frame: pd.DataFrame
     positions: dict[str, int]
     width: int
+    header_row: int = 1
 
     def cell(self, row: int, column: str) -> str | None:
         """A1 address of a data cell, or None when the column is not in the sheet."""

@@ -17,9 +17,8 @@ import pandas as pd
 from cpor_excel.errors import CporError
 from cpor_excel.io.file_book import FileBook
 from cpor_excel.model.findings import Finding
-from cpor_excel.model.headers import column_letter
+from cpor_excel.model.headers import HEADER_SCAN_ROWS, column_letter
 
-HEADER_SCAN_ROWS = 10  # a title or filter line above the header is tolerated, within reason
 DELIMITERS = (",", ";", "\t", "|")
 
 

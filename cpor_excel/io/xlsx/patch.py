@@ -54,8 +54,9 @@ from cpor_excel.io.xlsx.sheet_frame import merged_end, table_rid, with_table_par
 from cpor_excel.io.xlsx.sheet_render import render
 from cpor_excel.io.xlsx.styles import Styles
 from cpor_excel.io.xlsx.tables import TABLE_CONTENT_TYPE, TABLE_REL, existing_tables, table_name, table_xml
+from cpor_excel.io.xlsx.tool_marks import read_marks, with_marks
 from cpor_excel.model.dashboard import Dashboard
-from cpor_excel.model.headers import fold_header
+from cpor_excel.model.headers import fold_header, own_columns
 from cpor_excel.runtime import paused_gc
 
 #: Excel's last row
@@ -90,6 +91,8 @@ class XlsxPatch:
         self.package = package if package is not None else open_package(path)
         self._docs: dict[str, SheetDoc] = {}  # existing worksheets being edited, by sheet name
         self._new: dict[str, SheetDoc] = {}  # sheets this run adds, in order
+        self._marks: dict[str, set[int]] | None = None  # the tool's columns by sheet, as marked (read once)
+        self._marked: dict[str, set[int]] = {}  # the tool's columns this run placed, by sheet
         self._shared: SharedStrings | None = None
         self._styles: Styles | None = None
         self._tables: dict[str, list[str]] = {}  # sheet -> the header of the table its rows form
@@ -123,15 +126,22 @@ class XlsxPatch:
         headers: Sequence[str],
         rows: Sequence[int],
         values: Sequence[Sequence[CellValue]],
+        *,
+        header_row: int = 1,
     ) -> None:
         """Write the tool's columns (see ``Book.set_columns``)."""
         if len(values) != len(headers) or any(len(column) != len(rows) for column in values):
             raise ValueError("set_columns needs one list of values per header, one value per row")
-        if min(rows, default=2) < 2:
-            raise ValueError("row 1 holds the headers; data rows start at 2")
+        if min(rows, default=header_row + 1) <= header_row:
+            raise ValueError(f"row {header_row} holds the headers; data rows start below it")
         _check_headers(headers)
         doc = self._doc(sheet)
-        found = doc.headers(self._shared_strings())
+        if doc.header_row != header_row:
+            doc.header_row, doc._headers = header_row, None
+        if self._marks is None:
+            self._marks = read_marks(self.package)
+        # the tool's own columns: those its mark lists, or (no mark yet) its block as earlier runs left it
+        found = own_columns(doc.header_cells(self._shared_strings()), headers, self._marks.get(doc.name))
         next_column: int | None = None
         columns = []
         header_style: int | None = None
@@ -144,10 +154,15 @@ class XlsxPatch:
                 column, next_column = next_column, next_column + 1
                 found[fold_header(header)] = column
                 edit = doc.cells.tail(header)
-                doc.put(1, column, forced(edit, header_style) if edit and header_style is not None else edit)
+                doc.put(
+                    header_row,
+                    column,
+                    forced(edit, header_style) if edit and header_style is not None else edit,
+                )
             else:
                 doc.clear.add(column)  # stale results of an earlier run vanish
             columns.append(column)
+        self._marked[doc.name] = set(columns)
         for column, header, column_values in zip(columns, headers, values, strict=True):
             style, width = self._column_look(header, column_values)
             doc.set_column(column, rows, column_values, style)
@@ -302,6 +317,7 @@ class XlsxPatch:
             parts.update(self._register_new_sheets(edit, ours))
         if self._new or self._renamed:
             self._app_titles(edit)
+        self._mark_tool_columns(edit)
         for name, header in self._tables.items():
             self._table(edit, self._doc(name), parts[self._doc(name).name], header)
         for name, layout in self._dashboards.items():
@@ -312,6 +328,17 @@ class XlsxPatch:
         edit.finish()
         size = sum(doc.estimated_size() for doc in [*self._docs.values(), *self._new.values()] if doc.changed)
         self.package.write(dest, edit.replaced, edit.added, edit.dropped, parallel=size >= PARALLEL_FROM)
+
+    def _mark_tool_columns(self, edit: PackageEdit) -> None:
+        """Write the mark of each sheet whose tool columns this run placed (``tool_marks.py``) into
+        workbook.xml, unless it says so already."""
+        marks = self._marks or {}
+        changed = {name: columns for name, columns in self._marked.items() if marks.get(name) != columns}
+        if not changed:
+            return
+        local = {info.name: at for at, info in enumerate(self.package.sheets)}
+        marked = {local[name]: (name, columns) for name, columns in changed.items() if name in local}
+        edit.replaced[self.package.workbook] = ([with_marks(self._workbook_xml(edit), marked)], 6)
 
     def _calc_chain(self, edit: PackageEdit) -> None:
         """Drop the calculation chain's entries for the formula cells the tool's writes replace (every cell
@@ -511,10 +538,10 @@ def _level(size: int) -> int:
 
 def header_format(doc: SheetDoc) -> int | None:
     """The cell format of the sheet's own header row (its rightmost header cell), for the tool's headers."""
-    if 1 not in doc.nums:
+    if doc.header_row not in doc.nums:
         return None
     style = None
-    for _, match in doc.row_cells(doc.row_chunk_of(1)):
+    for _, match in doc.row_cells(doc.row_chunk_of(doc.header_row)):
         found = re.search(rb'\ss="(\d+)"', match.group(1))
         if re.search(rb"<(?:[\w.-]+:)?(?:v|is)\b", match.group()):
             style = int(found.group(1)) if found else None

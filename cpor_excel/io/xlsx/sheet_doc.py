@@ -61,6 +61,7 @@ class SheetDoc:
         part as it is, which ``sheet_render`` streams (or reads whole, to edit it the general way)."""
         self.hidden = hidden
         self.original: Callable[[], IO[bytes]] | None = None
+        self.header_row = 1  # the row of the sheet's header (tool columns are cleared below it)
         self.name = name
         self.part = part  # None: a sheet this run adds
         xml = utf8_xml(xml)
@@ -204,17 +205,24 @@ class SheetDoc:
             yield column, match
 
     def headers(self, shared: SharedStrings) -> dict[str, int]:
-        """Folded header text -> 0-based column, from the values in row 1 (first occurrence wins)."""
+        """Folded header text -> 0-based column, from the values in the header row (first occurrence
+        wins)."""
         if self._headers is None:
             self._headers = {}
-            first = 0 if self.nums[:1] == [1] else (self.nums.index(1) if 1 in self.nums else None)
-            if not self.replaced and first is not None:
-                chunk = self.row_chunk_of(1)
-                for column, match in self.row_cells(chunk):
-                    text = cell_value(match, shared)
-                    if text is not None and text.strip():
-                        self._headers.setdefault(fold_header(text), column)
+            for column, text in self.header_cells(shared):
+                self._headers.setdefault(fold_header(text), column)
         return self._headers
+
+    def header_cells(self, shared: SharedStrings) -> list[tuple[int, str]]:
+        """(0-based column, text) of every cell with text in the header row, left to right."""
+        if self.replaced or self.header_row not in self.nums:
+            return []
+        found = []
+        for column, match in self.row_cells(self.row_chunk_of(self.header_row)):
+            text = cell_value(match, shared)
+            if text is not None and text.strip():
+                found.append((column, text))
+        return found
 
     def last_column(self) -> int:
         """Number of used columns: the 1-based column of the rightmost cell of any row, edits included."""
@@ -310,7 +318,7 @@ class SheetDoc:
         """A whole column below the header: replaces earlier writes to it (except the header)."""
         self.changed = True
         for row, cells in self.puts.items():
-            if row >= 2:
+            if row > self.header_row:
                 cells.pop(column, None)
         edits = self.cells.tails(values)
         if style is not None:
@@ -320,7 +328,7 @@ class SheetDoc:
             start = self.c_open + letters_of(column)
             for row, chunk in list(self.added.items()):
                 edit = at.get(row)
-                if row >= 2 and (edit is not None or b'%s%d"' % (start, row) in chunk):
+                if row > self.header_row and (edit is not None or b'%s%d"' % (start, row) in chunk):
                     self._edit_added(row, [(column, edit)])
         if not rows:
             self.blocks.pop(column, None)

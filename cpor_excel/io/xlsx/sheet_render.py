@@ -84,9 +84,10 @@ def _render_rows(
         while pending < len(new_rows) and new_rows[pending] < number:
             out.append(_new_row(doc, new_rows[pending], groups))
             pending += 1
-        if number in edited or (clear and number >= 2):
+        below = number > doc.header_row
+        if number in edited or (clear and below):
             edits = _edits_of(doc, number, groups) if number in edited else []
-            chunk = doc.edit_row(chunk, number, edits, clear and number >= 2, check_ids)
+            chunk = doc.edit_row(chunk, number, edits, clear and below, check_ids)
         out.append(sep)
         out.append(chunk)
         if len(out) >= 8192:
@@ -167,7 +168,7 @@ def _whole(doc: SheetDoc) -> SheetDoc:
     whole = SheetDoc(xml, doc.name, doc.part)
     for name in (
         "puts", "blocks", "added", "longest", "longest_stale", "clear", "edit_rows", "edit_cols",
-        "changed", "replaced", "widths", "auto_filter", "_headers", "_widest",
+        "changed", "replaced", "widths", "auto_filter", "_headers", "_widest", "header_row",
     ):  # fmt: skip
         setattr(whole, name, getattr(doc, name))
     return whole
@@ -246,7 +247,13 @@ def _trailing(
     format of the user's that a rewrite would drop."""
     body = doc.body
     columns = sorted({column for group in groups for column, _ in group.columns} | doc.clear)
-    if body is None or not columns or doc.replaced or any(row >= 2 for row in doc.puts):
+    if (
+        body is None
+        or not columns
+        or doc.replaced
+        or doc.header_row != 1
+        or any(row >= 2 for row in doc.puts)
+    ):
         return None
     if columns[-1] - columns[0] + 1 != len(columns) or not doc.clear <= set(columns):
         return None
