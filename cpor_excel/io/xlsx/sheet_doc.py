@@ -205,24 +205,20 @@ class SheetDoc:
             yield column, match
 
     def headers(self, shared: SharedStrings) -> dict[str, int]:
-        """Folded header text -> 0-based column, from the values in the header row (first occurrence
-        wins)."""
+        """Folded header text -> 0-based column, from the header row (first occurrence wins)."""
         if self._headers is None:
-            self._headers = {}
-            for column, text in self.header_cells(shared):
-                self._headers.setdefault(fold_header(text), column)
+            self._headers = {
+                fold_header(text): column for column, text in reversed(self.header_cells(shared))
+            }
         return self._headers
 
     def header_cells(self, shared: SharedStrings) -> list[tuple[int, str]]:
         """(0-based column, text) of every cell with text in the header row, left to right."""
         if self.replaced or self.header_row not in self.nums:
             return []
-        found = []
-        for column, match in self.row_cells(self.row_chunk_of(self.header_row)):
-            text = cell_value(match, shared)
-            if text is not None and text.strip():
-                found.append((column, text))
-        return found
+        chunk = self.row_chunk_of(self.header_row)
+        cells = [(column, cell_value(match, shared)) for column, match in self.row_cells(chunk)]
+        return [(column, text) for column, text in cells if text is not None and text.strip()]
 
     def last_column(self) -> int:
         """Number of used columns: the 1-based column of the rightmost cell of any row, edits included."""
