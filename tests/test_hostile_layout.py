@@ -17,10 +17,6 @@ from python_calamine import CalamineWorkbook
 from cpor_excel.run import check_workbook, run_workbook
 from tests.conftest import AS_OF
 
-#: issue 18 faults not fixed yet (fixed with the io/xlsx split and the run object): strict, so a fix
-#: that makes one pass fails here until its mark goes
-PENDING = pytest.mark.xfail(strict=True, reason="issue 18: not fixed yet")
-
 Key = tuple[str, int | None, str | None, str]
 
 

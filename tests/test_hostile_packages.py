@@ -30,10 +30,6 @@ from tests.hostile_books import (
     unused_shared_strings,
 )
 
-#: issue 18 faults not fixed yet (fixed with the io/xlsx split and the run object): strict, so a fix
-#: that makes one pass fails here until its mark goes
-PENDING = pytest.mark.xfail(strict=True, reason="issue 18: not fixed yet")
-
 DAY = AS_OF.isoformat()
 
 MEASURED = """

@@ -21,10 +21,6 @@ from cpor_excel.cli import main
 from cpor_excel.run import check_workbook
 from tests.conftest import AS_OF
 
-#: issue 18 faults not fixed yet (fixed with the io/xlsx split and the run object): strict, so a fix
-#: that makes one pass fails here until its mark goes
-PENDING = pytest.mark.xfail(strict=True, reason="issue 18: not fixed yet")
-
 DAY = AS_OF.isoformat()
 POSIX = pytest.mark.skipif(os.name != "posix", reason="POSIX signals and process handling")
 
