@@ -106,16 +106,18 @@ def row_status(findings: list[Finding], sheet: str, rows: pd.Index) -> tuple[lis
                 worst[f.row] = level
             notes.setdefault(f.row, []).append(f"{f.code}: {f.message}")
     missing = sorted({f.column or f.code for f in findings if f.sheet == sheet and f.code in UNCHECKED})
+    unchecked = f"Not checked: the sheet lacks {', '.join(missing)}." if missing else ""
     result = np.full(len(rows), "" if missing else "OK", dtype=object)
-    joined = np.full(
-        len(rows), f"Not checked: the sheet lacks {', '.join(missing)}." if missing else "", dtype=object
-    )
+    joined = np.full(len(rows), unchecked, dtype=object)
     if worst:  # set where the findings are (a handful of rows in a big sheet), not row by row
         keys = list(worst)
         at = rows.get_indexer(pd.Index(keys))
         found = at >= 0
-        result[at[found]] = np.array([RESULT_LEVELS[worst[k]] for k in keys], dtype=object)[found]
-        joined[at[found]] = np.array([" | ".join(notes[k]) for k in keys], dtype=object)[found]
+        # an unchecked row is never OK, whatever its findings of mere information
+        levels = [RESULT_LEVELS[worst[k]] if worst[k] or not missing else "" for k in keys]
+        result[at[found]] = np.array(levels, dtype=object)[found]
+        lines = [" | ".join([unchecked, *notes[k]] if missing else notes[k]) for k in keys]
+        joined[at[found]] = np.array(lines, dtype=object)[found]
     return result.tolist(), joined.tolist()
 
 

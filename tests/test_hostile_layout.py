@@ -10,10 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 from openpyxl.worksheet.table import Table
 from python_calamine import CalamineWorkbook
 
+from cpor_excel.apply import row_status
+from cpor_excel.model.findings import Finding
 from cpor_excel.run import check_workbook, run_workbook
 from tests.conftest import AS_OF
 
@@ -99,6 +102,20 @@ def test_a_sheet_whose_header_cannot_be_found_paints_no_row_ok(plain: Path, tmp_
     assert codes & {"missing-column", "header-not-found"}
     out = run(book, tmp_path)
     assert not any(cell == "OK" for row in values(out, "Customers") for cell in row)
+
+
+def test_a_row_of_an_unchecked_sheet_is_never_ok_whatever_it_was_told() -> None:
+    """A finding of mere information (OK level) on a row of a sheet that lacks a required column leaves
+    the row unchecked, not OK; a row with an error is still an ERROR."""
+    findings = [
+        Finding("missing-column", "Customers", "no Tenant ID", column="Tenant ID"),
+        Finding("unknown-language", "Customers", "no template", row=3, column="Language"),
+        Finding("bad-email", "Customers", "not an address", row=4, column="Contact Email"),
+    ]
+    result, notes = row_status(findings, "Customers", pd.Index([2, 3, 4]))
+    assert result == ["", "", "ERROR"]
+    assert notes[0] and notes[0] in notes[1] and "unknown-language" in notes[1] and "bad-email" in notes[2]
+    assert row_status(findings[1:], "Customers", pd.Index([2, 3, 4]))[0] == ["OK", "OK", "ERROR"]
 
 
 # --- the tool's own columns -----------------------------------------------------------------------------
