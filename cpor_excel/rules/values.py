@@ -135,8 +135,9 @@ def by_value(raw: pd.Series, convert: Callable[[Any], Any], dtype: str = "object
     issue_code = np.full(len(uniques) + 1, None, dtype=object)
     issue_text = np.full(len(uniques) + 1, None, dtype=object)
     for i, value in enumerate(uniques):
-        # every formula error starts with "#": the full check only for values holding one
-        result = (isinstance(value, str) and "#" in value and _formula_error(value)) or convert(value)
+        # every formula error starts with "#": the full check only for values holding one (or no value yet)
+        odd = isinstance(value, Uncalculated) or (isinstance(value, str) and "#" in value)
+        result = (odd and _formula_error(value)) or convert(value)
         if isinstance(result, Issue):
             issue_code[i], issue_text[i] = result.code, result.message
             result = result.value
