@@ -31,7 +31,7 @@ from cpor_excel.model.columns import (
     RECONCILIATION_SHEET,
 )
 from cpor_excel.model.evaluation import DraftRequest, Evaluation
-from cpor_excel.model.findings import Finding
+from cpor_excel.model.findings import Finding, Severity
 from cpor_excel.model.workbook import Prepared
 from cpor_excel.rules import (
     claims,
@@ -101,9 +101,12 @@ def _claims(given: Inputs) -> Outcome:
 def _poe_dates(given: Inputs) -> Outcome:
     prepared = given.prepared
     found = poe_dates.check_poe_and_dates(prepared.associations, prepared.settings, given.as_of)
-    # a POE Signed cell that holds something unreadable already has its finding: it is not missing
-    unreadable = {f.row for f in prepared.findings if f.sheet == ASSOC and f.column == "POE Signed"}
-    return Outcome([f for f in found if f.code != "poe-missing" or f.row not in unreadable])
+    # A date cell that failed validation (an error there) is read as empty, so the rule would also call it
+    # missing (poe-missing, status-date-mismatch "needs a ... date"); its own finding already says what is wrong
+    failed = {
+        (f.row, f.column) for f in prepared.findings if f.sheet == ASSOC and f.severity is Severity.ERROR
+    }
+    return Outcome([f for f in found if (f.row, f.column) not in failed])
 
 
 def _conflicts(given: Inputs) -> Outcome:
