@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from cpor_excel.model.catalogue import DISCLOSURE_COUNTRIES, public_sector_country
+from cpor_excel.model.earnings import REASONS
 from cpor_excel.model.findings import Finding, findings_for_rows
 
 SHEET = "Customers"
@@ -47,9 +48,8 @@ def _message(customer: str, country: str) -> str:
         else f"A public-sector customer in {where}"
     )
     text = (
-        f"{who}: Microsoft marks the CPOR usage of public-sector customers in the United States, Puerto Rico "
-        "and India ineligible for incentives (CUSPUBSEC) unless the partner answers its proof-of-execution "
-        "request; keep the signed POE of each claim ready."
+        f"{who}: Microsoft marks such customers' CPOR usage ineligible for incentives (CUSPUBSEC) unless the "
+        f"partner acts: {REASONS['CUSPUBSEC'].action}. Keep the signed POE of each claim ready."
     )
     if country in DISCLOSURE_COUNTRIES:
         text += " The POE needs the public-sector disclosure (the consent drafts carry it)."
