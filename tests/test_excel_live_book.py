@@ -21,6 +21,8 @@ from xlwings_double import (
     CellError,
     Chart,
     Charts,
+    Name,
+    Names,
     Range,
     Sheet,
     Sheets,
@@ -88,6 +90,13 @@ def test_every_xlwings_call_the_adapter_makes_exists_in_the_installed_xlwings() 
     assert callable(main.Chart.delete) and callable(main.Charts.__iter__)
     assert callable(main.Sheets.__getitem__) and callable(main.Sheets.__iter__)
     assert callable(main.Range.options)
+    # the tool's mark on its columns: a sheet-level name
+    assert isinstance(inspect.getattr_static(main.Sheet, "names"), property)
+    assert list(inspect.signature(main.Names.add).parameters) == ["self", "name", "refers_to"]
+    assert callable(main.Names.__iter__)
+    for name in ("name", "refers_to", "api"):
+        assert isinstance(inspect.getattr_static(main.Name, name), property), f"Name.{name}"
+    assert main.Name.refers_to.fset is not None
 
 
 @pytest.mark.parametrize(
@@ -100,6 +109,8 @@ def test_every_xlwings_call_the_adapter_makes_exists_in_the_installed_xlwings() 
         (Range, "Range"),
         (Charts, "Charts"),
         (Chart, "Chart"),
+        (Names, "Names"),
+        (Name, "Name"),
     ],
 )
 def test_the_double_invents_no_xlwings_api(double: type, real: str) -> None:
@@ -198,6 +209,39 @@ def test_a_users_own_check_result_column_is_not_the_tools() -> None:
     rows = sheet_rows(book, "Data")
     assert rows[0] == ["Claim ID", "Check Result", "Check Result", "Check Notes"]
     assert rows[1][:3] == ["C1", "call back", "OK"]
+
+
+def test_the_tool_marks_its_columns_as_the_file_writer_does() -> None:
+    """A sheet-level name lists the tool's columns (hidden), as workbook.xml's CporToolColumns does."""
+    book = make_book({"My data": [["Name", "Qty"], ["a", 1]]})
+    LiveBook(book).set_columns("My data", ["Check Result", "Check Notes"], [2], [["OK"], [""]])
+    (mark,) = list(book.sheets["My data"].names)
+    assert mark.name == "'My data'!CporToolColumns"
+    assert mark.refers_to == "='My data'!$C:$C,'My data'!$D:$D"
+    assert mark.api.Visible is False
+    # a second run with the same columns leaves the mark as it is
+    book._calls.clear()
+    LiveBook(book).set_columns("My data", ["Check Result", "Check Notes"], [2], [["ERROR"], ["x"]])
+    assert [c for c in book._calls if c[0] in ("add_name", "set_name")] == []
+    assert sheet_rows(book, "My data")[1] == ["a", 1, "ERROR", "x"]
+
+
+@pytest.mark.parametrize("marked", [True, False])
+def test_the_mark_decides_which_columns_are_the_tools(marked: bool) -> None:
+    """The user copied the tool's two columns to the right of them: with the mark the tool writes into its
+    own (B:C); without one it can only take the rightmost block of its headers (D:E)."""
+    header = ["Claim ID", "Check Result", "Check Notes", "Check Result", "Check Notes"]
+    book = make_book({"Data": [header, ["C1", "OK", "", "mine", "my note"]]})
+    if marked:
+        book.sheets["Data"].names.add("CporToolColumns", "=Data!$B:$C")
+    LiveBook(book).set_columns("Data", ["Check Result", "Check Notes"], [2], [["ERROR"], ["bad"]])
+    row = sheet_rows(book, "Data")[1]
+    if marked:
+        assert row == ["C1", "ERROR", "bad", "mine", "my note"]
+    else:
+        assert row == ["C1", "OK", None, "ERROR", "bad"]
+    (mark,) = list(book.sheets["Data"].names)
+    assert mark.refers_to == ("=Data!$B:$C" if marked else "='Data'!$D:$D,'Data'!$E:$E")
 
 
 @pytest.mark.parametrize(

@@ -228,6 +228,7 @@ class Sheet:
         self._formats: dict[tuple[int, int], str] = {}
         self._widths: dict[int, float] = {}
         self._charts: list[Chart] = []
+        self._names: list[Name] = []
         self._protected = False
 
     def _check_writable(self) -> None:
@@ -286,6 +287,67 @@ class Sheet:
     @property
     def charts(self) -> Charts:
         return Charts(self)
+
+    @property
+    def names(self) -> Names:
+        return Names(self)
+
+
+class Names:
+    """A sheet's own (sheet-level) names, as Excel's Worksheet.Names holds them."""
+
+    def __init__(self, sheet: Sheet) -> None:
+        self._sheet = sheet
+
+    def __iter__(self) -> Iterator[Name]:
+        return iter(list(self._sheet._names))
+
+    def __len__(self) -> int:
+        return len(self._sheet._names)
+
+    def add(self, name: str, refers_to: str) -> Name:
+        if not refers_to.startswith("="):
+            refers_to = "=" + refers_to
+        added = Name(self._sheet, name, refers_to)
+        self._sheet._names.append(added)
+        self._sheet._book._calls.append(("add_name", self._sheet._name, name, refers_to))
+        return added
+
+
+class _NameApi:
+    """The native name object's one property the adapter sets (COM's Name.Visible)."""
+
+    def __init__(self) -> None:
+        self.Visible = True
+
+
+class Name:
+    def __init__(self, sheet: Sheet, name: str, refers_to: str) -> None:
+        self._sheet, self._name, self._refers_to = sheet, name, refers_to
+        self._api = _NameApi()
+
+    @property
+    def name(self) -> str:
+        """Excel gives a sheet-level name with its sheet: ``Data!Name``, ``'My data'!Name``."""
+        sheet = self._sheet._name
+        quoted = sheet if re.fullmatch(r"\w+", sheet) else "'" + sheet.replace("'", "''") + "'"
+        return f"{quoted}!{self._name}"
+
+    @property
+    def refers_to(self) -> str:
+        return self._refers_to
+
+    @refers_to.setter
+    def refers_to(self, value: str) -> None:
+        self._sheet._book._calls.append(("set_name", self._sheet._name, self._name, value))
+        self._refers_to = value
+
+    @property
+    def api(self) -> _NameApi:
+        return self._api
+
+    def delete(self) -> None:
+        self._sheet._names.remove(self)
 
 
 class Charts:

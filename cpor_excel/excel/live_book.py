@@ -23,6 +23,7 @@ from cpor_excel.errors import CporError
 from cpor_excel.io.book import CellValue
 from cpor_excel.io.dashboard import chart_box, grid, lay_out
 from cpor_excel.io.looks import NUMBER_FORMATS, RESULT_LOOKS, rgb
+from cpor_excel.io.xlsx.tool_marks import MARK, mark_refers_to, marked_columns
 from cpor_excel.model.dashboard import Dashboard
 from cpor_excel.model.findings import RESULT_LEVELS
 from cpor_excel.model.headers import column_letter, fold_header, own_columns
@@ -148,11 +149,12 @@ class LiveBook:
             raise ValueError(f"tool columns are written below the header row (Excel row {header_row + 1} on)")
         ws = self._book.sheets[sheet]
         last_row, last_col = _used_extent(ws)
-        # the tool's own columns as earlier runs left them (a user's column of the same name stays the user's)
-        found = {
-            key: column + 1
-            for key, column in own_columns(_header_cells(ws, last_col, header_row), headers, None).items()
-        }
+        # the tool's own columns: those its mark lists, or (no mark yet) its block as earlier runs left it; a
+        # user's column of the same name stays the user's
+        mark = _mark_of(ws)
+        marked = None if mark is None else marked_columns(str(_try(lambda: mark.refers_to) or ""))
+        cells = _header_cells(ws, last_col, header_row)
+        found = {key: column + 1 for key, column in own_columns(cells, headers, marked).items()}
         columns: list[int] = []
         new_headers: list[tuple[int, str]] = []
         next_free = last_col + 1
@@ -164,6 +166,7 @@ class LiveBook:
                 found[fold_header(header)] = col
                 new_headers.append((col, header))
             columns.append(col)
+        _set_mark(ws, mark, marked, {column - 1 for column in columns})
         if new_headers:
             # appended headers are adjacent by construction: one write
             first = new_headers[0][0]
@@ -349,6 +352,29 @@ def _try(call: Any) -> Any:
         return call()
     except Exception:
         return None
+
+
+def _mark_of(ws: Any) -> Any:
+    """The tool's mark on the sheet (its sheet-level name ``CporToolColumns``, as the file writer leaves it
+    in workbook.xml, ``io/xlsx/tool_marks.py``), or None: no mark, or an Excel that gives no names."""
+    for name in _try(lambda: list(ws.names)) or []:
+        if str(_try(lambda name=name: name.name) or "").rsplit("!", 1)[-1] == MARK:
+            return name
+    return None
+
+
+def _set_mark(ws: Any, mark: Any, marked: set[int] | None, columns: set[int]) -> None:
+    """Mark ``columns`` (0-based) as the tool's own on the sheet, unless its mark says so already. Best
+    effort: without a mark the next run finds the tool's block by its headers, as before marks existed."""
+    if marked == columns:
+        return
+    refers_to = "=" + mark_refers_to(str(ws.name), columns)
+    if mark is not None:
+        _try(lambda: setattr(mark, "refers_to", refers_to))
+        return
+    added = _try(lambda: ws.names.add(MARK, refers_to))
+    if added is not None:  # hidden from the Name Manager, as the file writer's hidden="1" (Windows' COM)
+        _try(lambda: setattr(added.api, "Visible", False))
 
 
 def _last_cell(ws: Any) -> tuple[int, int]:

@@ -1,5 +1,6 @@
 """The tool's mark on its own columns: a hidden defined name per sheet listing them (SPEC, "What a run writes
-back"), so a user's own column that happens to share a name is never taken over.
+back"), so a user's own column that happens to share a name is never taken over. The Excel button keeps the
+same mark through Excel's own names (``excel/live_book.py``), so either front door finds the other's columns.
 
 ``<definedName name="CporToolColumns" localSheetId="1" hidden="1">'Associations'!$P:$P,...</definedName>``:
 local to its sheet, hidden from Excel's Name Manager, one whole-column range per tool column. Read from
@@ -33,11 +34,23 @@ def read_marks(package: Package) -> dict[str, set[int]]:
         local = attrs.get(b"localSheetId", b"")
         if attrs.get(b"name") != MARK.encode() or not local.isdigit() or int(local) >= len(names):
             continue
-        columns: set[int] = set()
-        for first, last in _COLUMNS.findall(match.group(3).decode("utf-8", "replace")):
-            columns.update(range(column_index(first), column_index(last) + 1))
-        marks[names[int(local)]] = columns
+        marks[names[int(local)]] = marked_columns(match.group(3).decode("utf-8", "replace"))
     return marks
+
+
+def marked_columns(refers_to: str) -> set[int]:
+    """The 0-based columns a mark's ranges cover (``'Associations'!$P:$P,...``, with or without a leading
+    "=", as workbook.xml and Excel's Name.RefersTo give it)."""
+    columns: set[int] = set()
+    for first, last in _COLUMNS.findall(refers_to):
+        columns.update(range(column_index(first), column_index(last) + 1))
+    return columns
+
+
+def mark_refers_to(sheet: str, columns: Collection[int]) -> str:
+    """The mark's ranges: one whole column of ``sheet`` per 0-based column, as a formula's text."""
+    quoted = "'" + sheet.replace("'", "''") + "'"
+    return ",".join(f"{quoted}!${column_letter(c)}:${column_letter(c)}" for c in sorted(columns))
 
 
 def with_marks(workbook: bytes, marks: Mapping[int, tuple[str, Collection[int]]]) -> bytes:
@@ -78,6 +91,5 @@ def _is_mark_of(match: re.Match[bytes], marks: Mapping[int, object]) -> bool:
 
 
 def _refers_to(sheet: str, columns: Collection[int]) -> bytes:
-    quoted = "'" + sheet.replace("'", "''") + "'"
-    text = ",".join(f"{quoted}!${column_letter(c)}:${column_letter(c)}" for c in sorted(columns))
+    text = mark_refers_to(sheet, columns)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").encode("utf-8")
