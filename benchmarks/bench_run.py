@@ -100,6 +100,8 @@ def timed(owner, name, phase):
 
 timed(run, "read_workbook_data", "read")
 timed(run, "prepare", "prepare")
+if hasattr(run, "check_sheets"):  # the sheets validated while Usage is still being read
+    timed(run, "check_sheets", "prepare")
 timed(run, "evaluate", "evaluate")
 timed(run, "_draft", "drafts")
 timed(run, "apply", "apply")

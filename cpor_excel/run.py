@@ -37,12 +37,13 @@ from cpor_excel.model.columns import (
     LEDGER_HEADER,
     LEDGER_SHEET,
     RECONCILIATION_SHEET,
+    USAGE,
 )
 from cpor_excel.model.evaluation import Draft, DraftRequest, Evaluation
 from cpor_excel.model.findings import Finding
 from cpor_excel.model.workbook import Prepared, WorkbookData
 from cpor_excel.report import Records, Report
-from cpor_excel.rules.prepare import prepare
+from cpor_excel.rules.prepare import check_sheets, prepare
 from cpor_excel.rules.reconciliation import per_partner
 from cpor_excel.rules.registry import evaluate
 from cpor_excel.runtime import paused_gc
@@ -78,8 +79,12 @@ def run_book(
     # would walk them again and again for nothing. Refcounting frees them; it runs again afterwards.
     with paused_gc():
         if read is None:
-            data = read_workbook_data(book, source)
-            prepared = prepare(data)
+            # The Usage sheet (hundreds of thousands of rows) is read last: the other sheets are validated
+            # meanwhile, while a FileBook is still parsing it in the background (it reads ahead).
+            data = read_workbook_data(book, source, skip=(USAGE.name,))
+            checked = check_sheets(data)
+            data = read_workbook_data(book, source, only=(USAGE.name,), adding_to=data)
+            prepared = prepare(data, checked)
         else:
             data, prepared = read
         _release_raw_values(data)

@@ -35,6 +35,7 @@ def book(
     associations: list[list[Any]],
     usage: list[list[Any]],
     settings: list[list[Any]] | None = None,
+    program: dict[str, list[list[Any]]] | None = None,
 ) -> MemoryBook:
     sheets = {
         "Customers": [CUSTOMERS_HEADER, *customers],
@@ -43,7 +44,27 @@ def book(
     }
     if settings is not None:
         sheets["Settings"] = [["Setting", "Value"], *settings]
-    return MemoryBook(sheets)
+    return MemoryBook({**sheets, **(program or {})})
+
+
+MILESTONES_HEADER = ["Workload", "Bucket", "Min Paid Units", "Max Paid Units", "Milestone", "Active Usage %"]
+RATE_CARD_HEADER = ["Workload", "Rate per User", "Currency", "Time Cap Months"]
+
+
+def program(repeated: bool) -> dict[str, list[list[Any]]]:
+    """A Milestones sheet and a Rate Card (the same keys in every workbook; ``repeated``: one repeated
+    within this one, beside a negative figure)."""
+    milestones = [
+        MILESTONES_HEADER,
+        ["*", "Small", 300.0, 999.0, "M1", 0.15],
+        ["*", "Small", 300.0, 999.0, "M2", "35%"],
+        ["EXO", "XXS", 150.0, 299.0, "M1", 20.0],
+    ]
+    rates = [RATE_CARD_HEADER, ["*", 2.5, "EUR", 12.0], ["EXO", 3.0, "EUR", None]]
+    if repeated:
+        milestones.append(["*", "Small", -1.0, 999.0, "M1", 0.2])  # row 5: a repeat of row 2
+        rates.append(["*", -1.0, "USD", 2.5])  # row 4: a repeat of row 2, a negative rate, a fraction
+    return {"Milestones": milestones, "Rate Card": rates}
 
 
 def books() -> dict[str, MemoryBook]:
@@ -71,10 +92,14 @@ def books() -> dict[str, MemoryBook]:
             ],
             # the planted workbook's settings names again, one of them twice here
             [["Minimum Paid Units", 50.0], ["minimum_paid_units", 60.0], ["Colour", "blue"]],
+            program(repeated=True),
         ),
         "without-country.xlsx": without_country,
         "clean.xlsx": book(
-            [customer(T2)], [association("K1", T2)], [[T2, "EXO", D(2025, 2, 1), 10.0, 300.0]]
+            [customer(T2)],
+            [association("K1", T2)],
+            [[T2, "EXO", D(2025, 2, 1), 10.0, 300.0]],
+            program=program(repeated=False),
         ),
     }
 
@@ -101,8 +126,18 @@ def read(name: str, source: MemoryBook) -> WorkbookData:
 def assert_same(alone: Prepared, together: Prepared) -> None:
     assert together.findings == alone.findings
     assert together.bad_rows == alone.bad_rows
-    for field in ("customers", "associations", "usage"):
+    for field in ("customers", "associations", "usage", "milestones"):
         pd.testing.assert_frame_equal(getattr(together, field), getattr(alone, field))
+    if alone.rate_card is None:
+        assert together.rate_card is None
+    else:
+        assert together.rate_card is not None
+        pd.testing.assert_frame_equal(together.rate_card, alone.rate_card)
+    assert (together.example_program, together.rate_card_note, together.hold) == (
+        alone.example_program,
+        alone.rate_card_note,
+        alone.hold,
+    )
 
 
 def test_each_workbook_is_checked_as_if_alone() -> None:
@@ -123,7 +158,12 @@ def test_each_workbook_is_checked_as_if_alone() -> None:
     assert {(s, r) for s, r, code in codes["same-keys.xlsx"] if code == "duplicate-key"} == {
         ("Usage", 3),
         ("Settings", 3),
+        ("Milestones", 5),
+        ("Rate Card", 4),
     }
+    assert ("Rate Card", 4, "bad-number") in codes["same-keys.xlsx"]
+    assert alone["same-keys.xlsx"].hold == "earnings" and alone["clean.xlsx"].hold == ""
+    assert not alone["clean.xlsx"].example_program and alone["clean.xlsx"].rate_card is not None
     assert not any(code == "duplicate-key" for _, _, code in codes["clean.xlsx"])
 
 

@@ -22,7 +22,9 @@ CRC-checked), so a part lying about its size fails here instead of inside the re
 
 Speed (a run reads three big sheets, then writes into them), all inside this class: helper threads, one
 checking sheets (the inflate lets go of the GIL) and one parsing them with calamine (which lets go of the GIL
-while it parses), so the caller's work on one sheet overlaps the parsing of the next. On the first read the
+while it parses), so the caller's work on one sheet overlaps the parsing of the next. A sheet's check is
+two steps: the gate calamine needs (its extent, the compact form) before it is parsed, then the search for
+the cells calamine gets wrong, which for the biggest sheet runs on the checker thread while it is parsed. On the first read the
 book starts reading ahead on its own: every sheet the tool reads (``io/layout.py``), the biggest on a lane
 of its own (a third thread with a second calamine reader), each checked sheet also split for the writer. It
 does so when the first sheet read is the first of those (a reader of the whole workbook: a run, an import),
@@ -124,7 +126,9 @@ class FileBook:
         self._parser: Executor | None = None
         self._lane: ThreadPoolExecutor | None = None
         self._lane_reader: python_calamine.CalamineWorkbook | None = None
-        self._checks: dict[str, Future[list[Override]]] = {}
+        self._gates: dict[str, Future[None]] = {}  # a sheet's checks calamine needs
+        self._checks: dict[str, Future[list[Override]]] = {}  # and then its cells calamine gets wrong
+        self._gated: dict[str, bytes] = {}  # the XML that passed the gate, until those cells are found
         self._parses: dict[str, Future[list[list[Any]]]] = {}
         self._opening: list[Future[None]] = []  # sheets being split for the writer
         # compact sheets (``xlsx/compact.py``): their XML until parsed, and the readers of their views
@@ -150,7 +154,9 @@ class FileBook:
         for pool in (self._lane, self._parser, self._checker):
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
+        self._gates.clear()
         self._checks.clear()
+        self._gated.clear()
         self._parses.clear()
         self._opening.clear()
         for reader in (self._reader, self._lane_reader, *self._view_readers):
@@ -189,15 +195,20 @@ class FileBook:
                 found.append((sheet, None))
         found.sort(key=lambda item: 0 if item[1] is None else self._size(item[1]))
         infos = [info for _, info in found if info is not None and info.name not in self._parses]
+        big, lane, gate = None, None, None
         if len(infos) > 1 and self._size(infos[-1]) >= LANE_SIZE and self._from_path:
             big = infos.pop()
-            self._lane_reader = python_calamine.CalamineWorkbook.from_path(self._source)
-            self._lane = ThreadPoolExecutor(1, thread_name_prefix="calamine-lane")
-            check = self._checks[big.name] = self._lane.submit(self._check_sheet, big)
-            self._parses[big.name] = self._lane.submit(self._parse, big, check, self._lane_reader)
-            infos.append(big)
+            reader = self._lane_reader = python_calamine.CalamineWorkbook.from_path(self._source)
+            lane = self._lane = ThreadPoolExecutor(1, thread_name_prefix="calamine-lane")
+            gate = self._gates[big.name] = lane.submit(self._gate, big)
         for info in infos:
             self._parse_later(info)
+        if big is not None and lane is not None and gate is not None:
+            # its cells calamine gets wrong are looked for while calamine parses it (the checker thread
+            # gets there once the other sheets are checked)
+            check = self._checks[big.name] = self._checker_pool().submit(self._hidden_values, big, gate)
+            self._parses[big.name] = lane.submit(self._parse, big, gate, check, reader)
+            infos.append(big)
         if self._write:  # the writer's split of each sheet, from the checks' bytes, off the main thread
             checker = self._checker_pool()
             for info in infos:
@@ -222,6 +233,7 @@ class FileBook:
             ) from None
         finally:
             self._parses.pop(info.name, None)  # read once: its rows are the caller's now
+            self._gates.pop(info.name, None)
             self._checks.pop(info.name, None)
 
     def _size(self, info: SheetInfo) -> int:
@@ -232,33 +244,31 @@ class FileBook:
             self._checker = ThreadPoolExecutor(1, "sheet-check") if self._threaded else InlineExecutor()
         return self._checker
 
-    def _check_later(self, info: SheetInfo | None) -> Future[list[Override]] | None:
-        if info is None:
-            return None
-        check = self._checks.get(info.name)
-        if check is None:
-            check = self._checks[info.name] = self._checker_pool().submit(self._check_sheet, info)
-        return check
-
     def _parse_later(self, info: SheetInfo) -> Future[list[list[Any]]]:
         parse = self._parses.get(info.name)
         if parse is None:
-            check = self._check_later(info)
-            assert check is not None and self._reader is not None
+            checker = self._checker_pool()
+            gate = self._gates[info.name] = checker.submit(self._gate, info)
+            check = self._checks[info.name] = checker.submit(self._hidden_values, info, gate)
+            assert self._reader is not None
             if self._parser is None:
                 self._parser = ThreadPoolExecutor(1, "calamine") if self._threaded else InlineExecutor()
-            parse = self._parses[info.name] = self._parser.submit(self._parse, info, check, self._reader)
+            parse = self._parses[info.name] = self._parser.submit(
+                self._parse, info, gate, check, self._reader
+            )
         return parse
 
     @paused_gc()  # the rows are hundreds of thousands of lists: no collector walks while they are built
     def _parse(
         self,
         info: SheetInfo,
+        gate: Future[None],
         check: Future[list[Override]],
         reader: python_calamine.CalamineWorkbook,
     ) -> list[list[Any]]:
-        """(a parser thread) The sheet's rows, once its check has passed (a refusal is raised here)."""
-        errors = check.result()
+        """(a parser thread) The sheet's rows, once the checks calamine needs have passed (a refusal is
+        raised here), with the cells calamine gets wrong put right."""
+        gate.result()
         compact = self._compact.pop(info.name, None)
         if compact is not None:
             reader = self._view(info, compact)
@@ -267,7 +277,7 @@ class FileBook:
         for i, row in enumerate(rows):
             if "" in row:
                 rows[i] = [None if value == "" else value for value in row]
-        for row_index, column, text in errors:
+        for row_index, column, text in check.result():
             if text is None and row_index >= len(rows):
                 continue  # (an emptied cell beyond the rows)
             while len(rows) <= row_index:
@@ -278,10 +288,10 @@ class FileBook:
             cells[column] = text
         return rows
 
-    def _check_sheet(self, info: SheetInfo) -> list[Override]:
-        """(a helper thread) The sheet's cells calamine does not give right (``hidden_values``), once its
-        XML passed the checks calamine needs. When
-        the book is written, the bytes are kept for the writer, which would otherwise inflate them again."""
+    def _gate(self, info: SheetInfo) -> None:
+        """(a helper thread) The checks calamine needs, on the sheet's XML as calamine is to read it (kept
+        for ``_hidden_values``). When the book is written, the bytes are kept for the writer too, which
+        would otherwise inflate them again."""
         assert info.part is not None
         hidden = None
         if self._package.size(info.part) >= STREAM_FROM:  # rows only a format fills are left out
@@ -294,12 +304,18 @@ class FileBook:
         plain = check_sheet_extent(xml, info.name, self.path.name)
         if plain is not None:  # the writer needs this proof too: it is not redone
             self._package.plain_columns[info.part] = plain
-        errors = hidden_values(xml) + totals_rows(self._package, info.part)
         if hidden is not None:  # calamine reads the compact sheet (``_parse``)
             self._compact[info.name] = xml
         if self._write:
             self._package.hand_over(info.part, raw, hidden)
-        return errors
+        self._gated[info.name] = xml
+
+    def _hidden_values(self, info: SheetInfo, gate: Future[None]) -> list[Override]:
+        """(a helper thread) The sheet's cells calamine does not give right (``hidden_values``), looked for
+        once its XML passed the gate (while calamine parses it, for the biggest sheet)."""
+        assert info.part is not None
+        gate.result()
+        return hidden_values(self._gated.pop(info.name)) + totals_rows(self._package, info.part)
 
     def _view(self, info: SheetInfo, xml: bytes) -> python_calamine.CalamineWorkbook:
         """(a parser thread) A calamine reader of a copy of the package, in a temporary file, whose part for
@@ -319,7 +335,7 @@ class FileBook:
 
     def _settle(self) -> None:
         """Wait for the sheet checks in flight: the writer never works beside the checker thread."""
-        pending: list[Future[Any]] = [*self._checks.values(), *self._opening]
+        pending: list[Future[Any]] = [*self._gates.values(), *self._checks.values(), *self._opening]
         wait(pending)  # a refusal is raised when that sheet is read, not here
 
     def _worksheet(self, sheet: str) -> SheetInfo:

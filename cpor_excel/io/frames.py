@@ -19,6 +19,7 @@ Layout rules (SPEC "The workbook"):
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Collection, Sequence
 from typing import Any, Protocol
@@ -46,16 +47,25 @@ class SheetSource(Protocol):
     def read_rows(self, sheet: str) -> list[list[Any]]: ...
 
 
-def read_workbook_data(book: SheetSource, source: str, only: Collection[str] | None = None) -> WorkbookData:
+def read_workbook_data(
+    book: SheetSource,
+    source: str,
+    only: Collection[str] | None = None,
+    *,
+    skip: Collection[str] = (),
+    adding_to: WorkbookData | None = None,
+) -> WorkbookData:
     """Read every data sheet and the tool sheets a run reads back; report missing sheets and columns.
 
-    ``only``: the canonical names of the sheets to read, when not all of them (the others are not reported).
+    ``only``: the canonical names of the sheets to read, when not all of them; ``skip``: those not to read
+    (sheets not read are not reported). ``adding_to``: sheets read before (with ``skip``), to which these
+    are added: the result is what one read of all of them gives.
     """
     sheets: dict[str, SheetTable] = {}
     findings: list[Finding] = []
     present: list[tuple[SheetSpec, str]] = []
     for spec, actual in match_sheets(book.sheet_names()):
-        if only is not None and spec.name not in only:
+        if (only is not None and spec.name not in only) or spec.name in skip:
             continue
         if actual is not None:
             present.append((spec, actual))
@@ -72,6 +82,10 @@ def read_workbook_data(book: SheetSource, source: str, only: Collection[str] | N
         table, problems = read_sheet(book.read_rows(actual), spec, actual)
         sheets[spec.name] = table
         findings += problems
+    if adding_to is not None:
+        sheets = {**adding_to.sheets, **sheets}
+        findings = adding_to.findings + findings
+    # (stable: the findings of each sheet stay in their order)
     findings.sort(key=lambda f: _SHEET_ORDER.get(f.sheet, len(_SHEET_ORDER)))
     return WorkbookData(source=source, sheets=sheets, findings=findings)
 
@@ -205,7 +219,10 @@ def _grid(body: Sequence[Sequence[Any]], columns: list[int]) -> np.ndarray:
     lengths = set(map(len, body))
     width = lengths.pop() if len(lengths) == 1 else -1
     if needed <= width <= needed + _SPARE_COLUMNS:
-        grid = np.array(body, dtype=object)  # rectangular rows (what a reader gives): the fast path
+        # rectangular rows (what a reader gives): the fast path, one flat C-level pass (np.array on the
+        # nested lists would first probe every row for its shape, four times slower)
+        cells = itertools.chain.from_iterable(body)
+        grid = np.fromiter(cells, dtype=object, count=len(body) * width).reshape(len(body), width)
     else:
         # Ragged rows (a hand-built or live book), data narrower than the header, or a sheet far wider than
         # its headed columns (an XFD-wide used range): cut or pad every row to the headed width first.

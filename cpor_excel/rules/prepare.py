@@ -31,6 +31,7 @@ from cpor_excel.model.catalogue import (
 from cpor_excel.model.columns import (
     ASSOCIATIONS,
     CUSTOMERS,
+    DATA_SHEETS,
     DRAFTS,
     EARNINGS,
     EARNINGS_IMPORTS,
@@ -108,8 +109,8 @@ def prepare(data: WorkbookData, checked_sheets: Mapping[str, Checked] | None = N
         known = set(customers.frame["Tenant ID"].dropna())
         for sheet in (associations, usage):
             _unknown_tenants(sheet, known)
-    milestones, example_program, program_findings = _milestones(data)
-    rate_card, rate_card_note = _rate_card(data)
+    milestones, example_program, program_findings = _milestones(data, checked)
+    rate_card, rate_card_note = _rate_card(data, checked)
     settings_sheet = checked(SETTINGS)
     settings = _settings(settings_sheet)
 
@@ -139,6 +140,17 @@ def prepare(data: WorkbookData, checked_sheets: Mapping[str, Checked] | None = N
         microsoft_earnings=_imported(data, MS_EARNINGS),
         earnings_imports=_imported(data, EARNINGS_IMPORTS),
     )
+
+
+def check_sheets(data: WorkbookData) -> dict[str, Checked]:
+    """Every data sheet ``data`` holds, parsed and validated as ``prepare`` does it: for
+    ``prepare(more_data, checked_sheets)`` once the other sheets are read (a run validates the small sheets
+    while the big Usage sheet is still being read)."""
+    return {
+        spec.name: check_data_sheet(spec, table.frame)
+        for spec in DATA_SHEETS
+        if (table := data.sheets.get(spec.name)) is not None
+    }
 
 
 def prepare_claims(data: WorkbookData) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -378,12 +390,14 @@ _BEFORE_SCHEMA: dict[str, Hook] = {
 }
 
 
-def _milestones(data: WorkbookData) -> tuple[Checked, bool, list[Finding]]:
+def _milestones(
+    data: WorkbookData, check: Callable[[SheetSpec], Checked]
+) -> tuple[Checked, bool, list[Finding]]:
     """The program's milestone table; the built-in example when the sheet is missing or unusable, or when
     it is the example table `cpor-excel new` writes (a Source column saying "example")."""
     table = data.sheets.get(MILESTONES.name)
     if table is not None and all(c.name in table.frame for c in MILESTONES.columns if c.required):
-        checked = check_sheet(MILESTONES, table.frame)
+        checked = check(MILESTONES)
         if not _marked_as_example(table.frame):
             return checked, False, []
         why = (
@@ -402,13 +416,13 @@ def _milestones(data: WorkbookData) -> tuple[Checked, bool, list[Finding]]:
     return check_sheet(MILESTONES, example), True, [Finding("example-program", MILESTONES.name, why)]
 
 
-def _rate_card(data: WorkbookData) -> tuple[Checked | None, str]:
+def _rate_card(data: WorkbookData, check: Callable[[SheetSpec], Checked]) -> tuple[Checked | None, str]:
     """The Rate Card sheet, checked, with a note: "" (in use), "example" (the marked example `new` writes: its
     figures are not the partner's, so it is not used) or "missing"."""
     table = data.sheets.get(RATE_CARD.name)
     if table is None:
         return None, "missing"
-    checked = check_sheet(RATE_CARD, table.frame)
+    checked = check(RATE_CARD)
     return checked, "example" if _marked_as_example(table.frame) else ""
 
 
@@ -468,5 +482,7 @@ def _tolerant(kind: Kind) -> Tolerant:
 
 def tolerant_frame(raw: pd.DataFrame, sheet: ToolSheet) -> pd.DataFrame:
     """A tool sheet's rows under its header's columns (absent columns empty), every row kept."""
+    if len(raw) == 0:  # (a first run's ledgers: each column parsed would cost a batch ~0.1 ms for nothing)
+        return pd.DataFrame({c.name: values.empty_column(c.kind, raw.index) for c in sheet.columns})
     empty = pd.Series(None, index=raw.index, dtype=object)
     return pd.DataFrame({c.name: _tolerant(c.kind)(raw.get(c.name, empty)) for c in sheet.columns})
