@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -268,15 +269,23 @@ def to_findings(sheet: Checked) -> list[Finding]:
     if issues.empty:
         return []
     order = {col.name: i for i, col in enumerate(sheet.spec.columns)}
-    issues = issues.assign(_pos=issues["column"].map(order).fillna(len(order)), _row=issues.index)
-    issues = issues.sort_values(["_row", "_pos"], kind="stable")
+    columns = issues["column"].to_numpy(dtype=object)
+    rows = issues.index.to_numpy(dtype="int64")
+    positions = np.array([order.get(c, len(order)) for c in columns], dtype="int64")
+    place = np.lexsort((positions, rows))  # stable: by row, then by column
+    rows = rows[place]
     claims: list[Any] = [None] * len(issues)
     if sheet.spec is ASSOCIATIONS:
-        claims = sheet.frame["Claim ID"].reindex(issues.index).tolist()
+        claims = sheet.frame["Claim ID"].reindex(rows).tolist()
     return [
-        Finding(code, sheet.spec.name, message, row=int(row), column=column, claim_id=claim)
+        Finding(code, sheet.spec.name, message, row=row, column=column, claim_id=claim)
         for row, column, code, message, claim in zip(
-            issues.index, issues["column"], issues["code"], issues["message"], claims, strict=True
+            rows.tolist(),
+            columns[place].tolist(),
+            issues["code"].to_numpy(dtype=object)[place].tolist(),
+            issues["message"].to_numpy(dtype=object)[place].tolist(),
+            claims,
+            strict=True,
         )
     ]
 
@@ -482,7 +491,14 @@ def _tolerant(kind: Kind) -> Tolerant:
 
 def tolerant_frame(raw: pd.DataFrame, sheet: ToolSheet) -> pd.DataFrame:
     """A tool sheet's rows under its header's columns (absent columns empty), every row kept."""
-    if len(raw) == 0:  # (a first run's ledgers: each column parsed would cost a batch ~0.1 ms for nothing)
-        return pd.DataFrame({c.name: values.empty_column(c.kind, raw.index) for c in sheet.columns})
+    if len(raw) == 0 and raw.index.dtype == "int64":  # (a first run's ledgers: a batch pays ~1 ms a sheet
+        return _no_rows(sheet).copy()  # for building the empty frame of the same columns every time)
     empty = pd.Series(None, index=raw.index, dtype=object)
     return pd.DataFrame({c.name: _tolerant(c.kind)(raw.get(c.name, empty)) for c in sheet.columns})
+
+
+@cache
+def _no_rows(sheet: ToolSheet) -> pd.DataFrame:
+    """The tolerant frame of a tool sheet without rows (copied before use)."""
+    index = pd.Index([], dtype="int64")
+    return pd.DataFrame({c.name: values.empty_column(c.kind, index) for c in sheet.columns}, index=index)
