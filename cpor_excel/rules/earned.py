@@ -4,9 +4,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
+from cpor_excel.rules.keys import Keys, group_sums, joined_texts
 from cpor_excel.rules.poe_dates import text_array
 from cpor_excel.rules.usage import count_array
 
@@ -14,62 +17,45 @@ from cpor_excel.rules.usage import count_array
 def earned_text(associations: pd.DataFrame, ledger: pd.DataFrame, new_rows: pd.DataFrame) -> pd.Series:
     """Per association row, what the Earnings Ledger (existing and new rows) holds for its claim and workload:
     "200 users, 1000.00 USD" (users only when no amount is known), "" when the ledger has no month of it."""
-    out = pd.Series("", index=associations.index, dtype=object, name="Earned")
-    parts = [
-        pd.DataFrame(
-            {
-                "_claim": text_array(frame, "Claim ID"),
-                "_workload": text_array(frame, "Workload"),
-                "_users": count_array(frame, "Paid Users"),
-                "_amount": count_array(frame, "Amount"),
-                "_currency": text_array(frame, "Currency"),
-            }
-        )
-        for frame in (ledger, new_rows)
-        if not frame.empty
-    ]
-    if not parts or associations.empty:
-        return out
-    held = pd.concat(parts, ignore_index=True).dropna(subset=["_claim", "_workload"])
-    held["_currency"] = held["_currency"].fillna("")
-    users = held.groupby(["_claim", "_workload"], sort=False)["_users"].sum().rename("_total")
-    priced = held.dropna(subset=["_amount"])
-    money = priced.groupby(["_claim", "_workload", "_currency"], sort=True)["_amount"].sum().reset_index()
-    money["_text"] = (
-        money["_amount"].map(lambda a: f"{a:.2f}").astype(object) + " " + money["_currency"]
-    ).map(str.strip)
-    amounts = _joined_per_pair(money)
-    table = users.to_frame().join(amounts.rename("_text"), how="left").reset_index()
-    money_part = table["_text"].astype(object)
-    table["_label"] = (
-        table["_total"].astype(np.int64).astype(str).astype(object)
-        + " users"
-        + (", " + money_part.fillna("")).where(money_part.notna(), "")
-    )
-    rows = pd.DataFrame(
-        {
-            "_pos": np.arange(len(associations)),
-            "_claim": text_array(associations, "Claim ID"),
-            "_workload": text_array(associations, "Workload"),
-        }
-    )
-    hits = rows.merge(table, on=["_claim", "_workload"])
-    values = out.to_numpy(dtype=object, copy=True)
-    values[hits["_pos"].to_numpy(dtype=np.int64)] = hits["_label"].to_numpy(dtype=object)
-    return pd.Series(values, index=associations.index, dtype=object, name="Earned")
+    out = np.full(len(associations), "", dtype=object)
+    frames = [frame for frame in (ledger, new_rows) if not frame.empty]
+    if not frames or associations.empty:
+        return pd.Series(out, index=associations.index, dtype=object, name="Earned")
 
+    def column(read: Callable[[pd.DataFrame, str], np.ndarray], name: str) -> np.ndarray:
+        return np.concatenate([read(frame, name) for frame in frames])
 
-def _joined_per_pair(money: pd.DataFrame) -> pd.Series:
-    """The "_text" of each (claim, workload) joined with ", " (``money`` sorted by them): one text per pair
-    but where a claim was paid in two currencies, so only those are joined in Python (a pandas join of every
-    group costs 0.5 s on a first run's ledger)."""
-    claims, workloads = money["_claim"].to_numpy(dtype=object), money["_workload"].to_numpy(dtype=object)
-    texts = money["_text"].to_numpy(dtype=object)
-    first = np.r_[True, (claims[1:] != claims[:-1]) | (workloads[1:] != workloads[:-1])]
-    starts = np.flatnonzero(first[: len(money)])
-    ends = np.r_[starts[1:], len(money)]
-    joined = texts[starts].copy()
-    for at in np.flatnonzero(ends - starts > 1).tolist():
-        joined[at] = ", ".join(texts[starts[at] : ends[at]].tolist())
-    pairs = pd.MultiIndex.from_arrays([claims[starts], workloads[starts]], names=["_claim", "_workload"])
-    return pd.Series(joined, index=pairs, dtype=object)
+    pairs = Keys(
+        [column(text_array, "Claim ID"), text_array(associations, "Claim ID")],
+        [column(text_array, "Workload"), text_array(associations, "Workload")],
+    )
+    held, rows = pairs.codes
+    users = group_sums(held, column(count_array, "Paid Users"), pairs.size)
+    # the amounts of a claim and workload, one text per currency in the currencies' sorted order
+    amount = column(count_array, "Amount")
+    currency = column(text_array, "Currency")
+    currency[pd.isna(currency)] = ""
+    priced = np.where(np.isnan(amount), -1, held)
+    money = Keys([priced], [currency], sort=True)
+    [code] = money.codes
+    sums = group_sums(code, amount, money.size)
+    first = np.full(money.size, -1, dtype=np.int64)
+    known = np.flatnonzero(code >= 0)
+    first[code[known[::-1]]] = known[::-1]  # each money group's first row
+    texts = np.array(
+        [f"{a:.2f} {c}".strip() for a, c in zip(sums.tolist(), currency[first].tolist(), strict=True)],
+        dtype=object,
+    )
+    amounts = joined_texts(priced[first], texts, pairs.size, ", ")
+    counted = np.zeros(pairs.size, dtype=bool)
+    counted[held[held >= 0]] = True  # a pair the ledger has a month of
+    labels = np.array(
+        [
+            f"{int(u)} users" + ("" if a is None else ", " + a)
+            for u, a in zip(users.tolist(), amounts.tolist(), strict=True)
+        ],
+        dtype=object,
+    )
+    hit = (rows >= 0) & counted[np.maximum(rows, 0)]
+    out[hit] = labels[rows[hit]]
+    return pd.Series(out, index=associations.index, dtype=object, name="Earned")

@@ -15,6 +15,7 @@ import pandas as pd
 
 from cpor_excel.model.columns import LEDGER_HEADER, LEDGER_SHEET
 from cpor_excel.model.findings import Finding
+from cpor_excel.rules.keys import Keys, as_texts, joined_texts
 
 #: a milestone is paid once per this key
 PAID_KEY = ["Tenant ID", "Workload", "Milestone"]
@@ -56,57 +57,48 @@ def reached_text(associations: pd.DataFrame, ledger: pd.DataFrame, new_rows: pd.
     """Per association row, the milestones its claim and workload hold in the ledger, existing and new:
     "M1 2025-04; M2 2025-09" by month, "" when none."""
     out = np.full(len(associations), "", dtype=object)
-    parts = []
-    for frame in (ledger, new_rows):
-        if not frame.empty and all(c in frame for c in ("Claim ID", "Workload", "Milestone")):
-            month = frame["Month Reached"] if "Month Reached" in frame else pd.Series(None, index=frame.index)
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "_claim": frame["Claim ID"].astype(object).to_numpy(),
-                        "_workload": frame["Workload"].astype(object).to_numpy(),
-                        "_milestone": frame["Milestone"].astype(object).to_numpy(),
-                        "_month": month_numbers(month),
-                    }
-                )
-            )
-    if parts and len(associations):
-        held = pd.concat(parts, ignore_index=True).dropna(subset=["_claim", "_workload", "_milestone"])
-        held = held.astype({"_claim": str, "_workload": str, "_milestone": str})
-        held["_text"] = held["_milestone"] + np.where(
-            np.isnan(held["_month"].to_numpy()), "", " " + month_texts(held["_month"].to_numpy())
+    frames = [
+        frame
+        for frame in (ledger, new_rows)
+        if not frame.empty and all(c in frame for c in ("Claim ID", "Workload", "Milestone"))
+    ]
+    if frames and len(associations):
+        claim, workload, milestone = (
+            np.concatenate([frame[c].to_numpy(dtype=object) for frame in frames])
+            for c in ("Claim ID", "Workload", "Milestone")
         )
-        held = held.drop_duplicates(["_claim", "_workload", "_milestone", "_month"]).sort_values(
-            ["_claim", "_workload", "_month", "_milestone"], kind="stable", na_position="last"
+        month = np.concatenate(
+            [
+                month_numbers(frame["Month Reached"])
+                if "Month Reached" in frame
+                else np.full(len(frame), np.nan)
+                for frame in frames
+            ]
         )
-        joined = _join_texts(held, ["_claim", "_workload"], "_text").rename("_reached").reset_index()
-        rows = pd.DataFrame(
-            {
-                "_pos": np.arange(len(associations)),
-                "_claim": associations["Claim ID"].astype(object).to_numpy(),
-                "_workload": associations["Workload"].astype(object).to_numpy(),
-            }
-        ).dropna()
-        hits = rows.astype({"_claim": str, "_workload": str}).merge(joined, on=["_claim", "_workload"])
-        out[hits["_pos"].to_numpy(dtype=np.int64)] = hits["_reached"].to_numpy(dtype=object)
+        named = ~(pd.isna(claim) | pd.isna(workload) | pd.isna(milestone))
+        claim, workload, milestone, month = (a[named] for a in (claim, workload, milestone, month))
+        claim, workload, milestone = as_texts(claim), as_texts(workload), as_texts(milestone)
+        rows = (
+            associations["Claim ID"].to_numpy(dtype=object),
+            associations["Workload"].to_numpy(dtype=object),
+        )
+        known = ~(pd.isna(rows[0]) | pd.isna(rows[1]))
+        pairs = Keys([claim, as_texts(rows[0][known])], [workload, as_texts(rows[1][known])])
+        held, wanted = pairs.codes
+        # each (milestone, month) once, by month (no month last), then milestone
+        names = pd.factorize(milestone, sort=True)[0]
+        months = np.where(np.isnan(month), np.inf, month)
+        order = np.lexsort((names, months, held))
+        held, names, months, milestone, month = (a[order] for a in (held, names, months, milestone, month))
+        fresh = np.r_[True, (held[1:] != held[:-1]) | (names[1:] != names[:-1]) | (months[1:] != months[:-1])]
+        text = milestone + np.where(np.isnan(month), "", " " + month_texts(month))
+        joined = joined_texts(np.where(fresh, held, -1), text, pairs.size, "; ")
+        texts = np.concatenate([joined, np.full(1, None, dtype=object)])[
+            np.where(wanted >= 0, wanted, pairs.size)
+        ]  # None: the ledger has none
+        hit = np.flatnonzero(known)[pd.notna(texts)]
+        out[hit] = texts[pd.notna(texts)]
     return pd.Series(out, index=associations.index, dtype=object, name="Milestones Reached")
-
-
-def _join_texts(frame: pd.DataFrame, by: list[str], column: str) -> pd.Series:
-    """``"; ".join`` of ``column`` per group, in frame order: one vector step per position in a group
-    (a claim holds a handful of milestones), not one Python call per group."""
-    groups = frame.groupby(by, sort=False)
-    group = groups.ngroup().to_numpy()
-    position = groups.cumcount().to_numpy()
-    texts = frame[column].to_numpy(dtype=object)
-    first = position == 0
-    out = np.empty(int(first.sum()), dtype=object)
-    out[group[first]] = texts[first]
-    for step in range(1, int(position.max(initial=0)) + 1):
-        at = position == step
-        out[group[at]] = out[group[at]] + "; " + texts[at]
-    keys = frame.loc[first, by].set_axis(group[first]).sort_index()
-    return pd.Series(out, index=pd.MultiIndex.from_frame(keys), dtype=object, name=column)
 
 
 def unsupported(ledger: pd.DataFrame, reach: pd.DataFrame) -> list[Finding]:

@@ -50,6 +50,7 @@ from cpor_excel.rules.milestone_findings import (
     recorded_today,
     whole_texts,
 )
+from cpor_excel.rules.poe_dates import text_array as _column
 from cpor_excel.rules.usage import count_array
 
 #: usage % is a ratio of whole numbers compared with a typed-in fraction: 35% of 300 must be 105 users
@@ -380,14 +381,6 @@ def _months(frame: pd.DataFrame, name: str) -> np.ndarray:
     if name not in frame:
         return np.full(len(frame), np.nan)
     return month_numbers(frame[name])
-
-
-def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
-    """A column as an object array with None for missing (all None when the column is absent)."""
-    if name not in frame:
-        return np.full(len(frame), None, dtype=object)
-    values = frame[name].astype(object)
-    return np.asarray(values.where(values.notna(), None), dtype=object)
 
 
 def assign_buckets(workloads: np.ndarray, paid_units: np.ndarray, buckets: pd.DataFrame) -> np.ndarray:

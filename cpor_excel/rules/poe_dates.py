@@ -179,7 +179,9 @@ def day_array(frame: pd.DataFrame, column: str) -> np.ndarray:
     """A date column as datetime64[D] (any stored resolution; NaT where empty or absent)."""
     if column not in frame:
         return np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[D]")
-    values = pd.to_datetime(frame[column], errors="coerce")
+    values = frame[column]
+    if values.dtype.kind != "M":  # already dates (the usual, after prepare): no conversion to pay for
+        values = pd.to_datetime(values, errors="coerce")
     return np.asarray(values.to_numpy(dtype="datetime64[ns]")).astype("datetime64[D]")
 
 
@@ -193,8 +195,9 @@ def text_array(frame: pd.DataFrame, column: str) -> np.ndarray:
     """A text column as an object array of str or None (pandas 3 may hand over NaN for missing)."""
     if column not in frame:
         return np.full(len(frame), None, dtype=object)
-    values = frame[column].astype(object)
-    return np.asarray(values.where(values.notna(), None), dtype=object)
+    values = frame[column].to_numpy(dtype=object, copy=True)
+    values[pd.isna(values)] = None
+    return values
 
 
 def _iso(days: np.ndarray) -> list[str]:

@@ -20,7 +20,10 @@ def count_array(frame: pd.DataFrame, column: str) -> np.ndarray:
     """An Int64 count column as float (NaN where empty or invalid), so whole-sheet arithmetic stays numpy."""
     if column not in frame:
         return np.full(len(frame), np.nan)
-    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    values = frame[column]
+    if values.dtype.kind not in "iuf":  # numbers already (the usual, after prepare): no conversion to pay for
+        values = pd.to_numeric(values, errors="coerce")
+    return values.to_numpy(dtype=float, na_value=np.nan)
 
 
 def check_usage(usage: pd.DataFrame, settings: Settings) -> list[Finding]:
