@@ -1,17 +1,24 @@
-"""The Associations column Earned: what the Earnings Ledger holds for each claim and workload, in words
-("200 users, 1000.00 USD"), from its existing rows and the rows a run adds (``earnings.py``). Pure.
+"""Usage pay above the high-water mark in words: the Associations column Earned, what the Earnings Ledger
+holds for each claim and workload ("200 users, 1000.00 USD") from its existing rows and the rows a run adds,
+and the run's `hwm-earned` / `hwm-not-earned` findings with Microsoft's reasons in a partner's words
+(``earnings.py`` decides the months). Pure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from cpor_excel.rules.keys import Keys, group_sums, joined_texts
+from cpor_excel.model.findings import Finding
+from cpor_excel.rules.keys import Keys, Table, group_sums, joined_texts, rows_at
+from cpor_excel.rules.ledger import month_texts
 from cpor_excel.rules.poe_dates import text_array
 from cpor_excel.rules.usage import count_array
+
+SHEET = "Associations"
 
 
 def earned_text(associations: pd.DataFrame, ledger: pd.DataFrame, new_rows: pd.DataFrame) -> pd.Series:
@@ -59,3 +66,105 @@ def earned_text(associations: pd.DataFrame, ledger: pd.DataFrame, new_rows: pd.D
     hit = (rows >= 0) & counted[np.maximum(rows, 0)]
     out[hit] = labels[rows[hit]]
     return pd.Series(out, index=associations.index, dtype=object, name="Earned")
+
+
+# ------------------------------------------------------------------------------- usage pay's findings
+
+
+def usage_pay_findings(reported: Table, reason_codes: tuple[str, ...]) -> list[Finding]:
+    """One `hwm-earned` per association row with paid months, one `hwm-not-earned` per row and reason
+    (``reported``: the months ``earnings.py`` decided, with their reason codes, in ``reason_codes``' order).
+
+    A first run of a big workbook reports tens of thousands of groups, so they are not made by a pandas
+    groupby loop (a frame per group): sorted by row, reason and month, each group is a run of consecutive
+    rows, and its sums, first and last month are found with numpy over the run boundaries."""
+    if not len(reported["_row"]):
+        return []
+    order = {code: i for i, code in enumerate(("", *reason_codes))}
+    codes, distinct = pd.factorize(reported["_reason"])
+    reason_order = np.array([*(order.get(r, np.nan) for r in distinct.tolist()), np.nan], dtype=float)[codes]
+    frame = rows_at(
+        {**reported, "_order": reason_order}, np.lexsort((reported["_month"], reason_order, reported["_row"]))
+    )
+    texts = month_texts(frame["_month"].astype(float))
+    rows = frame["_row"]
+    orders = frame["_order"]
+    starts = np.flatnonzero(np.r_[True, (rows[1:] != rows[:-1]) | (orders[1:] != orders[:-1])])
+    ends = np.r_[starts[1:], len(rows)] - 1  # the last row of each run
+    claims, workloads, reasons = (frame[c] for c in ("_claim", "_workload", "_reason"))
+    amounts = frame["_amount"].astype(float)
+    has_amount = ~np.isnan(amounts)
+    paid_users = np.add.reduceat(frame["_paid"].astype(float), starts)
+    amount_sums = np.add.reduceat(np.where(has_amount, amounts, 0.0), starts)
+    with_amount = np.add.reduceat(has_amount.astype(np.int64), starts)
+    last_amount = np.maximum.reduceat(np.where(has_amount, np.arange(len(rows)), -1), starts)
+    currencies = frame["_currency"]
+    detail = {c: frame[c] for c in _REASON_FIELDS if c in frame}
+    found: list[Finding] = []
+    for at, (first, last) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        span = (
+            texts[first] if first == last else f"{last - first + 1} months, {texts[first]} to {texts[last]}"
+        )
+        workload = workloads[first]
+        if reasons[first] == "":
+            users = int(paid_users[at])
+            money = ""
+            if with_amount[at]:
+                currency = currencies[last_amount[at]]
+                currency = "" if currency is None or currency != currency else currency
+                money = f", {amount_sums[at]:.2f} {currency}".rstrip()
+            code = "hwm-earned"
+            message = (
+                f"Usage pay above the high-water mark for {workload} in {span}: {users} new active "
+                f"{'user' if users == 1 else 'users'}{money} (Earnings Ledger months of this run)."
+            )
+        else:
+            code = "hwm-not-earned"
+            month = {c: values[last] for c, values in detail.items()}
+            message = f"No usage pay for {workload} in {span}: {reason_words(str(reasons[first]), month)}."
+        found.append(
+            Finding(
+                code, SHEET, message, row=int(rows[first]), column="Workload", claim_id=str(claims[first])
+            )
+        )
+    return found
+
+
+#: the figures ``reason_words`` quotes from a month
+_REASON_FIELDS = ("_mau", "_pau", "_prior", "_cap", "_approved", "_new", "_min_new", "_already", "_max")
+
+
+def reason_words(reason: str, month: Any) -> str:
+    """Microsoft's reason code in a partner's words, with the month's figures (a row of ``_decide``)."""
+    mau, pau, prior = (_int(month[c]) for c in ("_mau", "_pau", "_prior"))
+    if reason == "MXTMCPMT":
+        words = (
+            f"it is more than {_int(month['_cap'])} months after the claim was approved in "
+            f"{_month_text(month['_approved'])}, the Rate Card's Time Cap Months"
+        )
+    elif reason == "PAULWPHWM":
+        words = (
+            f"paid units ({pau}) were not above the high-water mark of {prior} active users, so there was no "
+            "licence for a new user to be paid on"
+        )
+    elif reason == "MAULWPHWM":
+        words = f"active users ({mau}) did not rise above the high-water mark of {prior}"
+    elif reason == "MINTHNTMT":
+        words = (
+            f"{_int(month['_new'])} new active users above the high-water mark of {prior} are fewer than the "
+            f"Rate Card's Min New Users of {_int(month['_min_new'])}"
+        )
+    else:
+        words = (
+            f"the {_int(month['_already'])} users already paid for this customer's workload reached the Rate "
+            f"Card's Max Paid Users of {_int(month['_max'])}"
+        )
+    return f"{words} (Microsoft's reason {reason})"
+
+
+def _month_text(number: float) -> str:
+    return str(month_texts(np.array([float(number)]))[0])
+
+
+def _int(value: Any) -> int:
+    return int(float(value))

@@ -32,9 +32,19 @@ import pandas as pd
 from cpor_excel.model.columns import EARNINGS_HEADER
 from cpor_excel.model.findings import Finding
 from cpor_excel.model.program import Settings
-from cpor_excel.rules.earned import earned_text
+from cpor_excel.rules.earned import earned_text, usage_pay_findings
 from cpor_excel.rules.incentives import incentivised
-from cpor_excel.rules.ledger import customer_names, month_numbers, month_texts, optional_text
+from cpor_excel.rules.keys import (
+    Table,
+    as_texts,
+    first_of_runs,
+    group_sums,
+    rows_at,
+    running_max,
+    running_sums,
+    shifted,
+)
+from cpor_excel.rules.ledger import cell_frame, customer_of, month_numbers, month_texts, optional_text
 from cpor_excel.rules.poe_dates import text_array
 from cpor_excel.rules.usage import count_array
 
@@ -90,19 +100,25 @@ def evaluate_earnings(
     claims = _counting_claims(associations, keys.associations, start_month, as_of_month)
     months = _counted_months(history, claims, ledger, keys.ledger)
     terms, rate_findings = _terms(months["_workload"], rate_card, rate_card_note)
-    months = months.merge(terms, on="_workload", how="left")
-    decided = _decide(months, ledger, keys.ledger)
+    decided = _decide({**months, **terms}, ledger, keys.ledger)
     new_rows = _ledger_rows(decided, customers, as_of)
 
-    reported = pd.concat([decided, _recorded_today(associations, ledger, keys, rate_card, as_of)])
-    findings = rate_findings if len(months) else []
-    findings += _findings(reported)
+    reported = _joined(decided, _recorded_today(associations, ledger, keys, rate_card, as_of))
+    findings = rate_findings if len(months["_key"]) else []
+    findings += usage_pay_findings(reported, REASONS)
     return EarningsResult(
         findings=findings,
         new_ledger_rows=new_rows,
         high_water_mark=_high_water_marks(associations, keys.associations, history),
         earned=earned_text(associations, ledger, new_rows),
     )
+
+
+def _joined(first: Table, second: Table) -> Table:
+    """The rows of both, in order, in the columns they share."""
+    if not second:
+        return first
+    return {name: np.concatenate([first[name], second[name]]) for name in first if name in second}
 
 
 def empty_earnings() -> pd.DataFrame:
@@ -132,128 +148,163 @@ def _pair_codes(associations: pd.DataFrame, usage: pd.DataFrame, ledger: pd.Data
     return _Keys(codes[:a], codes[a : a + u], codes[a + u :])
 
 
-def _numbered(frames: tuple[pd.DataFrame, ...], column: str) -> tuple[np.ndarray, pd.Index]:
+def _numbered(frames: tuple[pd.DataFrame, ...], column: str) -> tuple[np.ndarray, np.ndarray]:
     """One number per distinct value of ``column`` across the frames, in their order (-1 where missing:
     a missing value, a frame without the column or without one of the pair's columns)."""
     parts = [
-        frame[column].astype(object).reset_index(drop=True)
+        frame[column].to_numpy(dtype=object)
         if not frame.empty and "Tenant ID" in frame and "Workload" in frame
-        else pd.Series(None, index=range(len(frame)), dtype=object)
+        else np.full(len(frame), None, dtype=object)
         for frame in frames
     ]
-    codes, names = pd.factorize(pd.concat(parts, ignore_index=True), use_na_sentinel=True)
+    codes, names = pd.factorize(np.concatenate(parts), use_na_sentinel=True)
     return codes.astype(np.int64), names
 
 
 # ---------------------------------------------------------------------------------------- the months
 
 
-def _history(usage: pd.DataFrame, ledger: pd.DataFrame, keys: _Keys, as_of_month: float) -> pd.DataFrame:
-    """Every month up to the as-of month of the customer workloads the associations name: _key, _month, the
-    month's Usage row (_mau, _pau, _urow; NaN / -1 without one) and _prior, the highest Active Users of the
-    months before it (0 if none)."""
+def _history(usage: pd.DataFrame, ledger: pd.DataFrame, keys: _Keys, as_of_month: float) -> Table:
+    """Every month up to the as-of month of the customer workloads the associations name, by key and month:
+    _key, _month, the month's Usage row (_mau, _pau, _urow; NaN without one), _through, the highest Active
+    Users up to that month, and _prior, the highest of the months before it (0 if none)."""
     wanted = np.unique(keys.associations[keys.associations >= 0])
-    use = pd.DataFrame(
-        {
-            "_key": keys.usage,
-            "_month": _months(usage, "Month"),
-            "_mau": count_array(usage, "Active Users"),
-            "_pau": count_array(usage, "Paid Units"),
-            "_urow": usage.index.to_numpy(),
-        }
-    )
-    use = use[np.isin(use["_key"].to_numpy(), wanted) & (use["_month"] <= as_of_month)]
-    use = use.dropna(subset=["_month"])
-    remembered = pd.DataFrame(
-        {
-            "_key": keys.ledger,
-            "_month": _months(ledger, "Month"),
-            "_mau": count_array(ledger, "Active Users"),
-        }
-    )
-    remembered = remembered[np.isin(remembered["_key"].to_numpy(), wanted)].dropna()
+    month = _months(usage, "Month")
+    take = np.isin(keys.usage, wanted) & (month <= as_of_month)  # (NaN: no month)
+    use = {
+        "_key": keys.usage[take],
+        "_month": month[take],
+        "_mau": count_array(usage, "Active Users")[take],
+        "_pau": count_array(usage, "Paid Units")[take],
+        "_urow": usage.index.to_numpy()[take].astype(float),
+    }
+    remembered_month, remembered = _months(ledger, "Month"), count_array(ledger, "Active Users")
+    kept = np.isin(keys.ledger, wanted) & ~np.isnan(remembered_month) & ~np.isnan(remembered)
     # one value per month: the highest Active Users that month (a duplicate Usage row or the ledger's copy)
-    highest = (
-        pd.concat([use[["_key", "_month", "_mau"]], remembered], ignore_index=True)
-        .groupby(["_key", "_month"], sort=True)["_mau"]
-        .max()
-        .fillna(0.0)
-        .reset_index()
-    )
-    highest["_through"] = highest.groupby("_key", sort=False)["_mau"].cummax()
-    highest["_prior"] = highest.groupby("_key", sort=False)["_through"].shift(1).fillna(0.0)
-    first = use.sort_values(["_key", "_month", "_urow"], kind="stable").drop_duplicates(["_key", "_month"])
-    return highest[["_key", "_month", "_through", "_prior"]].merge(first, on=["_key", "_month"], how="left")
+    key = np.concatenate([use["_key"], keys.ledger[kept]])
+    month = np.concatenate([use["_month"], remembered_month[kept]])
+    users = np.concatenate([use["_mau"], remembered[kept]])
+    order = np.lexsort((month, key))
+    key, month, users = key[order], month[order], users[order]
+    starts = np.flatnonzero(first_of_runs(key, month))
+    highest = np.fmax.reduceat(users, starts) if len(starts) else np.zeros(0)  # fmax: NaN skipped
+    highest[np.isnan(highest)] = 0.0
+    key, month = key[starts], month[starts]
+    through = running_max(key, highest)
+    history = {"_key": key, "_month": month, "_through": through, "_prior": shifted(key, through, 0.0)}
+    # the month's first Usage row (in sheet order) where it has one
+    order = np.lexsort((use["_urow"], use["_month"], use["_key"]))
+    first = order[first_of_runs(use["_key"][order], use["_month"][order])]
+    at = np.searchsorted(_key_months(key, month), _key_months(use["_key"][first], use["_month"][first]))
+    for name in ("_mau", "_pau", "_urow"):
+        history[name] = np.full(len(key), np.nan)
+        history[name][at] = use[name][first]
+    return history
+
+
+def _key_months(keys: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """(key, month) as one number that sorts as the pair does (a month number is far below 2**19)."""
+    return keys.astype(np.int64) * 2**20 + (months + 2**19).astype(np.int64)
 
 
 def _counting_claims(
     associations: pd.DataFrame, keys: np.ndarray, start_month: float, as_of_month: float
-) -> pd.DataFrame:
+) -> Table:
     """The Approved, incentivised rows with an Approved date: _key, _row, _claim, _partner, _workload, _tenant,
     _approved (month number), _first and _last (the counted months on the high-water-mark model)."""
     approved = _months(associations, "Approved")
     ended = _months(associations, "Ended")
-    frame = pd.DataFrame(
-        {
-            "_key": keys,
-            "_row": associations.index.to_numpy(),
-            "_claim": text_array(associations, "Claim ID"),
-            "_tenant": text_array(associations, "Tenant ID"),
-            "_workload": text_array(associations, "Workload"),
-            "_partner": text_array(associations, "Partner ID"),
-            "_approved": approved,
-            "_approved_day": pd.to_datetime(associations["Approved"], errors="coerce").to_numpy(),
-            "_first": np.fmax(approved + 1, start_month),
-            "_last": np.fmin(np.full(len(associations), as_of_month), ended - 1),  # fmin: no Ended, no bound
-        }
-    )
+    claims = {
+        "_key": keys,
+        "_row": associations.index.to_numpy(),
+        "_claim": text_array(associations, "Claim ID"),
+        "_tenant": text_array(associations, "Tenant ID"),
+        "_workload": text_array(associations, "Workload"),
+        "_partner": text_array(associations, "Partner ID"),
+        "_approved": approved,
+        "_approved_day": _instants(associations, "Approved"),
+        "_first": np.fmax(approved + 1, start_month),
+        "_last": np.fmin(np.full(len(associations), as_of_month), ended - 1),  # fmin: no Ended, no bound
+    }
     keep = (
         (text_array(associations, "Status") == "Approved")
         & ~np.isnan(approved)
         & (keys >= 0)
-        & pd.notna(frame["_claim"]).to_numpy()
+        & pd.notna(claims["_claim"])
         & incentivised(associations)
     )
-    return frame[keep & (frame["_first"] <= frame["_last"]).to_numpy()]
+    return rows_at(claims, keep & (claims["_first"] <= claims["_last"]))
 
 
-def _counted_months(
-    history: pd.DataFrame, claims: pd.DataFrame, ledger: pd.DataFrame, ledger_keys: np.ndarray
-) -> pd.DataFrame:
+def _instants(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A date column as datetime64[ns] (its time of day kept: it orders two approvals of one day)."""
+    values = frame[column]
+    if values.dtype.kind != "M":
+        values = pd.to_datetime(values, errors="coerce")
+    return np.asarray(values.to_numpy(dtype="datetime64[ns]"))
+
+
+def _counted_months(history: Table, claims: Table, ledger: pd.DataFrame, ledger_keys: np.ndarray) -> Table:
     """The counted months with a Usage row that the ledger does not hold yet, one claim row each."""
-    rows = history[history["_urow"].notna() & history["_mau"].notna() & history["_pau"].notna()]
-    rows = rows.merge(claims, on="_key")
-    rows = rows[(rows["_month"] >= rows["_first"]) & (rows["_month"] <= rows["_last"])]
-    rows = rows.sort_values(["_key", "_month", "_approved_day", "_claim", "_row"], kind="stable")
-    rows = rows.drop_duplicates(["_key", "_month"])
-    held = pd.DataFrame({"_key": ledger_keys, "_month": _months(ledger, "Month")}).dropna()
-    if len(held):
-        marked = rows.merge(held.drop_duplicates().assign(_held=True), on=["_key", "_month"], how="left")
-        rows = marked[marked["_held"].isna()].drop(columns="_held")
+    months = rows_at(
+        history, ~np.isnan(history["_urow"]) & ~np.isnan(history["_mau"]) & ~np.isnan(history["_pau"])
+    )
+    # each month with every claim row of its customer workload
+    by_key = np.argsort(claims["_key"], kind="stable")
+    low = np.searchsorted(claims["_key"][by_key], months["_key"], side="left")
+    count = np.searchsorted(claims["_key"][by_key], months["_key"], side="right") - low
+    month_at = np.repeat(np.arange(len(count)), count)
+    claim_at = by_key[np.repeat(low - np.cumsum(count) + count, count) + np.arange(int(count.sum()))]
+    rows = {
+        **rows_at(months, month_at),
+        **rows_at({k: v for k, v in claims.items() if k != "_key"}, claim_at),
+    }
+    rows = rows_at(rows, (rows["_month"] >= rows["_first"]) & (rows["_month"] <= rows["_last"]))
+    # a month counted by two claims goes to the earlier approval, then the lower Claim ID
+    claim_order = pd.factorize(rows["_claim"], sort=True)[0]
+    order = np.lexsort(
+        (rows["_row"], claim_order, rows["_approved_day"].view(np.int64), rows["_month"], rows["_key"])
+    )
+    rows = rows_at(rows, order[first_of_runs(rows["_key"][order], rows["_month"][order])])
+    held_month = _months(ledger, "Month")
+    held = ~np.isnan(held_month)
+    if held.any():
+        rows = rows_at(
+            rows,
+            ~np.isin(
+                _key_months(rows["_key"], rows["_month"]), _key_months(ledger_keys[held], held_month[held])
+            ),
+        )
     # the ledger's order; within one customer workload the months ascend, as the cap needs
-    return rows.sort_values(["_tenant", "_workload", "_month"], kind="stable").reset_index(drop=True)
+    tenant = pd.factorize(rows["_tenant"], sort=True)[0]
+    workload = pd.factorize(rows["_workload"], sort=True)[0]
+    return rows_at(rows, np.lexsort((rows["_month"], workload, tenant)))
 
 
 # ------------------------------------------------------------------------------------------ the terms
 
 
 def _terms(
-    workloads: pd.Series, rate_card: pd.DataFrame | None, note: str = ""
-) -> tuple[pd.DataFrame, list[Finding]]:
-    """Per workload: _rate, _currency, _min_new, _max, _cap from its Rate Card row (an exact workload row
-    beats "*"); without one, Min New Users 1 and no caps, no rate, and `no-rate-card`."""
-    names = pd.Series(pd.unique(workloads.astype(object)), dtype=object)
-    terms = pd.DataFrame({"_workload": names})
+    workloads: np.ndarray, rate_card: pd.DataFrame | None, note: str = ""
+) -> tuple[Table, list[Finding]]:
+    """Per row of ``workloads``: _rate, _currency, _min_new, _max, _cap from its workload's Rate Card row (an
+    exact workload row beats "*"); without one, Min New Users 1 and no caps, no rate, and `no-rate-card`."""
+    codes, names = pd.factorize(workloads)
     card = _card(rate_card)
-    exact = terms.merge(card, left_on="_workload", right_on="_wl", how="left")
-    star = card[card["_wl"] == "*"].head(1)
-    found = np.array(exact["_wl"].notna(), dtype=bool)
-    if len(star):
-        for column in _TERM_COLUMNS:
-            exact.loc[~found, column] = star[column].iloc[0]
+    lookup: dict[object, int] = {}
+    for at, name in enumerate(card["_wl"].tolist()):
+        lookup.setdefault(name, at)
+    star = lookup.get("*", -1)
+    found = np.array([name in lookup for name in names.tolist()], dtype=bool)
+    row = np.array([lookup.get(name, star) for name in names.tolist()], dtype=np.int64)[codes]
+    if star >= 0:
         found[:] = True
-    exact["_min_new"] = exact["_min_new"].astype(float).fillna(1.0)
-    exact["_max"] = exact["_max"].astype(float).fillna(np.inf)
+    terms: Table = {}
+    for column in _TERM_COLUMNS:
+        values = np.concatenate([card[column], np.full(1, np.nan, dtype=card[column].dtype)])
+        terms[column] = values[row]  # -1: the appended blank
+    terms["_min_new"] = np.where(np.isnan(terms["_min_new"]), 1.0, terms["_min_new"])
+    terms["_max"] = np.where(np.isnan(terms["_max"]), np.inf, terms["_max"])
     findings: list[Finding] = []
     if rate_card is None:
         findings.append(
@@ -271,7 +322,7 @@ def _terms(
             )
         )
     else:
-        for name in sorted(names[~found].astype(str)):
+        for name in sorted(str(n) for n in np.asarray(names, dtype=object)[~found]):
             findings.append(
                 Finding(
                     "no-rate-card",
@@ -281,102 +332,108 @@ def _terms(
                     f"add a row for {name} from your incentive guide.",
                 )
             )
-    return exact[["_workload", *_TERM_COLUMNS]], findings
+    return terms, findings
 
 
 _TERM_COLUMNS = ["_rate", "_currency", "_min_new", "_max", "_cap"]
 
 
-def _card(rate_card: pd.DataFrame | None) -> pd.DataFrame:
+def _card(rate_card: pd.DataFrame | None) -> Table:
     """The usable Rate Card rows, first row per workload: _wl and the term columns (NaN where blank)."""
     if rate_card is None or rate_card.empty:
-        kinds = {c: object if c in ("_wl", "_currency") else float for c in ["_wl", *_TERM_COLUMNS]}
-        return pd.DataFrame({c: pd.Series(dtype=kind) for c, kind in kinds.items()})
-    card = pd.DataFrame(
-        {
-            "_wl": text_array(rate_card, "Workload"),
-            "_rate": count_array(rate_card, "Rate per User"),
-            "_currency": text_array(rate_card, "Currency"),
-            "_min_new": count_array(rate_card, "Min New Users"),
-            "_max": count_array(rate_card, "Max Paid Users"),
-            "_cap": count_array(rate_card, "Time Cap Months"),
+        return {
+            c: np.zeros(0, dtype=object if c in ("_wl", "_currency") else float)
+            for c in ["_wl", *_TERM_COLUMNS]
         }
-    )
-    return card.dropna(subset=["_wl"]).drop_duplicates("_wl")
+    card = {
+        "_wl": text_array(rate_card, "Workload"),
+        "_rate": count_array(rate_card, "Rate per User"),
+        "_currency": text_array(rate_card, "Currency"),
+        "_min_new": count_array(rate_card, "Min New Users"),
+        "_max": count_array(rate_card, "Max Paid Users"),
+        "_cap": count_array(rate_card, "Time Cap Months"),
+    }
+    return rows_at(card, pd.notna(card["_wl"]))
 
 
 # ----------------------------------------------------------------------------------------- decisions
 
 
-def _decide(months: pd.DataFrame, ledger: pd.DataFrame, ledger_keys: np.ndarray) -> pd.DataFrame:
+def _decide(months: Table, ledger: pd.DataFrame, ledger_keys: np.ndarray) -> Table:
     """Reason, New Users, Paid Users and Amount of each counted month (``months`` sorted by key and month)."""
-    mau, pau, prior = (months[c].to_numpy(dtype=float) for c in ("_mau", "_pau", "_prior"))
+    mau, pau, prior = months["_mau"], months["_pau"], months["_prior"]
     new = np.minimum(mau, pau) - prior
     reasons = [
-        (months["_month"] - months["_approved"]).to_numpy(dtype=float) > months["_cap"].to_numpy(dtype=float),
+        (months["_month"] - months["_approved"]) > months["_cap"],
         pau <= prior,
         mau <= prior,
-        new < months["_min_new"].to_numpy(dtype=float),
+        new < months["_min_new"],
     ]
-    passing = ~np.logical_or.reduce(reasons) if len(months) else np.zeros(0, dtype=bool)
+    passing = ~np.logical_or.reduce(reasons) if len(mau) else np.zeros(0, dtype=bool)
     # The cap, without a loop: S_k = min(sum of new users of the passing months up to k, R) is what the
     # months up to k pay together, with R = Max Paid Users - what the ledger paid already.
-    already = pd.Series(count_array(ledger, "Paid Users"), dtype=float).fillna(0.0)
-    before = already.groupby(ledger_keys).sum() if len(ledger) else pd.Series(dtype=float)
-    room = np.maximum(
-        months["_max"].to_numpy(dtype=float) - months["_key"].map(before).fillna(0.0).to_numpy(), 0
-    )
-    groups = months["_key"].to_numpy()
-    running = pd.Series(np.where(passing, new, 0.0)).groupby(groups).cumsum().to_numpy()
-    paid_so_far = np.minimum(running, room)
-    paid_before = pd.Series(paid_so_far).groupby(groups).shift(1).fillna(0.0).to_numpy()
+    paid_users = np.nan_to_num(count_array(ledger, "Paid Users"), nan=0.0)
+    known = ledger_keys >= 0
+    size = int(max(ledger_keys.max(initial=-1), months["_key"].max(initial=-1))) + 1
+    before = group_sums(np.where(known, ledger_keys, -1), paid_users, size)[months["_key"]]
+    room = np.maximum(months["_max"] - before, 0)
+    groups = months["_key"]
+    paid_so_far = np.minimum(running_sums(groups, np.where(passing, new, 0.0)), room)
+    paid_before = shifted(groups, paid_so_far, 0.0)
     full = passing & (paid_before >= room)
     paid = np.where(passing & ~full, paid_so_far - paid_before, 0.0)
-    return months.assign(
-        _new=np.maximum(new, 0.0),
-        _paid=paid,
-        _amount=paid * months["_rate"].to_numpy(dtype=float),
-        _reason=np.select([*reasons, full], list(REASONS), default=""),
-        _already=months["_key"].map(before).fillna(0.0).to_numpy() + paid_before,  # for the MAXUNITS words
-    )
+    return {
+        **months,
+        "_new": np.maximum(new, 0.0),
+        "_paid": paid,
+        "_amount": paid * months["_rate"],
+        "_reason": np.select([*reasons, full], list(REASONS), default="").astype(object),
+        "_already": before + paid_before,  # for the MAXUNITS words
+    }
 
 
 # ---------------------------------------------------------------------------------------- the ledger
 
 
-def _ledger_rows(decided: pd.DataFrame, customers: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+def _ledger_rows(decided: Table, customers: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """New Earnings Ledger rows as cell values (EARNINGS_HEADER; Python scalars, None for blank)."""
-    if decided.empty:
+    if not len(decided["_key"]):
         return empty_earnings()
-    names = customer_names(customers)
-    rate = decided["_rate"].to_numpy(dtype=float)
-    amount = decided["_amount"].to_numpy(dtype=float)
+    rate = decided["_rate"]
+    currency = decided["_currency"].astype(object)  # (a copy)
+    currency[np.isnan(rate)] = None
     columns: dict[str, list[Any]] = {
-        "Claim ID": decided["_claim"].astype(str).tolist(),
-        "Tenant ID": decided["_tenant"].astype(str).tolist(),
-        "Customer": optional_text(decided["_tenant"].map(names)),
-        "Workload": decided["_workload"].astype(str).tolist(),
+        "Claim ID": as_texts(decided["_claim"]).tolist(),
+        "Tenant ID": as_texts(decided["_tenant"]).tolist(),
+        "Customer": optional_text(customer_of(customers, decided["_tenant"])),
+        "Workload": as_texts(decided["_workload"]).tolist(),
         "Partner ID": optional_text(decided["_partner"]),
-        "Month": month_texts(decided["_month"].to_numpy(dtype=float)).tolist(),
+        "Month": month_texts(decided["_month"]).tolist(),
         "Active Users": _whole(decided["_mau"]),
         "Paid Units": _whole(decided["_pau"]),
         "Prior High-Water Mark": _whole(decided["_prior"]),
         "New Users": _whole(decided["_new"]),
         "Paid Users": _whole(decided["_paid"]),
-        "Rate per User": _whole(decided["_rate"], int_values=False),
-        "Amount": [None if a != a else round(a, 2) for a in amount.tolist()],  # a != a: NaN
-        "Currency": optional_text(decided["_currency"].where(~np.isnan(rate), None)),
+        "Rate per User": _whole(rate, int_values=False),
+        "Amount": [None if a != a else round(a, 2) for a in decided["_amount"].tolist()],  # a != a: NaN
+        "Currency": optional_text(currency),
         "Reason": optional_text(decided["_reason"]),
-        "Recorded On": [as_of.isoformat()] * len(decided),
+        "Recorded On": [as_of.isoformat()] * len(rate),
     }
-    return pd.DataFrame({c: pd.Series(columns[c], dtype=object) for c in EARNINGS_HEADER})
+    return cell_frame(columns, EARNINGS_HEADER)
 
 
-def _high_water_marks(associations: pd.DataFrame, keys: np.ndarray, history: pd.DataFrame) -> pd.Series:
+def _high_water_marks(associations: pd.DataFrame, keys: np.ndarray, history: Table) -> pd.Series:
     """The highest Active Users so far (up to the as-of month) of each row's customer workload."""
-    highest = history.groupby("_key")["_through"].max() if len(history) else pd.Series(dtype=float)
-    marks = pd.Series(keys).map(highest).to_numpy(dtype=float)
-    values = [None if np.isnan(m) else int(m) for m in marks.tolist()]
+    key = history["_key"]
+    last = np.r_[key[1:] != key[:-1], True] if len(key) else np.zeros(0, dtype=bool)
+    known, highest = key[last], history["_through"][last]  # (running maxima: each key's last is its highest)
+    at = np.minimum(np.searchsorted(known, keys), max(len(known) - 1, 0))
+    hit = (keys >= 0) & (known[at] == keys) if len(known) else np.zeros(len(keys), dtype=bool)
+    values = [
+        int(m) if h else None
+        for m, h in zip(highest[at].tolist() if len(known) else [0] * len(keys), hit.tolist(), strict=True)
+    ]
     return pd.Series(values, index=associations.index, dtype=object, name="High-Water Mark")
 
 
@@ -389,14 +446,14 @@ def _recorded_today(
     keys: _Keys,
     rate_card: pd.DataFrame | None,
     as_of: dt.date,
-) -> pd.DataFrame:
+) -> Table:
     """Ledger rows an earlier run recorded on this same as-of date, shaped like ``_decide``'s output, so that a
     second run with one as-of date reports what the first did (SPEC: a run is deterministic)."""
     if ledger.empty or "Recorded On" not in ledger or "Claim ID" not in ledger:
-        return pd.DataFrame()
+        return {}
     recorded = pd.to_datetime(ledger["Recorded On"], errors="coerce").dt.date.to_numpy() == as_of
     if not recorded.any():
-        return pd.DataFrame()
+        return {}
     today = pd.DataFrame(
         {
             "_claim": text_array(ledger, "Claim ID"),
@@ -422,97 +479,11 @@ def _recorded_today(
         }
     ).drop_duplicates(["_claim", "_workload"])
     today = today.merge(rows, on=["_claim", "_workload"])
-    terms, _ = _terms(today["_workload"], rate_card)
+    terms, _ = _terms(today["_workload"].to_numpy(dtype=object), rate_card)
     already = pd.Series(count_array(ledger, "Paid Users"), dtype=float).fillna(0.0).groupby(keys.ledger).sum()
-    today = today.merge(terms.drop(columns=["_currency"]), on="_workload", how="left")
-    return today.assign(_already=today["_key"].map(already).fillna(0.0))
-
-
-def _findings(reported: pd.DataFrame) -> list[Finding]:
-    """One `hwm-earned` per association row with paid months, one `hwm-not-earned` per row and reason.
-
-    A first run of a big workbook reports tens of thousands of groups, so they are not made by a pandas
-    groupby loop (a frame per group): sorted by row, reason and month, each group is a run of consecutive
-    rows, and its sums, first and last month are found with numpy over the run boundaries."""
-    if reported.empty:
-        return []
-    order = {code: i for i, code in enumerate(("", *REASONS))}
-    frame = reported.assign(_order=reported["_reason"].map(order))
-    frame = frame.sort_values(["_row", "_order", "_month"], kind="stable").reset_index(drop=True)
-    texts = month_texts(frame["_month"].to_numpy(dtype=float))
-    rows = frame["_row"].to_numpy()
-    orders = frame["_order"].to_numpy()
-    starts = np.flatnonzero(np.r_[True, (rows[1:] != rows[:-1]) | (orders[1:] != orders[:-1])])
-    ends = np.r_[starts[1:], len(frame)] - 1  # the last row of each run
-    claims, workloads, reasons = (frame[c].to_numpy() for c in ("_claim", "_workload", "_reason"))
-    amounts = frame["_amount"].to_numpy(dtype=float)
-    has_amount = ~np.isnan(amounts)
-    paid_users = np.add.reduceat(frame["_paid"].to_numpy(dtype=float), starts)
-    amount_sums = np.add.reduceat(np.where(has_amount, amounts, 0.0), starts)
-    with_amount = np.add.reduceat(has_amount.astype(np.int64), starts)
-    last_amount = np.maximum.reduceat(np.where(has_amount, np.arange(len(frame)), -1), starts)
-    currencies = frame["_currency"].to_numpy()
-    detail = {c: frame[c].to_numpy() for c in _REASON_FIELDS if c in frame}
-    found: list[Finding] = []
-    for at, (first, last) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-        span = (
-            texts[first] if first == last else f"{last - first + 1} months, {texts[first]} to {texts[last]}"
-        )
-        workload = workloads[first]
-        if reasons[first] == "":
-            users = int(paid_users[at])
-            money = ""
-            if with_amount[at]:
-                currency = currencies[last_amount[at]]
-                currency = "" if currency is None or currency != currency else currency
-                money = f", {amount_sums[at]:.2f} {currency}".rstrip()
-            code = "hwm-earned"
-            message = (
-                f"Usage pay above the high-water mark for {workload} in {span}: {users} new active "
-                f"{'user' if users == 1 else 'users'}{money} (Earnings Ledger months of this run)."
-            )
-        else:
-            code = "hwm-not-earned"
-            month = {c: values[last] for c, values in detail.items()}
-            message = f"No usage pay for {workload} in {span}: {reason_words(str(reasons[first]), month)}."
-        found.append(
-            Finding(
-                code, SHEET, message, row=int(rows[first]), column="Workload", claim_id=str(claims[first])
-            )
-        )
-    return found
-
-
-#: the figures ``reason_words`` quotes from a month
-_REASON_FIELDS = ("_mau", "_pau", "_prior", "_cap", "_approved", "_new", "_min_new", "_already", "_max")
-
-
-def reason_words(reason: str, month: Any) -> str:
-    """Microsoft's reason code in a partner's words, with the month's figures (a row of ``_decide``)."""
-    mau, pau, prior = (_int(month[c]) for c in ("_mau", "_pau", "_prior"))
-    if reason == "MXTMCPMT":
-        words = (
-            f"it is more than {_int(month['_cap'])} months after the claim was approved in "
-            f"{_month_text(month['_approved'])}, the Rate Card's Time Cap Months"
-        )
-    elif reason == "PAULWPHWM":
-        words = (
-            f"paid units ({pau}) were not above the high-water mark of {prior} active users, so there was no "
-            "licence for a new user to be paid on"
-        )
-    elif reason == "MAULWPHWM":
-        words = f"active users ({mau}) did not rise above the high-water mark of {prior}"
-    elif reason == "MINTHNTMT":
-        words = (
-            f"{_int(month['_new'])} new active users above the high-water mark of {prior} are fewer than the "
-            f"Rate Card's Min New Users of {_int(month['_min_new'])}"
-        )
-    else:
-        words = (
-            f"the {_int(month['_already'])} users already paid for this customer's workload reached the Rate "
-            f"Card's Max Paid Users of {_int(month['_max'])}"
-        )
-    return f"{words} (Microsoft's reason {reason})"
+    today = today.assign(**{c: v for c, v in terms.items() if c != "_currency"})
+    today = today.assign(_already=today["_key"].map(already).fillna(0.0))
+    return {str(c): today[c].to_numpy() for c in today.columns}
 
 
 # -------------------------------------------------------------------------------------------- helpers
@@ -524,18 +495,10 @@ def _months(frame: pd.DataFrame, column: str) -> np.ndarray:
     return month_numbers(frame[column])
 
 
-def _month_text(number: float) -> str:
-    return str(month_texts(np.array([float(number)]))[0])
-
-
-def _int(value: Any) -> int:
-    return int(float(value))
-
-
-def _whole(values: pd.Series, int_values: bool = True) -> list[Any]:
+def _whole(values: np.ndarray, int_values: bool = True) -> list[Any]:
     """Whole numbers (floats with ``int_values=False``) as Python scalars, None where NaN; converted as one
     array, not value by value (a first run's ledger has about 100,000 rows)."""
-    numbers = values.to_numpy(dtype=float)
+    numbers = values.astype(float)
     missing = np.isnan(numbers)
     cells = np.where(missing, 0, numbers).astype(np.int64 if int_values else float).astype(object)
     cells[missing] = None

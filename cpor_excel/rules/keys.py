@@ -17,6 +17,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+#: a table of a rule's own: columns of one length, by name (numpy arrays, no pandas frame)
+Table = dict[str, np.ndarray]
+
+
+def rows_at(table: Table, at: np.ndarray) -> Table:
+    """The rows ``at`` (a mask or positions) of every column."""
+    return {name: values[at] for name, values in table.items()}
+
 
 class Keys:
     """One number per distinct key, shared by several frames ("sides") so that their rows can be matched.
@@ -52,12 +60,15 @@ def _dense(codes: np.ndarray) -> np.ndarray:
 def group_sums(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
     """Per code 0..size-1 the sum of its rows' values, NaN skipped (0 for none): pandas' groupby sum, bit for
     bit. Pandas adds a group's values in row order with Kahan compensation; the same arithmetic runs here
-    with one vector step per position in a group (a group holds a claim's months: a few dozen steps)."""
+    with one vector step per position in a group (a group holds a claim's months: a few dozen steps).
+    Whole numbers (counts of users) add up exactly in any order: one bincount."""
     total = np.zeros(size)
     take = (codes >= 0) & ~np.isnan(values)
     if not take.any():
         return total
     code, value = codes[take], values[take]
+    if _whole(value):
+        return np.bincount(code, weights=value, minlength=size).astype(float)
     order = np.argsort(code, kind="stable")
     code, value = code[order], value[order]
     position = np.arange(len(code)) - np.searchsorted(code, code, side="left")
@@ -95,3 +106,62 @@ def as_texts(values: np.ndarray) -> np.ndarray:
     if all(type(v) is str for v in pd.unique(values)):
         return np.asarray(values, dtype=object)
     return np.asarray(pd.Series(values, dtype=object).astype(str), dtype=object)
+
+
+def _whole(values: np.ndarray) -> bool:
+    """Whole numbers whose sums stay exact in floating point (below 2**53 in all)."""
+    return bool(np.all(np.floor(values) == values)) and float(np.abs(values).sum()) < 2.0**52
+
+
+def running_sums(codes: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Each row's sum of its group's values up to and including it, groups contiguous (sorted by code):
+    pandas' groupby cumsum. Whole numbers: a cumsum less each group's start; others through pandas itself
+    (its compensated summation)."""
+    if not len(values):
+        return np.zeros(0)
+    if not _whole(values):
+        return np.asarray(pd.Series(values).groupby(codes).cumsum().to_numpy(dtype=float))
+    running = np.cumsum(values)
+    start = _starts(codes)
+    before = np.r_[0.0, running[:-1]][start]
+    return running - np.repeat(before, np.diff(np.r_[start, len(codes)]))
+
+
+def running_max(codes: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Each row's highest value of its group up to and including it, groups contiguous (sorted by code),
+    no NaN: pandas' groupby cummax. Values are ranked, so that one maximum.accumulate over (group, rank)
+    serves every group exactly."""
+    if not len(values):
+        return np.zeros(0)
+    distinct, rank = np.unique(values, return_inverse=True)
+    group = np.cumsum(_first_of_group(codes)) - 1
+    combined = group * len(distinct) + rank.reshape(-1)
+    return np.asarray(distinct[np.maximum.accumulate(combined) - group * len(distinct)])
+
+
+def shifted(codes: np.ndarray, values: np.ndarray, fill: float) -> np.ndarray:
+    """Each row's previous row's value within its group, ``fill`` for a group's first row (groups
+    contiguous): pandas' groupby shift(1).fillna(fill)."""
+    if not len(values):
+        return np.zeros(0)
+    return np.where(_first_of_group(codes), fill, np.r_[fill, values[:-1]])
+
+
+def first_of_runs(*columns: np.ndarray) -> np.ndarray:
+    """True on each row that starts a run of rows equal in every column (rows sorted by them)."""
+    n = len(columns[0])
+    out = np.ones(n, dtype=bool)
+    if n:
+        same = np.ones(n - 1, dtype=bool)
+        for column in columns:
+            same &= column[1:] == column[:-1]
+        out[1:] = ~same
+    return out
+
+
+def _first_of_group(codes: np.ndarray) -> np.ndarray:
+    return first_of_runs(codes)
+
+
+def _starts(codes: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(_first_of_group(codes))

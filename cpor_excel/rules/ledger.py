@@ -9,13 +9,15 @@ cell values; deciding what is reached is ``milestones.py``. Pure.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cpor_excel.model.columns import LEDGER_HEADER, LEDGER_SHEET
 from cpor_excel.model.findings import Finding
-from cpor_excel.rules.keys import Keys, as_texts, joined_texts
+from cpor_excel.rules.keys import Keys, Table, as_texts, joined_texts
 
 #: a milestone is paid once per this key
 PAID_KEY = ["Tenant ID", "Workload", "Milestone"]
@@ -101,17 +103,22 @@ def reached_text(associations: pd.DataFrame, ledger: pd.DataFrame, new_rows: pd.
     return pd.Series(out, index=associations.index, dtype=object, name="Milestones Reached")
 
 
-def unsupported(ledger: pd.DataFrame, reach: pd.DataFrame) -> list[Finding]:
+def unsupported(ledger: pd.DataFrame, reach: Table) -> list[Finding]:
     """`ledger-unsupported` on each existing ledger row whose claim, recomputed without any ledger, does not
     reach its milestone. ``reach``: Claim ID, Tenant ID, Workload, Milestone of every milestone reached."""
     key = ["Claim ID", *PAID_KEY]
     if ledger.empty or any(c not in ledger for c in key):
         return []
-    rows = ledger[key].astype(object)
-    rows = rows[rows.notna().all(axis=1)].astype(str)
-    known = reach[key].astype(str).drop_duplicates().assign(_reached=True)
-    checked = rows.reset_index(names="_row").merge(known, on=key, how="left")
-    lost = checked[checked["_reached"].isna()].sort_values("_row", kind="stable")
+    cells = [ledger[c].to_numpy(dtype=object) for c in key]
+    named = ~np.logical_or.reduce([pd.isna(c) for c in cells])
+    held = [as_texts(c[named]) for c in cells]
+    known = Keys(
+        *([mine, as_texts(np.asarray(reach[c], dtype=object))] for mine, c in zip(held, key, strict=True))
+    )
+    lost = ~np.isin(known.codes[0], known.codes[1])
+    rows = ledger.index.to_numpy()[named][lost]
+    order = np.argsort(rows, kind="stable")
+    claims, workloads, milestones = (held[at][lost][order].tolist() for at in (0, 2, 3))
     return [
         Finding(
             "ledger-unsupported",
@@ -122,43 +129,39 @@ def unsupported(ledger: pd.DataFrame, reach: pd.DataFrame) -> list[Finding]:
             column="Milestone",
             claim_id=c,
         )
-        for r, c, w, m in zip(
-            lost["_row"], lost["Claim ID"], lost["Workload"], lost["Milestone"], strict=True
-        )
+        for r, c, w, m in zip(rows[order].tolist(), claims, workloads, milestones, strict=True)
     ]
 
 
-def ledger_rows(won: pd.DataFrame, customers: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+def ledger_rows(won: Table, customers: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """New ledger rows as cell values (LEDGER_HEADER columns, object dtype, Python scalars): Month Reached
     "YYYY-MM", Recorded On the as-of date "YYYY-MM-DD", Active Usage % a fraction, Payment a float or None.
 
     ``won``: one row per new milestone with _claim, _tenant, _workload, _partner, _bucket, _milestone,
     _month (month number), _mau, _pau, _payment, _currency.
     """
-    if won.empty:
+    if not len(won["_claim"]):
         return empty_ledger()
-    names = customer_names(customers)
-    mau = won["_mau"].to_numpy(dtype=float)
-    pau = won["_pau"].to_numpy(dtype=float)
-    payment = won["_payment"].to_numpy(dtype=float)
-    currency = won["_currency"].astype(object)
+    mau = won["_mau"].astype(float)
+    pau = won["_pau"].astype(float)
+    payment = won["_payment"].astype(float)
     columns = {
-        "Claim ID": won["_claim"].astype(str).tolist(),
-        "Tenant ID": won["_tenant"].astype(str).tolist(),
-        "Customer": optional_text(won["_tenant"].map(names)),
-        "Workload": won["_workload"].astype(str).tolist(),
+        "Claim ID": as_texts(won["_claim"]).tolist(),
+        "Tenant ID": as_texts(won["_tenant"]).tolist(),
+        "Customer": optional_text(customer_of(customers, won["_tenant"])),
+        "Workload": as_texts(won["_workload"]).tolist(),
         "Partner ID": optional_text(won["_partner"]),
-        "Bucket": won["_bucket"].astype(str).tolist(),
-        "Milestone": won["_milestone"].astype(str).tolist(),
-        "Month Reached": month_texts(won["_month"].to_numpy(dtype=float)).tolist(),
+        "Bucket": as_texts(won["_bucket"]).tolist(),
+        "Milestone": as_texts(won["_milestone"]).tolist(),
+        "Month Reached": month_texts(won["_month"].astype(float)).tolist(),
         "Active Users": mau.astype(np.int64).tolist(),
         "Paid Units": pau.astype(np.int64).tolist(),
         "Active Usage %": (mau / pau).tolist(),
         "Payment": [None if np.isnan(p) else p for p in payment.tolist()],
-        "Currency": optional_text(currency),
-        "Recorded On": [as_of.isoformat()] * len(won),
+        "Currency": optional_text(won["_currency"]),
+        "Recorded On": [as_of.isoformat()] * len(mau),
     }
-    return pd.DataFrame({c: pd.Series(columns[c], dtype=object) for c in LEDGER_HEADER})
+    return cell_frame(columns, LEDGER_HEADER)
 
 
 def customer_names(customers: pd.DataFrame) -> pd.Series:
@@ -169,14 +172,40 @@ def customer_names(customers: pd.DataFrame) -> pd.Series:
     return known.drop_duplicates("Tenant ID").set_index("Tenant ID")["Customer Name"]
 
 
-def optional_text(values: pd.Series) -> list[str | None]:
+def customer_of(customers: pd.DataFrame, tenants: np.ndarray) -> np.ndarray:
+    """The Customer Name of each tenant (``customer_names``), NaN where the Customers sheet has none."""
+    if customers.empty or "Tenant ID" not in customers or "Customer Name" not in customers:
+        return np.full(len(tenants), np.nan, dtype=object)
+    ids = customers["Tenant ID"].to_numpy(dtype=object)
+    names = customers["Customer Name"].to_numpy(dtype=object)
+    codes, distinct = pd.factorize(ids)  # (a missing Tenant ID: -1, left out)
+    first = np.full(len(distinct), -1, dtype=np.int64)
+    known = np.flatnonzero(codes >= 0)[::-1]
+    first[codes[known]] = known  # each tenant's first row
+    at = pd.Index(distinct, dtype=object).get_indexer(pd.Index(tenants, dtype=object))
+    found = np.concatenate([names[first], np.full(1, np.nan, dtype=object)])[at]  # -1: the appended NaN
+    return np.asarray(found, dtype=object)
+
+
+def cell_frame(columns: dict[str, list[Any]], header: Sequence[str]) -> pd.DataFrame:
+    """New ledger rows as a frame of object columns, in the header's order (one block, built as one array:
+    a Series per column costs more than the rows of a small workbook)."""
+    cells = np.empty((len(columns[header[0]]), len(header)), dtype=object)
+    for at, name in enumerate(header):
+        cells[:, at] = columns[name]
+    return pd.DataFrame(cells, columns=list(header), dtype=object)
+
+
+def optional_text(values: pd.Series | np.ndarray) -> list[str | None]:
     """Text cells, None for empty (NaN, None or blank)."""
-    codes, distinct = pd.factorize(values.to_numpy(dtype=object))  # NaN and None: code -1
+    values = np.asarray(values, dtype=object)
+    codes, distinct = pd.factorize(values)  # NaN and None: code -1
     names = distinct.tolist()
     if all(type(v) is str for v in names):  # the usual column: each distinct text looked at once
         texts = np.array([*(v if v.strip() else None for v in names), None], dtype=object)
         converted: list[str | None] = texts[codes].tolist()
         return converted
     # other values one by one: factorize takes 1 and 1.0 for one value, but their texts differ
-    cells = values.astype(object).where(values.notna(), None).tolist()
-    return [None if v is None or str(v).strip() == "" else str(v) for v in cells]
+    cells = values.copy()
+    cells[pd.isna(values)] = None
+    return [None if v is None or str(v).strip() == "" else str(v) for v in cells.tolist()]

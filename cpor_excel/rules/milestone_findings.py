@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from cpor_excel.model.findings import Finding, findings_for_rows
+from cpor_excel.rules.keys import Table, rows_at
 from cpor_excel.rules.ledger import month_numbers, month_texts
 
 SHEET = "Associations"
@@ -27,9 +28,9 @@ def reached_message(
     )
 
 
-def reached_findings(won: pd.DataFrame, as_of: dt.date, recording: bool = True) -> list[Finding]:
+def reached_findings(won: Table, as_of: dt.date, recording: bool = True) -> list[Finding]:
     """`milestone-reached` per new ledger row (``reached_message``'s words, built for all rows at once)."""
-    mau, pau = won["_mau"].to_numpy(dtype=float), won["_pau"].to_numpy(dtype=float)
+    mau, pau = won["_mau"].astype(float), won["_pau"].astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         shares = percents(mau / pau)
     day = as_of.isoformat()
@@ -43,7 +44,7 @@ def reached_findings(won: pd.DataFrame, as_of: dt.date, recording: bool = True) 
         for m, w, month, a, p, share, b in zip(
             won["_milestone"].tolist(),
             won["_workload"].tolist(),
-            month_texts(won["_month"].to_numpy(dtype=float)).tolist(),
+            month_texts(won["_month"].astype(float)).tolist(),
             whole_texts(mau).tolist(),
             whole_texts(pau).tolist(),
             shares.tolist(),
@@ -93,8 +94,8 @@ def recorded_today(associations: pd.DataFrame, ledger: pd.DataFrame, as_of: dt.d
     ]
 
 
-def gate_findings(gated: pd.DataFrame) -> list[Finding]:
-    months = month_texts(gated["_month"].to_numpy(dtype=float))
+def gate_findings(gated: Table) -> list[Finding]:
+    months = month_texts(gated["_month"].astype(float))
     return [
         Finding(
             "usage-gate-exceeded",
@@ -114,9 +115,9 @@ def gate_findings(gated: pd.DataFrame) -> list[Finding]:
     ]
 
 
-def below_minimum_findings(latest: pd.DataFrame, minimum: float) -> list[Finding]:
-    low = latest[latest["_pau"] < minimum]
-    months = month_texts(low["_month"].to_numpy(dtype=float))
+def below_minimum_findings(latest: Table, minimum: float) -> list[Finding]:
+    low = rows_at(latest, latest["_pau"] < minimum)
+    months = month_texts(low["_month"].astype(float))
     return [
         Finding(
             "below-minimum-seats",
@@ -133,7 +134,7 @@ def below_minimum_findings(latest: pd.DataFrame, minimum: float) -> list[Finding
     ]
 
 
-def records(frame: pd.DataFrame, *columns: str) -> list[tuple[Any, ...]]:
+def records(frame: Table | pd.DataFrame, *columns: str) -> list[tuple[Any, ...]]:
     """Rows of a few columns as tuples of Python scalars (iterating a Series itself is slow)."""
     return list(zip(*(frame[c].tolist() for c in columns), strict=True))
 

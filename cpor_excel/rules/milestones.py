@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,13 +30,13 @@ import pandas as pd
 from cpor_excel.model.findings import Finding
 from cpor_excel.model.program import Settings
 from cpor_excel.rules.incentives import incentivised
+from cpor_excel.rules.keys import Table, as_texts, first_of_runs, rows_at
 from cpor_excel.rules.ledger import (
     PAID_KEY,
     empty_ledger,
     ledger_rows,
     month_numbers,
     month_texts,
-    paid_keys,
     reached_text,
     unsupported,
 )
@@ -50,6 +48,7 @@ from cpor_excel.rules.milestone_findings import (
     recorded_today,
     whole_texts,
 )
+from cpor_excel.rules.milestone_table import Program, codes_in, milestone_program, sorted_index
 from cpor_excel.rules.poe_dates import text_array as _column
 from cpor_excel.rules.usage import count_array
 
@@ -90,92 +89,96 @@ def evaluate_milestones(
     (warning) on an existing Milestone Ledger row its claim no longer reaches.
     """
     as_of_month = float((as_of.year - 1970) * 12 + as_of.month - 1)
-    buckets, table = _milestone_table(milestones)
+    program = milestone_program(milestones)
     minimum = float(settings.minimum_paid_units)
     # Usage joined once to every association ever approved; what an association reaches depends on its
     # own months only, so the Approved ones' share is a filter of the same tables. The joined tables hold
     # numbers only (texts as codes in sorted order, ``_Names``): the texts come back for the rows reported.
-    ever, names = _earning(associations, settings, as_of_month, table)
-    months_ever = _usage_months(usage, ever, buckets, names, as_of_month)
+    ever, names = _earning(associations, settings, as_of_month, program)
+    months_ever = _usage_months(usage, ever, program, names, as_of_month)
     gated_ever = _gate(months_ever)
-    reach_ever = _reach(months_ever, gated_ever, table, minimum)
+    reach_ever = _reach(months_ever, gated_ever, program, minimum)
     approved = ever["_pos"][ever["_now"] & ever["_earns"]]
-    months = months_ever[months_ever["_pos"].isin(approved)]
-    gated = gated_ever[gated_ever["_pos"].isin(approved)]
-    reach = reach_ever[reach_ever["_pos"].isin(approved)]
-    paid = names.paid_codes(ledger)
-    won = names.texts(_first_to_reach(_not_in(reach, paid)), buckets, table)
-    new_rows = ledger_rows(won, customers, as_of) if len(won) else empty_ledger()
+    months = rows_at(months_ever, np.isin(months_ever["_pos"], approved))
+    gated = rows_at(gated_ever, np.isin(gated_ever["_pos"], approved))
+    reach = rows_at(reach_ever, np.isin(reach_ever["_pos"], approved))
+    paid = names.paidcodes_in(ledger)
+    won = names.texts(_first_to_reach(_not_in(reach, paid, names)), program)
+    new_rows = ledger_rows(won, customers, as_of) if len(won["_pos"]) else empty_ledger()
 
     latest = _latest(months)
     findings = reached_findings(won, as_of, recording) + recorded_today(associations, ledger, as_of)
-    findings += gate_findings(names.texts(gated, buckets, table))
-    low = latest[latest["_pau"] < minimum]
-    findings += below_minimum_findings(names.texts(low, buckets, table), minimum)
+    findings += gate_findings(names.texts(gated, program))
+    low = rows_at(latest, latest["_pau"] < minimum)
+    findings += below_minimum_findings(names.texts(low, program), minimum)
     if not ledger.empty:
-        findings += unsupported(ledger, _supporting(names.texts(reach_ever, buckets, table)))
+        findings += unsupported(ledger, _supporting(names.texts(reach_ever, program)))
     findings.sort(key=lambda f: (f.sheet, f.row or 0, f.code, f.message))
 
-    paid_now = pd.concat([paid, won[list(_KEY)]], ignore_index=True)
+    paid_now = {k: np.concatenate([paid[k], won[k]]) for k in _KEY}
     return MilestoneResult(
         findings=findings,
         new_ledger_rows=new_rows,
         reached=reached_text(associations, ledger, new_rows),
         next_milestone=_next_milestone(
-            associations, latest, gated, table, paid_now, minimum, as_of_month, names, _hwm_month(settings)
+            associations, latest, gated, program, paid_now, minimum, as_of_month, names, _hwm_month(settings)
         ),
     )
 
 
-def _reach(months: pd.DataFrame, gated: pd.DataFrame, table: pd.DataFrame, minimum: float) -> pd.DataFrame:
+def _reach(months: Table, gated: Table, program: Program, minimum: float) -> Table:
     """Every milestone each association reaches in its counted months, in its earliest month (no ledger).
 
     One vector pass over the counted months per milestone name (a handful), instead of joining every month
     to every milestone of its bucket: a month reaches milestone m when its bucket has an m whose threshold
     its usage % meets; the first such month of each association (months in order) is where m is reached."""
-    counted = months[
+    counted = rows_at(
+        {c: months[c] for c in _REACHED},
         (months["_month"] > months["_approved"])
         & (months["_month"] <= months["_last"])
         & (months["_pau"] >= minimum)
         & (months["_pau"] > 0)  # no usage % without paid units, whatever the minimum
         & (months["_bucket_id"] >= 0)
-        & ~months["_pos"].isin(gated["_pos"])
-    ]
-    counted = counted[list(_REACHED)].sort_values(["_pos", "_month"], kind="stable")
-    pos = counted["_pos"].to_numpy()
-    bucket = counted["_bucket_id"].to_numpy(dtype=np.int64)
-    mau, pau = counted["_mau"].to_numpy(dtype=float), counted["_pau"].to_numpy(dtype=float)
-    size = int(table["_bucket_id"].max()) + 1 if len(table) else 0
+        & ~np.isin(months["_pos"], gated["_pos"]),
+    )
+    counted = rows_at(counted, np.lexsort((counted["_month"], counted["_pos"])))
+    pos = counted["_pos"]
+    bucket = counted["_bucket_id"].astype(np.int64)
+    mau, pau = counted["_mau"].astype(float), counted["_pau"].astype(float)
     parts = []
-    for m, rows in table.groupby("_m", sort=True):
-        at = rows["_bucket_id"].to_numpy(dtype=np.int64)
-        threshold = np.full(size, np.nan)
-        threshold[at] = rows["_threshold"].to_numpy(dtype=float)
-        tix = np.full(size, -1, dtype=np.int64)
-        tix[at] = rows["_tix"].to_numpy(dtype=np.int64)
+    for m, threshold, tix in program.by_milestone:
         needed = threshold[bucket]
         with np.errstate(invalid="ignore"):
             hit = np.flatnonzero(mau >= needed * pau - EPS)  # NaN (no such milestone): never
         if not len(hit):
             continue
         first = hit[np.r_[True, pos[hit][1:] != pos[hit][:-1]]]  # each association's earliest month
-        parts.append(counted.iloc[first].assign(_m=m, _threshold=needed[first], _tix=tix[bucket[first]]))
+        part = rows_at(counted, first)
+        part.update(_m=np.full(len(first), m), _threshold=needed[first], _tix=tix[bucket[first]])
+        parts.append(part)
     if not parts:
-        return counted.iloc[:0].assign(_m=0, _threshold=0.0, _tix=0)
-    return pd.concat(parts).sort_values(["_pos", "_m"], kind="stable")
+        empty = rows_at(counted, np.zeros(0, dtype=np.int64))
+        return {
+            **empty,
+            "_m": np.zeros(0, np.int64),
+            "_threshold": np.zeros(0),
+            "_tix": np.zeros(0, np.int64),
+        }
+    reached = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
+    return rows_at(reached, np.lexsort((reached["_m"], reached["_pos"])))
 
 
 #: what a reached milestone carries on from its month
 _REACHED = ("_pos", "_row", "_t", "_w", "_c", "_month", "_mau", "_pau", "_bucket_id")
 
 
-def _supporting(reach_ever: pd.DataFrame) -> pd.DataFrame:
+def _supporting(reach_ever: Table) -> Table:
     """What every association that was ever approved reaches (Claim ID, Tenant ID, Workload, Milestone).
 
     A claim approved, then disassociated or rejected, earns nothing new, but the milestones it reached while
     approved (before Ended) still support its ledger rows: they are not `ledger-unsupported`.
     """
-    return reach_ever.rename(columns={v: k for k, v in {**_PAID, "Claim ID": "_claim"}.items()})
+    return {k: reach_ever[v] for k, v in {**_PAID, "Claim ID": "_claim"}.items()}
 
 
 #: statuses an association can have after approval (Dispute and the rejections follow a disassociation)
@@ -187,22 +190,18 @@ _PAID = dict(zip(PAID_KEY, ["_tenant", "_workload", "_milestone"], strict=True))
 _KEY = ("_t", "_w", "_m")
 
 
-def _not_in(rows: pd.DataFrame, paid: pd.DataFrame) -> pd.DataFrame:
+def _not_in(rows: Table, paid: Table, names: _Names) -> Table:
     """Rows whose (tenant, workload, milestone) codes are not in ``paid`` (an anti-join)."""
-    key = list(_KEY)
-    marked = rows.merge(paid[key].drop_duplicates().assign(_paid=True), on=key, how="left")
-    return marked[marked["_paid"].isna()].drop(columns="_paid")
+    return rows_at(rows, ~np.isin(names.key(rows), names.key(paid)))
 
 
-def _first_to_reach(fresh: pd.DataFrame) -> pd.DataFrame:
+def _first_to_reach(fresh: Table) -> Table:
     """One winner per (tenant, workload, milestone): the earliest month, then the lower Claim ID; in the
     ledger's order (tenant, workload, month, milestone). Codes sort as their texts do (``_Names``)."""
-    return (
-        fresh.sort_values(["_t", "_w", "_m", "_month", "_c", "_row", "_pos"], kind="stable")
-        .drop_duplicates(list(_KEY))
-        .sort_values(["_t", "_w", "_month", "_m", "_c"], kind="stable")
-        .reset_index(drop=True)
-    )
+    t, w, m = fresh["_t"], fresh["_w"], fresh["_m"]
+    order = np.lexsort((fresh["_pos"], fresh["_row"], fresh["_c"], fresh["_month"], m, w, t))
+    won = rows_at(fresh, order[first_of_runs(t[order], w[order], m[order])])
+    return rows_at(won, np.lexsort((won["_c"], won["_m"], won["_month"], won["_w"], won["_t"])))
 
 
 # --------------------------------------------------------------------------------------------- inputs
@@ -212,61 +211,56 @@ class _Names:
     """The texts of the join keys (tenants, workloads, claims, milestones) as sorted indexes: a code is a
     position in one, so codes sort as the texts do and the big joined tables carry numbers only."""
 
-    def __init__(self, associations: pd.DataFrame, earning: pd.DataFrame, table: pd.DataFrame) -> None:
-        self.tenants = _sorted_index(earning["_tenant"])
-        self.workloads = _sorted_index(earning["_workload"])
-        self.claims = _sorted_index(earning["_claim"])
-        self.milestones = _sorted_index(table["_milestone"])
+    def __init__(self, associations: pd.DataFrame, earning: Table, program: Program) -> None:
+        self.tenants = sorted_index(earning["_tenant"])
+        self.workloads = sorted_index(earning["_workload"])
+        self.claims = sorted_index(earning["_claim"])
+        self.milestones = program.milestone_names
         self.partners = _column(associations, "Partner ID")  # by association position
 
-    def paid_codes(self, ledger: pd.DataFrame) -> pd.DataFrame:
+    def key(self, rows: Table) -> np.ndarray:
+        """(tenant, workload, milestone) codes as one number."""
+        sizes = len(self.workloads) * len(self.milestones), len(self.milestones)
+        return rows["_t"].astype(np.int64) * sizes[0] + rows["_w"].astype(np.int64) * sizes[1] + rows["_m"]
+
+    def paidcodes_in(self, ledger: pd.DataFrame) -> Table:
         """The ledger's paid (tenant, workload, milestone) as codes; keys no association or table has are
         left out (they cannot match a milestone reached)."""
-        keys = paid_keys(ledger)
-        codes = pd.DataFrame(
-            {
-                "_t": _codes(self.tenants, keys["Tenant ID"]),
-                "_w": _codes(self.workloads, keys["Workload"]),
-                "_m": _codes(self.milestones, keys["Milestone"]),
-            }
-        )
-        return codes[(codes >= 0).all(axis=1)].reset_index(drop=True)
+        if ledger.empty or any(c not in ledger for c in PAID_KEY):
+            return {k: np.zeros(0, dtype=np.int64) for k in _KEY}
+        keys = [ledger[c].to_numpy(dtype=object) for c in PAID_KEY]
+        named = ~np.logical_or.reduce([pd.isna(k) for k in keys])
+        t, w, m = (as_texts(k[named]) for k in keys)
+        codes = {
+            "_t": codes_in(self.tenants, t),
+            "_w": codes_in(self.workloads, w),
+            "_m": codes_in(self.milestones, m),
+        }
+        return rows_at(codes, (codes["_t"] >= 0) & (codes["_w"] >= 0) & (codes["_m"] >= 0))
 
-    def texts(self, frame: pd.DataFrame, buckets: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    def texts(self, frame: Table, program: Program) -> Table:
         """``frame`` with the texts of its codes: _claim, _tenant, _workload, _partner, and when it has them,
         _bucket (from _bucket_id) and _milestone, _payment, _currency (from _tix)."""
-        out = frame.assign(
-            _claim=self.claims[frame["_c"].to_numpy()].to_numpy(dtype=object),
-            _tenant=self.tenants[frame["_t"].to_numpy()].to_numpy(dtype=object),
-            _workload=self.workloads[frame["_w"].to_numpy()].to_numpy(dtype=object),
-            _partner=self.partners[frame["_pos"].to_numpy(dtype=np.int64)],
-        )
+        out = {
+            **frame,
+            "_claim": self.claims.to_numpy(dtype=object)[frame["_c"]],
+            "_tenant": self.tenants.to_numpy(dtype=object)[frame["_t"]],
+            "_workload": self.workloads.to_numpy(dtype=object)[frame["_w"]],
+            "_partner": self.partners[frame["_pos"].astype(np.int64)],
+        }
         if "_bucket_id" in frame:
-            names = np.append(
-                buckets["_bucket"].to_numpy(dtype=object), np.array([None], dtype=object)
-            )  # -1: none
-            out["_bucket"] = names[frame["_bucket_id"].to_numpy(dtype=np.int64)]
+            out["_bucket"] = program.bucket_names[frame["_bucket_id"].astype(np.int64)]  # -1: the last, None
         if "_tix" in frame:
-            at = frame["_tix"].to_numpy(dtype=np.int64)
-            out["_milestone"] = table["_milestone"].to_numpy(dtype=object)[at]
-            out["_payment"] = table["_payment"].to_numpy(dtype=float)[at]
-            out["_currency"] = table["_currency"].to_numpy(dtype=object)[at]
+            at = frame["_tix"].astype(np.int64)
+            out["_milestone"] = program.milestone[at]
+            out["_payment"] = program.payment[at]
+            out["_currency"] = program.currency[at]
         return out
 
 
-def _sorted_index(texts: pd.Series) -> pd.Index:
-    """The distinct texts, sorted (as pandas sorts text), as an object index: codes into it sort alike."""
-    return pd.Index(np.unique(texts.to_numpy(dtype=object)), dtype=object)
-
-
-def _codes(index: pd.Index, texts: Any) -> np.ndarray:
-    """The position of each text in ``index`` (-1 where it is not there: an empty cell, an unknown key)."""
-    return np.asarray(index.get_indexer(pd.Index(texts, dtype=object)))
-
-
 def _earning(
-    associations: pd.DataFrame, settings: Settings, as_of_month: float, table: pd.DataFrame
-) -> tuple[pd.DataFrame, _Names]:
+    associations: pd.DataFrame, settings: Settings, as_of_month: float, program: Program
+) -> tuple[Table, _Names]:
     """Rows ever approved (``EVER_APPROVED``; _now tells which are Approved now) with an Approved date and a
     complete key, with their month bounds (month numbers): _approved, _submitted, and _last (the last month
     that can count); their texts as codes (_t tenant, _w workload, _c claim)."""
@@ -276,104 +270,41 @@ def _earning(
     if settings.milestone_window_months is not None:
         last = np.fmin(last, approved + settings.milestone_window_months)
     last = np.fmin(last, _hwm_month(settings) - 1)  # from High-Water Mark From on, no month earns a milestone
-    status = pd.Series(_column(associations, "Status"))
-    frame = pd.DataFrame(
-        {
-            "_pos": np.arange(len(associations)),
-            "_row": associations.index.to_numpy(),
-            "_claim": _column(associations, "Claim ID"),
-            "_tenant": _column(associations, "Tenant ID"),
-            "_workload": _column(associations, "Workload"),
-            "_now": (status == "Approved").to_numpy(dtype=bool),
-            "_earns": incentivised(associations),
-            "_approved": approved,
-            "_submitted": _months(associations, "Submitted"),
-            "_last": last,
-        }
-    )
-    keep = (
-        status.isin(EVER_APPROVED).to_numpy(dtype=bool)
-        & ~np.isnan(approved)
-        & frame[["_claim", "_tenant", "_workload"]].notna().all(axis=1).to_numpy(dtype=bool)
-    )
-    frame = frame[keep].astype({"_claim": str, "_tenant": str, "_workload": str})
-    names = _Names(associations, frame, table)
-    codes = {
-        "_t": _codes(names.tenants, frame.pop("_tenant")),
-        "_w": _codes(names.workloads, frame.pop("_workload")),
-        "_c": _codes(names.claims, frame.pop("_claim")),
+    status = _column(associations, "Status")
+    frame = {
+        "_pos": np.arange(len(associations)),
+        "_row": associations.index.to_numpy(),
+        "_claim": _column(associations, "Claim ID"),
+        "_tenant": _column(associations, "Tenant ID"),
+        "_workload": _column(associations, "Workload"),
+        "_now": status == "Approved",
+        "_earns": incentivised(associations),
+        "_approved": approved,
+        "_submitted": _months(associations, "Submitted"),
+        "_last": last,
     }
-    return frame.assign(**codes, _pair=codes["_t"] * len(names.workloads) + codes["_w"]), names
+    keep = (
+        np.logical_or.reduce([status == s for s in sorted(EVER_APPROVED)])
+        & ~np.isnan(approved)
+        & pd.notna(frame["_claim"])
+        & pd.notna(frame["_tenant"])
+        & pd.notna(frame["_workload"])
+    )
+    frame = rows_at(frame, keep)
+    for name in ("_claim", "_tenant", "_workload"):
+        frame[name] = as_texts(frame[name])
+    names = _Names(associations, frame, program)
+    frame["_t"] = codes_in(names.tenants, frame.pop("_tenant"))
+    frame["_w"] = codes_in(names.workloads, frame.pop("_workload"))
+    frame["_c"] = codes_in(names.claims, frame.pop("_claim"))
+    frame["_pair"] = frame["_t"] * len(names.workloads) + frame["_w"]
+    return frame, names
 
 
 def _hwm_month(settings: Settings) -> float:
     """High-Water Mark From as a month number (inf when not set: every month stays on milestones)."""
     start = settings.high_water_mark_from
     return np.inf if start is None else float((start.year - 1970) * 12 + start.month - 1)
-
-
-def _milestone_table(milestones: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``_table_of`` the milestone table, remembered by its content: a batch's workbooks mostly share one
-    table (the example, or the partner's guide), and building it is a dozen pandas steps on a dozen rows.
-    The frames returned are shared: read them, never change them."""
-    key = (
-        tuple(map(str, milestones.columns)),
-        tuple(map(tuple, milestones.astype(object).where(milestones.notna(), None).itertuples(False, None))),
-    )
-    try:
-        return _known_tables(key)
-    except TypeError:  # an unhashable cell
-        return _table_of(milestones)
-
-
-@lru_cache(maxsize=16)
-def _known_tables(
-    key: tuple[tuple[str, ...], tuple[tuple[Any, ...], ...]],
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    columns, rows = key
-    return _table_of(pd.DataFrame(list(rows), columns=list(columns), dtype=object))
-
-
-def _table_of(milestones: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(buckets, milestones): one row per (Workload, Bucket) with its range, gate and priority, and one
-    row per milestone with its bucket id, threshold, payment, currency, its code _m (its position among the
-    table's milestone names, sorted) and _tix (its row in this table). Invalid rows are left out."""
-
-    def numbers(column: str, default: float) -> np.ndarray:
-        if column not in milestones:
-            return np.full(len(milestones), default)
-        return pd.to_numeric(milestones[column], errors="coerce").to_numpy(dtype=float, na_value=default)
-
-    rows = pd.DataFrame(
-        {
-            "_wl": _column(milestones, "Workload"),
-            "_bucket": _column(milestones, "Bucket"),
-            "_milestone": _column(milestones, "Milestone"),
-            "_min": numbers("Min Paid Units", np.nan),
-            "_max": numbers("Max Paid Units", np.inf),
-            "_threshold": numbers("Active Usage %", np.nan),
-            "_gate": numbers("Max Usage % At Claim", np.nan),
-            "_payment": numbers("Payment", np.nan),
-            "_currency": _column(milestones, "Currency"),
-            "_order": np.arange(len(milestones)),
-        }
-    )
-    rows = rows.dropna(subset=["_wl", "_bucket", "_milestone", "_min", "_threshold"])
-    rows = rows.astype({"_wl": str, "_bucket": str, "_milestone": str})
-    rows = rows.drop_duplicates(["_wl", "_bucket", "_milestone"])
-    buckets = (
-        rows.groupby(["_wl", "_bucket"], sort=False)
-        .agg(_min=("_min", "min"), _max=("_max", "max"), _gate=("_gate", "min"), _order=("_order", "min"))
-        .reset_index()
-    )
-    buckets["_exact"] = (buckets["_wl"] != "*").astype(bool)
-    buckets["_bucket_id"] = np.arange(len(buckets), dtype=np.int64)
-    table = rows.merge(buckets[["_wl", "_bucket", "_bucket_id"]], on=["_wl", "_bucket"])[
-        ["_bucket_id", "_milestone", "_threshold", "_payment", "_currency"]
-    ].reset_index(drop=True)
-    table["_m"] = _codes(_sorted_index(table["_milestone"]), table["_milestone"])
-    table["_tix"] = np.arange(len(table), dtype=np.int64)
-    return buckets, table
 
 
 def _months(frame: pd.DataFrame, name: str) -> np.ndarray:
@@ -383,25 +314,17 @@ def _months(frame: pd.DataFrame, name: str) -> np.ndarray:
     return month_numbers(frame[name])
 
 
-def assign_buckets(workloads: np.ndarray, paid_units: np.ndarray, buckets: pd.DataFrame) -> np.ndarray:
-    """The bucket id holding each (workload, PAU), -1 where none does. Loops over the buckets (a handful),
-    each step vectorised over all rows: lower-priority buckets are written first and overwritten."""
-    codes, names = pd.factorize(pd.Series(workloads, dtype=object))
-    return _buckets_of(codes, pd.Index(names), paid_units, buckets)
-
-
 def _buckets_of(
-    codes: np.ndarray, workloads: pd.Index, paid_units: np.ndarray, buckets: pd.DataFrame
+    codes: np.ndarray, workloads: pd.Index, paid_units: np.ndarray, program: Program
 ) -> np.ndarray:
-    """``assign_buckets`` for workloads given as codes into ``workloads``."""
+    """The bucket id holding each (workload given as a code into ``workloads``, PAU), -1 where none does.
+    Loops over the buckets (a handful), each step vectorised over all rows: lower-priority buckets are
+    written first and overwritten."""
     out = np.full(len(paid_units), -1, dtype=np.int64)
-    if buckets.empty or not len(paid_units):
+    if not program.ordered or not len(paid_units):
         return out
     lookup = {str(name): i for i, name in enumerate(workloads)}
-    ordered = buckets.sort_values(["_exact", "_min", "_order"], ascending=[True, True, False], kind="stable")
-    for wl, lo, hi, bid in zip(
-        ordered["_wl"], ordered["_min"], ordered["_max"], ordered["_bucket_id"], strict=True
-    ):
+    for wl, lo, hi, bid in program.ordered:
         holds = (paid_units >= lo) & (paid_units <= hi)
         if wl != "*":
             holds &= codes == lookup.get(wl, -2)
@@ -410,56 +333,66 @@ def _buckets_of(
 
 
 def _usage_months(
-    usage: pd.DataFrame, earning: pd.DataFrame, buckets: pd.DataFrame, names: _Names, as_of_month: float
-) -> pd.DataFrame:
-    """Usage rows up to the as-of month joined to the approved associations of their customer workload,
-    with the bucket of each month's PAU (_bucket_id -1 when none holds it) and its gate."""
-    tenant = _codes(names.tenants, _column(usage, "Tenant ID"))
-    workload = _codes(names.workloads, _column(usage, "Workload"))
+    usage: pd.DataFrame, earning: Table, program: Program, names: _Names, as_of_month: float
+) -> Table:
+    """Usage rows up to the as-of month joined to the approved associations of their customer workload
+    (in usage order, then the associations'), with the bucket of each month's PAU (_bucket_id -1 when none
+    holds it) and its gate."""
+    tenant = codes_in(names.tenants, _column(usage, "Tenant ID"))
+    workload = codes_in(names.workloads, _column(usage, "Workload"))
     month = _months(usage, "Month")
     mau, pau = count_array(usage, "Active Users"), count_array(usage, "Paid Units")
     keep = (month <= as_of_month) & ~np.isnan(mau) & ~np.isnan(pau) & (tenant >= 0) & (workload >= 0)
-    frame = pd.DataFrame(
-        {
-            "_pair": tenant[keep].astype(np.int64) * len(names.workloads) + workload[keep],
-            "_month": month[keep],
-            "_mau": mau[keep],
-            "_pau": pau[keep],
-            "_urow": usage.index.to_numpy()[keep],
-        }
-    )
-    frame = frame.merge(earning, on="_pair")
-    frame["_bucket_id"] = _buckets_of(
-        frame["_w"].to_numpy(), names.workloads, frame["_pau"].to_numpy(dtype=float), buckets
-    )
-    gates = np.append(buckets.sort_values("_bucket_id")["_gate"].to_numpy(dtype=float), np.nan)
-    frame["_gate"] = gates[frame["_bucket_id"].to_numpy()]  # -1 (no bucket): the appended NaN
+    pair = tenant[keep].astype(np.int64) * len(names.workloads) + workload[keep]
+    by_pair = np.argsort(earning["_pair"], kind="stable")
+    low = np.searchsorted(earning["_pair"][by_pair], pair, side="left")
+    count = np.searchsorted(earning["_pair"][by_pair], pair, side="right") - low
+    usage_at = np.repeat(np.arange(len(pair)), count)
+    earning_at = by_pair[np.repeat(low - np.cumsum(count) + count, count) + np.arange(int(count.sum()))]
+    frame = {
+        "_pair": pair[usage_at],
+        "_month": month[keep][usage_at],
+        "_mau": mau[keep][usage_at],
+        "_pau": pau[keep][usage_at],
+        "_urow": usage.index.to_numpy()[keep][usage_at],
+        **rows_at({k: v for k, v in earning.items() if k != "_pair"}, earning_at),
+    }
+    frame["_bucket_id"] = _buckets_of(frame["_w"], names.workloads, frame["_pau"], program)
+    frame["_gate"] = program.gates[frame["_bucket_id"]]  # -1 (no bucket): the appended NaN
     return frame
 
 
 # ------------------------------------------------------------------------------------------ decisions
 
 
-def _gate(months: pd.DataFrame) -> pd.DataFrame:
+def _gate(months: Table) -> Table:
     """Approved associations whose usage % in the month of Submitted was above their bucket's gate."""
-    at_claim = months[
-        (months["_month"] == months["_submitted"]) & months["_gate"].notna() & (months["_pau"] > 0)
-    ]
-    over = at_claim[at_claim["_mau"] > at_claim["_gate"] * at_claim["_pau"] + EPS]
-    return over.sort_values(["_pos", "_urow"], kind="stable").drop_duplicates("_pos")
+    gate, mau, pau = months["_gate"], months["_mau"], months["_pau"]
+    with np.errstate(invalid="ignore"):
+        over = (
+            (months["_month"] == months["_submitted"])
+            & ~np.isnan(gate)
+            & (pau > 0)
+            & (mau > gate * pau + EPS)
+        )
+    over = rows_at(months, over)
+    over = rows_at(over, np.lexsort((over["_urow"], over["_pos"])))
+    return rows_at(over, first_of_runs(over["_pos"]))
 
 
-def _latest(months: pd.DataFrame) -> pd.DataFrame:
+def _latest(months: Table) -> Table:
     """Each approved association's latest usage month up to the as-of month."""
-    return months.sort_values(["_pos", "_month", "_urow"], kind="stable").drop_duplicates("_pos", keep="last")
+    ordered = rows_at(months, np.lexsort((months["_urow"], months["_month"], months["_pos"])))
+    pos = ordered["_pos"]
+    return rows_at(ordered, np.r_[pos[1:] != pos[:-1], True] if len(pos) else np.zeros(0, dtype=bool))
 
 
 def _next_milestone(
     associations: pd.DataFrame,
-    latest: pd.DataFrame,
-    gated: pd.DataFrame,
-    table: pd.DataFrame,
-    paid: pd.DataFrame,
+    latest: Table,
+    gated: Table,
+    program: Program,
+    paid: Table,
     minimum: float,
     as_of_month: float,
     names: _Names,
@@ -468,40 +401,52 @@ def _next_milestone(
     """What the next milestone of each approved row needs, from its latest usage month up to as-of: the
     lowest-threshold milestone of that month's bucket that nobody has been paid yet."""
     out = np.full(len(associations), "", dtype=object)
-    if latest.empty:
+    rows = latest
+    if not len(rows["_pos"]):
         return pd.Series(out, index=associations.index, dtype=object, name="Next Milestone")
-    rows = latest.reset_index(drop=True)
-    candidates = rows[["_pos", "_t", "_w", "_bucket_id"]].merge(
-        table[["_bucket_id", "_m", "_threshold"]], on="_bucket_id"
-    )
-    unpaid = _not_in(candidates, paid)
-    first = unpaid.sort_values(["_pos", "_threshold", "_m"], kind="stable").drop_duplicates("_pos")
-    rows = rows.merge(first[["_pos", "_m", "_threshold"]], on="_pos", how="left")
-    has_milestone = rows["_m"].notna().to_numpy()
-    milestone = np.full(len(rows), "", dtype=object)
-    milestone[has_milestone] = names.milestones[
-        rows["_m"].to_numpy()[has_milestone].astype(np.int64)
-    ].to_numpy(dtype=object)
+    # every milestone of each row's bucket (in table order), less those paid already
+    bucket = rows["_bucket_id"].astype(np.int64)
+    known = bucket >= 0
+    low = np.where(known, program.start[np.maximum(bucket, 0)], 0)
+    count = np.where(known, program.start[np.maximum(bucket, 0) + 1] - low, 0)
+    row_at = np.repeat(np.arange(len(bucket)), count)
+    tix = program.of_bucket[np.repeat(low - np.cumsum(count) + count, count) + np.arange(int(count.sum()))]
+    table = program.table
+    candidates = {
+        "_row_at": row_at,
+        "_t": rows["_t"][row_at],
+        "_w": rows["_w"][row_at],
+        "_m": table["_m"].to_numpy(dtype=np.int64)[tix],
+        "_threshold": table["_threshold"].to_numpy(dtype=float)[tix],
+    }
+    unpaid = _not_in(candidates, paid, names)
+    order = np.lexsort((unpaid["_m"], unpaid["_threshold"], unpaid["_row_at"]))
+    first = order[first_of_runs(unpaid["_row_at"][order])]
+    has_milestone = np.zeros(len(bucket), dtype=bool)
+    has_milestone[unpaid["_row_at"][first]] = True
+    threshold = np.full(len(bucket), np.nan)
+    threshold[unpaid["_row_at"][first]] = unpaid["_threshold"][first]
+    milestone = np.full(len(bucket), "", dtype=object)
+    milestone[unpaid["_row_at"][first]] = names.milestones.to_numpy(dtype=object)[unpaid["_m"][first]]
 
-    mau, pau = rows["_mau"].to_numpy(dtype=float), rows["_pau"].to_numpy(dtype=float)
-    threshold = rows["_threshold"].to_numpy(dtype=float)
+    mau, pau = rows["_mau"].astype(float), rows["_pau"].astype(float)
     needed = np.ceil(np.round(threshold * pau, 6) - EPS) - mau
-    last = rows["_last"].to_numpy(dtype=float)
+    last = rows["_last"].astype(float)
     # which text each row gets (the first that holds); each text is then made only for its own rows
     pick = np.select(
         [
-            rows["_pos"].isin(gated["_pos"]).to_numpy(),
+            np.isin(rows["_pos"], gated["_pos"]),
             (last == hwm_month - 1) & (as_of_month >= hwm_month),
             last < as_of_month,
             pau < minimum,
-            (rows["_bucket_id"] < 0).to_numpy(),
+            bucket < 0,
             ~has_milestone,
             needed > 0,
         ],
         list(range(7)),
         default=7,  # the threshold is met in a month that does not count yet (approval's month or before)
     )
-    approved = rows["_approved"].to_numpy(float)
+    approved = rows["_approved"].astype(float)
     head = lambda m: milestone[m] + " at " + percents(threshold[m]) + ": "  # noqa: E731
     counts = lambda m: " (" + whole_texts(mau[m]) + "/" + whole_texts(pau[m]) + ")"  # noqa: E731
     users = np.where(needed == 1, " more active user", " more active users")
@@ -516,9 +461,9 @@ def _next_milestone(
         lambda m: head(m) + whole_texts(needed[m]) + users[m] + counts(m),
         lambda m: head(m) + "met" + counts(m) + ", counting from " + month_texts(approved[m] + 1),
     ]
-    text = np.empty(len(rows), dtype=object)
+    text = np.empty(len(bucket), dtype=object)
     for k, make in enumerate(texts):
         m = pick == k
         text[m] = make(m)
-    out[rows["_pos"].to_numpy(dtype=np.int64)] = text
+    out[rows["_pos"].astype(np.int64)] = text
     return pd.Series(out, index=associations.index, dtype=object, name="Next Milestone")
