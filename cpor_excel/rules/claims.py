@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from cpor_excel.model.findings import Finding
+from cpor_excel.rules.keys import Keys
 
 SHEET = "Associations"
 #: the values every row of one claim must share
@@ -24,7 +25,7 @@ def check_claims(associations: pd.DataFrame) -> list[Finding]:
     knows which rows are the odd ones. Empty or invalid cells are skipped: their error is reported already.
     With a "Workbook" column (batch), a claim is per workbook.
     """
-    if associations.empty or "Claim ID" not in associations:
+    if associations.empty or "Claim ID" not in associations or not _any_mismatch(associations):
         return []
     frame = _positional(associations)
     findings: list[Finding] = []
@@ -33,6 +34,25 @@ def check_claims(associations: pd.DataFrame) -> list[Finding]:
             findings += _mismatches(frame, column)
     findings.sort(key=lambda f: (f.workbook or "", f.row or 0, f.column or "", f.message))
     return findings
+
+
+def _any_mismatch(associations: pd.DataFrame) -> bool:
+    """Whether some claim's rows disagree on a shared column: the usual answer, no, found with numpy (the
+    findings' own pandas steps cost more than the rows of a small workbook)."""
+    claim = associations["Claim ID"].to_numpy(dtype=object)
+    if "Workbook" in associations:
+        workbook = associations["Workbook"].to_numpy(dtype=object)
+    else:
+        workbook = np.full(len(claim), "", dtype=object)
+    for column in SHARED_COLUMNS:
+        if column in associations:
+            value = associations[column].to_numpy(dtype=object)
+            valued = ~(pd.isna(claim) | pd.isna(value))
+            claims = Keys([workbook[valued]], [claim[valued]])
+            pairs = Keys([workbook[valued]], [claim[valued]], [value[valued]])
+            if pairs.size > claims.size:  # a claim with two values
+                return True
+    return False
 
 
 def _positional(associations: pd.DataFrame) -> pd.DataFrame:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from cpor_excel.model.catalogue import LIVE_STATUSES
 from cpor_excel.model.findings import Finding
+from cpor_excel.rules.keys import Keys
 from cpor_excel.rules.poe_dates import day_array
 
 SHEET = "Associations"
@@ -64,59 +65,84 @@ def find_conflicts(associations: pd.DataFrame, as_of: dt.date) -> ConflictResult
     if n == 0 or any(c not in associations for c in needed):
         return ConflictResult([], empty, [])
 
-    rows = pd.DataFrame(
-        {
-            "_pos": np.arange(n),
-            "_row": associations.index.to_numpy(),
-            "_claim": associations["Claim ID"].astype(object).to_numpy(),
-            "_partner": associations["Partner ID"].astype(object).to_numpy(),
-            "_tenant": associations["Tenant ID"].astype(object).to_numpy(),
-            "_workload": associations["Workload"].astype(object).to_numpy(),
-            "_poe": day_array(associations, "POE Signed"),
-            "_workbook": associations["Workbook"].astype(object).to_numpy() if batch else "",
-        }
-    )
-    keep = live_mask(associations, as_of) & rows[["_claim", "_partner", "_tenant", "_workload"]].notna().all(
-        axis=1
-    ).to_numpy(dtype=bool)
-    live = rows[keep]
-    shared = live[live.groupby(["_tenant", "_workload"], sort=False)["_pos"].transform("size") > 1]
-    if shared.empty:
-        return ConflictResult([], empty, [])
-
-    pairs = shared.merge(shared, on=["_tenant", "_workload"], suffixes=("", "_o"))
-    pairs = pairs[pairs["_pos"] != pairs["_pos_o"]]
+    columns = {
+        "_claim": associations["Claim ID"].to_numpy(dtype=object),
+        "_partner": associations["Partner ID"].to_numpy(dtype=object),
+        "_tenant": associations["Tenant ID"].to_numpy(dtype=object),
+        "_workload": associations["Workload"].to_numpy(dtype=object),
+    }
+    keep = live_mask(associations, as_of) & ~np.logical_or.reduce([pd.isna(v) for v in columns.values()])
+    live = np.flatnonzero(keep)
+    pairs = _pairs(live, Keys([columns["_tenant"][live]], [columns["_workload"][live]]).codes[0])
+    rows = {
+        **columns,
+        "_pos": np.arange(n),
+        "_row": associations.index.to_numpy(),
+        "_poe": day_array(associations, "POE Signed"),
+        "_workbook": associations["Workbook"].to_numpy(dtype=object)
+        if batch
+        else np.full(n, "", dtype=object),
+    }
+    mine, theirs = ({k: v[at] for k, v in rows.items()} for at in pairs)
     # one claim recorded in two workbooks (a distributor and its reseller) is not a second claim
-    pairs = pairs[(pairs["_claim"] != pairs["_claim_o"]) | (pairs["_partner"] != pairs["_partner_o"])]
-    pairs = pairs.sort_values(["_pos", "_pos_o"], kind="stable").reset_index(drop=True)
-    cross = pairs["_workbook"] != pairs["_workbook_o"]
-    pairs["_other"] = (
-        pairs["_claim_o"]
-        .astype(str)
-        .where(~cross, pairs["_claim_o"].astype(str) + " (" + pairs["_workbook_o"].astype(str) + ")")
+    second = (mine["_claim"] != theirs["_claim"]) | (mine["_partner"] != theirs["_partner"])
+    mine, theirs = ({k: v[second] for k, v in side.items()} for side in (mine, theirs))
+    if not len(mine["_pos"]):
+        return ConflictResult([], empty, [])
+    cross = mine["_workbook"] != theirs["_workbook"]
+    other = np.array(
+        [
+            f"{c} ({w})" if x else str(c)
+            for c, w, x in zip(
+                theirs["_claim"].tolist(), theirs["_workbook"].tolist(), cross.tolist(), strict=True
+            )
+        ],
+        dtype=object,
     )
-    conflict = (pairs["_partner"] != pairs["_partner_o"]).to_numpy(dtype=bool)
-
-    findings = [_conflict_finding(p, as_of) for p in pairs[conflict].to_dict("records")] + [
-        _duplicate_finding(p) for p in pairs[~conflict].to_dict("records")
+    conflict = mine["_partner"] != theirs["_partner"]
+    records = [
+        {
+            **{k: v for k, v in zip(mine, a, strict=True)},
+            **{k + "_o": v for k, v in zip(theirs, b, strict=True)},
+        }
+        for a, b in zip(
+            zip(*(v.tolist() if v.dtype.kind != "M" else list(v) for v in mine.values()), strict=True),
+            zip(*(v.tolist() if v.dtype.kind != "M" else list(v) for v in theirs.values()), strict=True),
+            strict=True,
+        )
+    ]
+    flags = conflict.tolist()
+    findings = [_conflict_finding(p, as_of) for p, c in zip(records, flags, strict=True) if c] + [
+        _duplicate_finding(p) for p, c in zip(records, flags, strict=True) if not c
     ]
     findings.sort(key=lambda f: (f.workbook or "", f.row or 0, f.code, f.message))
 
-    others = (
-        pairs.loc[conflict, ["_pos", "_other"]]
-        .drop_duplicates()
-        .sort_values(["_pos", "_other"], kind="stable")
-        .groupby("_pos", sort=False)["_other"]
-        .agg("; ".join)
-    )
+    named: dict[int, set[str]] = {}
+    for pos, text, c in zip(mine["_pos"].tolist(), other.tolist(), flags, strict=True):
+        if c:
+            named.setdefault(pos, set()).add(text)
     text = np.full(n, "", dtype=object)
-    text[others.index.to_numpy(dtype=np.int64)] = others.to_numpy(dtype=object)
+    for pos, texts in named.items():
+        text[pos] = "; ".join(sorted(texts))
     conflicts_with = pd.Series(text, index=associations.index, dtype=object)
 
-    listed = pairs[conflict & (pairs["_pos"] < pairs["_pos_o"]).to_numpy(dtype=bool)]
-    return ConflictResult(
-        findings, conflicts_with, [_conflict_dict(p, batch) for p in listed.to_dict("records")]
-    )
+    listed = [p for p, c in zip(records, flags, strict=True) if c and p["_pos"] < p["_pos_o"]]
+    return ConflictResult(findings, conflicts_with, [_conflict_dict(p, batch) for p in listed])
+
+
+def _pairs(live: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every ordered pair of two live rows (positions) of one customer workload (``groups``: its number per
+    live row), by the first row and then the second."""
+    order = np.argsort(groups, kind="stable")
+    group, rows = groups[order], live[order]
+    low = np.searchsorted(group, group, side="left")
+    count = np.searchsorted(group, group, side="right") - low
+    first = np.repeat(rows, count)
+    second = rows[np.repeat(low - np.cumsum(count) + count, count) + np.arange(int(count.sum()))]
+    distinct = first != second
+    first, second = first[distinct], second[distinct]
+    by_pair = np.lexsort((second, first))
+    return first[by_pair], second[by_pair]
 
 
 def _newer_poe(p: Pair) -> str | None:

@@ -20,6 +20,7 @@ from cpor_excel.model.findings import CODES, Finding, Severity
 from cpor_excel.model.program import Settings
 from cpor_excel.model.workbook import Prepared
 from cpor_excel.rules.consent import window_anchor, window_ends
+from cpor_excel.rules.poe_dates import instant_array
 
 #: statuses in which the customer has not yet been (or is just being) notified by Microsoft
 DRAFT_STATUSES = ("Draft", "Submitted")
@@ -45,47 +46,30 @@ def claims_to_draft(
     assoc = prepared.associations
     if assoc.empty:
         return [], []
-    claim = assoc["Claim ID"].astype(object)
-    stripped = claim.astype(str).str.strip()
-    named = claim.notna() & (stripped != "")
-    assoc, claim_ids = assoc[named], stripped[named]
-    if assoc.empty:
+    claim = assoc["Claim ID"].to_numpy(dtype=object)
+    stripped = _texts(claim, lower=False)
+    named = pd.notna(claim) & (stripped != "")
+    if not named.any():
         return [], []
-
+    rows = _Rows(assoc, named, stripped)
     error_rows = _error_rows(findings)
-    per_claim = pd.DataFrame(
-        {
-            "open": assoc["Status"].isin(DRAFT_STATUSES),
-            "error": assoc.index.isin(list(error_rows.get("Associations", ()))),
-            "poe": pd.to_datetime(assoc["POE Signed"], errors="coerce"),
-        },
-        index=assoc.index,
-    ).groupby(claim_ids.to_numpy(), sort=False)
-    wanted = per_claim["open"].any() & ~per_claim["error"].any() & per_claim["poe"].max().notna()
-    already = set(_drafted_claims(prepared.drafts))
-    wanted &= ~wanted.index.isin(list(already))
-    chosen = wanted[wanted].index
-    if chosen.empty:
+    claims = rows.claims_to_draft(
+        error_rows.get("Associations", set()), set(_drafted_claims(prepared.drafts))
+    )
+    if not claims:
         return [], []
-
-    rows = assoc[claim_ids.isin(chosen)].copy()
-    rows["_claim"] = claim_ids[rows.index]
-    rows["_tenant"] = rows["Tenant ID"].astype(str).str.strip().str.lower()
-    rows["Submitted"] = pd.to_datetime(rows["Submitted"], errors="coerce")
-    rows["POE Signed"] = pd.to_datetime(rows["POE Signed"], errors="coerce")
-    rows["Approved"] = pd.to_datetime(rows["Approved"], errors="coerce")
-    claims = _claim_facts(rows, settings.consent_window_business_days, window_anchor(settings))
+    facts = rows.facts(claims, settings.consent_window_business_days, window_anchor(settings))
     customers = _customer_lookup(
-        prepared.customers, error_rows.get("Customers", set()), set(claims["tenant"].astype(str))
+        prepared.customers,
+        error_rows.get("Customers", set()),
+        {t for t in facts["tenant"] if isinstance(t, str)},
     )
 
     requests: list[DraftRequest] = []
     held_back: list[Finding] = []
-    for claim_id, facts in zip(
-        claims.index, _records(claims), strict=True
-    ):  # one pass per email, not per row
-        first_row = int(facts["first_row"])
-        customer, why_not = _customer_for(customers, str(facts["tenant"]))
+    for at, claim_id in enumerate(facts["claim"]):  # one pass per email, not per row
+        first_row = int(facts["first_row"][at])
+        customer, why_not = _customer_for(customers, str(facts["tenant"][at]))
         if customer is None:
             held_back.append(
                 Finding(
@@ -101,19 +85,19 @@ def claims_to_draft(
         requests.append(
             DraftRequest(
                 claim_id=str(claim_id),
-                rows=tuple(int(r) for r in facts["rows"]),
+                rows=tuple(int(r) for r in facts["rows"][at]),
                 customer=customer,
                 partner=Partner(
-                    id=_text(facts["Partner ID"]),
-                    name=_text(facts["Partner Name"]),
-                    contact_name=_text(facts["Partner Contact Name"]),
-                    contact_email=_text(facts["Partner Contact Email"]),
+                    id=_text(facts["Partner ID"][at]),
+                    name=_text(facts["Partner Name"][at]),
+                    contact_name=_text(facts["Partner Contact Name"][at]),
+                    contact_email=_text(facts["Partner Contact Email"][at]),
                 ),
-                workloads=tuple(facts["workloads"]),
-                poe_reference=_text(facts["POE Reference"]) or None,
-                poe_signed=pd.Timestamp(facts["POE Signed"]).date(),
-                submitted=_date(facts["Submitted"]),
-                window_ends=_date(facts["window_ends"]),
+                workloads=tuple(facts["workloads"][at]),
+                poe_reference=_text(facts["POE Reference"][at]) or None,
+                poe_signed=pd.Timestamp(facts["POE Signed"][at]).date(),
+                submitted=_date(facts["Submitted"][at]),
+                window_ends=_date(facts["window_ends"][at]),
                 window_days=settings.consent_window_business_days,
                 window_starts=window_anchor(settings),
             )
@@ -139,38 +123,109 @@ def _drafted_claims(drafts: pd.DataFrame) -> list[str]:
     return ids[ids != ""].tolist()
 
 
-def _claim_facts(rows: pd.DataFrame, window_days: int, anchor: str) -> pd.DataFrame:
-    """One row per claim (in sheet order): the facts the email states, taken from the claim's rows."""
-    rows = rows.sort_index()
-    rows["_row"] = rows.index
-    grouped = rows.groupby("_claim", sort=False)
-    # rows of one claim share tenant and partner (claim-mismatch is an error otherwise); take the first
-    facts = grouped[
-        ["_tenant", "Partner ID", "Partner Name", "Partner Contact Name", "Partner Contact Email"]
-    ].first()
-    facts = facts.rename(columns={"_tenant": "tenant"})
-    facts["first_row"] = grouped["_row"].min()
-    facts["rows"] = _lists(rows["_claim"], rows["_row"], facts.index)
-    workloads = rows[["_claim", "Workload"]].dropna().drop_duplicates().sort_values(["_claim", "Workload"])
-    facts["workloads"] = _lists(workloads["_claim"], workloads["Workload"].astype(str), facts.index)
-    # Microsoft reviews the most recent POE; the earliest submission gives the earliest window end,
-    # so the customer is never told a later date than the one that applies
-    facts["POE Signed"] = grouped["POE Signed"].max()
-    facts["Submitted"] = grouped["Submitted"].min()
-    reference = rows["POE Reference"].where(rows["POE Reference"].astype(str).str.strip() != "")
-    facts["POE Reference"] = reference.groupby(rows["_claim"], sort=False).first()
-    facts["window_ends"] = consent_window_end(grouped[anchor].min(), window_days)
-    return facts.sort_values("first_row")
+class _Rows:
+    """The named Associations rows, by claim: which claims get an email and the facts it states.
+
+    Why a class of numpy arrays: a batch chooses drafts in thousands of small workbooks, where a pandas
+    groupby costs a millisecond whatever its size; the claims are numbered once (``pd.factorize``, in sheet
+    order) and each fact is read from the claim's rows, in sheet order, with one pass per email."""
+
+    #: the facts taken from a claim's first row that has them (its rows share them: claim-mismatch otherwise)
+    FIRST = ("Partner ID", "Partner Name", "Partner Contact Name", "Partner Contact Email")
+
+    def __init__(self, assoc: pd.DataFrame, named: np.ndarray, stripped: np.ndarray) -> None:
+        self.assoc = assoc
+        self.named = np.flatnonzero(named)
+        self.codes, self.ids = pd.factorize(stripped[named])  # claims in order of their first row
+        self.excel_rows = assoc.index.to_numpy()[named]
+
+    def claims_to_draft(self, error_rows: set[int], drafted: set[str]) -> list[int]:
+        """The claims (codes) in Draft or Submitted, with a POE signed, no error on any row, not drafted yet."""
+        status = self.assoc["Status"].to_numpy(dtype=object)[self.named]
+        size = len(self.ids)
+        open_ = (
+            np.bincount(
+                self.codes[np.logical_or.reduce([status == s for s in DRAFT_STATUSES])], minlength=size
+            )
+            > 0
+        )
+        error = np.bincount(self.codes[np.isin(self.excel_rows, list(error_rows))], minlength=size) > 0
+        signed = pd.notna(instant_array(self.assoc, "POE Signed")[self.named])
+        poe = np.bincount(self.codes[signed], minlength=size) > 0
+        wanted = open_ & ~error & poe & np.array([c not in drafted for c in self.ids.tolist()], dtype=bool)
+        return np.flatnonzero(wanted).tolist()
+
+    def facts(self, claims: list[int], window_days: int, anchor: str) -> dict[str, list[Any]]:
+        """The facts each email states, by name: a list over the claims (by first row)."""
+        chosen = np.flatnonzero(np.isin(self.codes, claims))
+        chosen = chosen[np.argsort(self.excel_rows[chosen], kind="stable")]  # sheet order
+        chosen = chosen[np.argsort(self.codes[chosen], kind="stable")]  # grouped by claim, sheet order within
+        code = self.codes[chosen]
+        starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+        ends = np.r_[starts[1:], len(chosen)]
+        at = self.named[chosen]
+        assoc = self.assoc
+        first_row = self.excel_rows[chosen][starts]
+        facts: dict[str, list[Any]] = {
+            "claim": self.ids[code[starts]].tolist(),
+            "first_row": first_row.tolist(),
+            "rows": [self.excel_rows[chosen[a:b]].tolist() for a, b in zip(starts, ends, strict=True)],
+        }
+        tenants = _texts(assoc["Tenant ID"].to_numpy(dtype=object)[at], lower=True)
+        facts["tenant"] = _first(tenants, pd.notna(tenants), starts, np.nan)
+        for column in self.FIRST:
+            values = assoc[column].to_numpy(dtype=object)[at]
+            facts[column] = _first(values, pd.notna(values), starts, None)
+        reference = assoc["POE Reference"].to_numpy(dtype=object)[at]
+        usable = ~(pd.isna(reference) | (_texts(reference, lower=False) == ""))
+        facts["POE Reference"] = _first(reference, usable, starts, None)
+        workloads = assoc["Workload"].to_numpy(dtype=object)[at]
+        facts["workloads"] = [
+            sorted({str(w) for w in workloads[a:b].tolist() if not pd.isna(w)})
+            for a, b in zip(starts, ends, strict=True)
+        ]
+        # Microsoft reviews the most recent POE; the earliest submission gives the earliest window end,
+        # so the customer is never told a later date than the one that applies
+        facts["POE Signed"] = list(_dates(instant_array(assoc, "POE Signed")[at], starts, latest=True))
+        facts["Submitted"] = list(_dates(instant_array(assoc, "Submitted")[at], starts, latest=False))
+        days = _dates(instant_array(assoc, anchor)[at], starts, latest=False).astype("datetime64[D]")
+        facts["window_ends"] = list(window_ends(days, window_days).astype("datetime64[ns]"))
+        order = np.argsort(first_row, kind="stable").tolist()  # claims by their first row
+        return {name: [values[i] for i in order] for name, values in facts.items()}
 
 
-def _lists(keys: pd.Series, values: pd.Series, order: pd.Index) -> pd.Series:
-    """The values of each key as a list (in their current order), aligned to ``order``; [] for none.
-    One stable sort and a split instead of a Python function per group."""
-    codes = pd.Categorical(keys, categories=order).codes
-    sorter = np.argsort(codes, kind="stable")
-    counts = np.bincount(codes[codes >= 0], minlength=len(order))
-    chunks = np.split(values.to_numpy(dtype=object)[sorter][codes[sorter] >= 0], np.cumsum(counts)[:-1])
-    return pd.Series([chunk.tolist() for chunk in chunks], index=order, dtype=object)
+def _first(values: np.ndarray, usable: np.ndarray, starts: np.ndarray, none: Any) -> list[Any]:
+    """Each group's first usable value (groups: the rows from each start to the next; groupby's first),
+    ``none`` for a group without one."""
+    n = len(values)
+    if not n:
+        return []
+    first = np.minimum.reduceat(np.where(usable, np.arange(n), n), starts)
+    ends = np.r_[starts[1:], n]
+    found = first < ends
+    out = np.full(len(starts), none, dtype=object)
+    out[found] = values[first[found]]
+    return out.tolist()
+
+
+def _dates(days: np.ndarray, starts: np.ndarray, latest: bool) -> np.ndarray:
+    """Each group's latest (or earliest) date, NaT when it has none (groups as in ``_first``)."""
+    numbers = days.astype("datetime64[ns]").view(np.int64)
+    if latest:  # NaT is the smallest number: it never wins a maximum unless there is nothing else
+        return np.maximum.reduceat(numbers, starts).view("datetime64[ns]")
+    unset = np.iinfo(np.int64).max
+    earliest = np.minimum.reduceat(np.where(np.isnat(days), unset, numbers), starts)
+    return np.where(earliest == unset, np.iinfo(np.int64).min, earliest).view("datetime64[ns]")
+
+
+def _texts(values: np.ndarray, lower: bool) -> np.ndarray:
+    """pandas' ``astype(str).str.strip()`` (and ``.str.lower()``) of the values, each distinct value once:
+    NaN where missing."""
+    codes, distinct = pd.factorize(values)
+    texts = pd.Series(distinct, dtype=object).astype(str).str.strip()
+    if lower:
+        texts = texts.str.lower()
+    return np.concatenate([texts.to_numpy(dtype=object), np.full(1, np.nan, dtype=object)])[codes]
 
 
 def _customer_lookup(
@@ -178,19 +233,19 @@ def _customer_lookup(
 ) -> dict[str, dict[str, Any]]:
     """The wanted tenants' Customers rows by lower-case Tenant ID (the first row wins: a second one is
     already a duplicate-key error)."""
-    frame = customers[customers["Tenant ID"].notna()].copy()
-    frame["_tenant"] = frame["Tenant ID"].astype(str).str.strip().str.lower()
-    frame = frame[frame["_tenant"].isin(list(tenants))].drop_duplicates("_tenant", keep="first")
-    frame["_row"] = frame.index
-    frame["_error"] = frame.index.isin(list(error_rows))
-    return dict(zip(frame["_tenant"].astype(str), _records(frame.drop(columns="_tenant")), strict=True))
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """The rows as dicts by column name; several times faster than ``to_dict("records")``, which boxes
-    every value (the callers read values through ``_text``, ``_yes`` and ``_date``, which take either)."""
-    columns = [str(c) for c in frame.columns]
-    return [dict(zip(columns, values, strict=True)) for values in frame.itertuples(index=False, name=None)]
+    if customers.empty:
+        return {}
+    lowered = _texts(customers["Tenant ID"].to_numpy(dtype=object), lower=True)
+    columns = [str(c) for c in customers.columns]
+    cells = {c: customers[c].to_numpy(dtype=object) for c in columns}
+    rows = customers.index.to_numpy()
+    found: dict[str, dict[str, Any]] = {}
+    for at in np.flatnonzero(pd.notna(customers["Tenant ID"].to_numpy(dtype=object))).tolist():
+        tenant = lowered[at]
+        if tenant in tenants and tenant not in found:
+            found[tenant] = {c: cells[c][at] for c in columns}
+            found[tenant].update(_row=rows[at], _error=rows[at] in error_rows)
+    return found
 
 
 def _customer_for(customers: dict[str, dict[str, Any]], tenant: str) -> tuple[Customer | None, str]:

@@ -163,6 +163,9 @@ def reason_words(reason: str, month: Any) -> str:
 
 
 def _month_text(number: float) -> str:
+    year, month = divmod(int(number), 12) if number == number else (0, 0)
+    if 1000 <= 1970 + year <= 9999:  # what month_texts writes, without an array per finding
+        return f"{1970 + year}-{month + 1:02d}"
     return str(month_texts(np.array([float(number)]))[0])
 
 

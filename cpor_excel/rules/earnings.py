@@ -45,7 +45,7 @@ from cpor_excel.rules.keys import (
     shifted,
 )
 from cpor_excel.rules.ledger import cell_frame, customer_of, month_numbers, month_texts, optional_text
-from cpor_excel.rules.poe_dates import text_array
+from cpor_excel.rules.poe_dates import instant_array, text_array
 from cpor_excel.rules.usage import count_array
 
 SHEET = "Associations"
@@ -184,7 +184,7 @@ def _history(usage: pd.DataFrame, ledger: pd.DataFrame, keys: _Keys, as_of_month
     key = np.concatenate([use["_key"], keys.ledger[kept]])
     month = np.concatenate([use["_month"], remembered_month[kept]])
     users = np.concatenate([use["_mau"], remembered[kept]])
-    order = np.lexsort((month, key))
+    order = np.argsort(_key_months(key, month), kind="stable")  # by key, then month
     key, month, users = key[order], month[order], users[order]
     starts = np.flatnonzero(first_of_runs(key, month))
     highest = np.fmax.reduceat(users, starts) if len(starts) else np.zeros(0)  # fmax: NaN skipped
@@ -193,7 +193,11 @@ def _history(usage: pd.DataFrame, ledger: pd.DataFrame, keys: _Keys, as_of_month
     through = running_max(key, highest)
     history = {"_key": key, "_month": month, "_through": through, "_prior": shifted(key, through, 0.0)}
     # the month's first Usage row (in sheet order) where it has one
-    order = np.lexsort((use["_urow"], use["_month"], use["_key"]))
+    urow = use["_urow"]
+    if np.all(urow[1:] > urow[:-1]):  # in sheet order (the usual): a stable sort by key and month keeps it
+        order = np.argsort(_key_months(use["_key"], use["_month"]), kind="stable")
+    else:
+        order = np.lexsort((urow, use["_month"], use["_key"]))
     first = order[first_of_runs(use["_key"][order], use["_month"][order])]
     at = np.searchsorted(_key_months(key, month), _key_months(use["_key"][first], use["_month"][first]))
     for name in ("_mau", "_pau", "_urow"):
@@ -222,7 +226,7 @@ def _counting_claims(
         "_workload": text_array(associations, "Workload"),
         "_partner": text_array(associations, "Partner ID"),
         "_approved": approved,
-        "_approved_day": _instants(associations, "Approved"),
+        "_approved_day": instant_array(associations, "Approved"),
         "_first": np.fmax(approved + 1, start_month),
         "_last": np.fmin(np.full(len(associations), as_of_month), ended - 1),  # fmin: no Ended, no bound
     }
@@ -234,14 +238,6 @@ def _counting_claims(
         & incentivised(associations)
     )
     return rows_at(claims, keep & (claims["_first"] <= claims["_last"]))
-
-
-def _instants(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """A date column as datetime64[ns] (its time of day kept: it orders two approvals of one day)."""
-    values = frame[column]
-    if values.dtype.kind != "M":
-        values = pd.to_datetime(values, errors="coerce")
-    return np.asarray(values.to_numpy(dtype="datetime64[ns]"))
 
 
 def _counted_months(history: Table, claims: Table, ledger: pd.DataFrame, ledger_keys: np.ndarray) -> Table:

@@ -24,16 +24,17 @@ def opted_out(associations: pd.DataFrame) -> np.ndarray:
     """True where Incentive Opt-out is yes (blank, no, or no such column: False)."""
     if OPT_OUT not in associations:
         return np.zeros(len(associations), dtype=bool)
-    values = associations[OPT_OUT].astype(object)
-    return np.asarray(values.where(values.notna(), False).astype(bool), dtype=bool)
+    values = associations[OPT_OUT].to_numpy(dtype=object, copy=True)
+    values[pd.isna(values)] = False
+    return values.astype(bool)
 
 
 def role_not_incentivised(associations: pd.DataFrame) -> np.ndarray:
     """True where Partner Role names a role other than Use or consume (blank is Use or consume)."""
     if ROLE not in associations:
         return np.zeros(len(associations), dtype=bool)
-    roles = associations[ROLE].astype(object)
-    return np.asarray(roles.notna() & (roles != INCENTIVISED_ROLE), dtype=bool)
+    roles = associations[ROLE].to_numpy(dtype=object)
+    return np.asarray(~pd.isna(roles) & (roles != INCENTIVISED_ROLE), dtype=bool)
 
 
 def incentivised(associations: pd.DataFrame) -> np.ndarray:

@@ -27,12 +27,35 @@ def month_numbers(values: pd.Series | np.ndarray) -> np.ndarray:
     """Dates or months as months since 1970-01 (float; NaN where empty), so month arithmetic is integer."""
     series = values if isinstance(values, pd.Series) else pd.Series(values)
     if series.dtype.kind != "M":
+        months = _month_texts_read(series.to_numpy(dtype=object))
+        if months is not None:
+            return months
         series = pd.to_datetime(series.astype(object), errors="coerce")
     days = series.to_numpy(dtype="datetime64[ns]")
     months = days.astype("datetime64[M]")
     out = months.astype(np.int64).astype(float)
     out[np.isnat(months)] = np.nan
     return out
+
+
+def _month_texts_read(values: np.ndarray) -> np.ndarray | None:
+    """``month_numbers`` of "YYYY-MM" texts (the ledgers' new rows), each distinct text read once; None
+    when any value is another kind (pandas reads those)."""
+    codes, distinct = pd.factorize(values)
+    texts = distinct.tolist()
+    if not all(type(t) is str and len(t) == 7 and t[4] == "-" and t[:4].isdigit() for t in texts):
+        return None
+    try:
+        months = np.array(texts, dtype="datetime64[M]")
+    except ValueError:
+        return None
+    if (
+        len(months)
+        and not ((months >= np.datetime64("1678-01")) & (months <= np.datetime64("2261-12"))).all()
+    ):
+        return None  # beyond pandas' dates: pandas says NaT
+    numbers = np.concatenate([months.astype(np.int64).astype(float), [np.nan]])
+    return np.asarray(numbers[codes])
 
 
 def month_texts(numbers: np.ndarray) -> np.ndarray:

@@ -99,9 +99,7 @@ def evaluate_milestones(
     gated_ever = _gate(months_ever)
     reach_ever = _reach(months_ever, gated_ever, program, minimum)
     approved = ever["_pos"][ever["_now"] & ever["_earns"]]
-    months = rows_at(months_ever, np.isin(months_ever["_pos"], approved))
-    gated = rows_at(gated_ever, np.isin(gated_ever["_pos"], approved))
-    reach = rows_at(reach_ever, np.isin(reach_ever["_pos"], approved))
+    months, gated, reach = (_of(rows, approved) for rows in (months_ever, gated_ever, reach_ever))
     paid = names.paidcodes_in(ledger)
     won = names.texts(_first_to_reach(_not_in(reach, paid, names)), program)
     new_rows = ledger_rows(won, customers, as_of) if len(won["_pos"]) else empty_ledger()
@@ -166,6 +164,12 @@ def _reach(months: Table, gated: Table, program: Program, minimum: float) -> Tab
         }
     reached = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
     return rows_at(reached, np.lexsort((reached["_m"], reached["_pos"])))
+
+
+def _of(rows: Table, positions: np.ndarray) -> Table:
+    """The rows of the associations at ``positions`` (the same table when that is all of them)."""
+    mine = np.isin(rows["_pos"], positions)
+    return rows if mine.all() else rows_at(rows, mine)
 
 
 #: what a reached milestone carries on from its month
@@ -307,6 +311,13 @@ def _hwm_month(settings: Settings) -> float:
     return np.inf if start is None else float((start.year - 1970) * 12 + start.month - 1)
 
 
+def _cells(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A column's values as they are (all None when the column is absent)."""
+    if name not in frame:
+        return np.full(len(frame), None, dtype=object)
+    return np.asarray(frame[name].to_numpy(dtype=object))
+
+
 def _months(frame: pd.DataFrame, name: str) -> np.ndarray:
     """A date column as month numbers (NaN where empty or when the column is absent)."""
     if name not in frame:
@@ -338,8 +349,8 @@ def _usage_months(
     """Usage rows up to the as-of month joined to the approved associations of their customer workload
     (in usage order, then the associations'), with the bucket of each month's PAU (_bucket_id -1 when none
     holds it) and its gate."""
-    tenant = codes_in(names.tenants, _column(usage, "Tenant ID"))
-    workload = codes_in(names.workloads, _column(usage, "Workload"))
+    tenant = codes_in(names.tenants, _cells(usage, "Tenant ID"))  # (empty cells are in no index: -1)
+    workload = codes_in(names.workloads, _cells(usage, "Workload"))
     month = _months(usage, "Month")
     mau, pau = count_array(usage, "Active Users"), count_array(usage, "Paid Units")
     keep = (month <= as_of_month) & ~np.isnan(mau) & ~np.isnan(pau) & (tenant >= 0) & (workload >= 0)

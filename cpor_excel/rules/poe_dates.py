@@ -185,6 +185,14 @@ def day_array(frame: pd.DataFrame, column: str) -> np.ndarray:
     return np.asarray(values.to_numpy(dtype="datetime64[ns]")).astype("datetime64[D]")
 
 
+def instant_array(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A date column as datetime64[ns], its time of day kept (NaT where empty)."""
+    values = frame[column]
+    if values.dtype.kind != "M":
+        values = pd.to_datetime(values, errors="coerce")
+    return np.asarray(values.to_numpy(dtype="datetime64[ns]"))
+
+
 def months_before(days: np.ndarray, months: int) -> np.ndarray:
     """Calendar months back, the day clamped to the month's end (2025-03-31 minus 1 month = 2025-02-28)."""
     shifted = pd.Series(days.astype("datetime64[ns]")) - pd.DateOffset(months=months)

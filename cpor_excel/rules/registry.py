@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cpor_excel.model.columns import (
@@ -303,8 +304,8 @@ def evaluate(
     """
     assoc = prepared.associations
     findings: list[Finding] = list(prepared.findings)
-    columns = pd.DataFrame(index=assoc.index, columns=list(ASSOCIATION_VALUE_COLUMNS), dtype=object)
-    evaluation = Evaluation(as_of=as_of, findings=findings, association_columns=columns)
+    evaluation = Evaluation(as_of=as_of, findings=findings, association_columns=pd.DataFrame())
+    filled: dict[str, pd.Series] = {}
     for rule in RULES:
         outcome = rule.apply(
             Inputs(prepared, as_of, findings, source, others, recording, dict(evaluation.rows))
@@ -314,11 +315,14 @@ def evaluate(
             raise AssertionError(f"rule {rule.name!r} reported undeclared codes {sorted(undeclared)}")
         findings += outcome.findings
         for name, values in outcome.columns.items():
-            columns[name] = values.reindex(assoc.index)
+            filled[name] = values if values.index.equals(assoc.index) else values.reindex(assoc.index)
         evaluation.rows.update(outcome.rows)
         evaluation.conflicts += outcome.conflicts
         evaluation.draft_requests += outcome.draft_requests
         evaluation.held_back += outcome.held_back
+    blank = pd.Series(np.nan, index=assoc.index, dtype=object)
+    columns = {name: filled.get(name, blank) for name in ASSOCIATION_VALUE_COLUMNS}
+    evaluation.association_columns = pd.DataFrame(columns, index=assoc.index, columns=list(columns))
     return evaluation
 
 
@@ -328,11 +332,17 @@ def declared_codes() -> frozenset[str]:
 
 
 def _iso_dates(series: pd.Series) -> pd.Series:
-    out = pd.Series(None, index=series.index, dtype=object)
-    dates = pd.to_datetime(series, errors="coerce")
-    ok = dates.notna()
-    out[ok] = dates[ok].dt.strftime("%Y-%m-%d")
-    return out
+    """Dates as "YYYY-MM-DD" text, NaN where there is none."""
+    dates = series if series.dtype.kind == "M" else pd.to_datetime(series, errors="coerce")
+    days = dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    ok = ~np.isnat(days)
+    if not ((days[ok] >= np.datetime64("1000-01-01")) & (days[ok] <= np.datetime64("9999-12-31"))).all():
+        out = pd.Series(None, index=series.index, dtype=object)  # strftime's way with a short year
+        out[ok] = dates[ok].dt.strftime("%Y-%m-%d")
+        return out
+    texts = np.full(len(days), np.nan, dtype=object)  # (what pandas makes of a Series of None)
+    texts[ok] = np.datetime_as_string(days[ok], unit="D").astype(object)
+    return pd.Series(texts, index=series.index, dtype=object)
 
 
 def _existing_draft_files(prepared: Prepared) -> pd.Series:
