@@ -6,8 +6,10 @@ frames and findings of the run in, no files, no clock.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from cpor_excel.model.catalogue import STATUSES
@@ -15,6 +17,9 @@ from cpor_excel.model.columns import ASSOCIATIONS, DASHBOARD_TITLE
 from cpor_excel.model.dashboard import Cell, Chart, Dashboard, Series, Table
 from cpor_excel.model.findings import CODES, Finding
 from cpor_excel.model.wording import SUMMARY_NOUNS, count_summary, counted
+from cpor_excel.rules.keys import Keys, group_sums
+from cpor_excel.rules.ledger import customer_of, month_numbers, month_texts
+from cpor_excel.rules.usage import count_array
 
 TITLE = DASHBOARD_TITLE
 #: bar colour per status: grey before submission, blues under review, orange when the partner must act,
@@ -78,8 +83,16 @@ def build_dashboard(
 
 def claims_by_status(associations: pd.DataFrame) -> Chart:
     """Claims (Claim IDs) per status, every status listed in lifecycle order."""
-    frame = associations.reindex(columns=["Claim ID", "Status"]).dropna()
-    per_status = frame.drop_duplicates().groupby("Status")["Claim ID"].nunique()
+    n = len(associations)
+    claim, status = (
+        associations[c].to_numpy(dtype=object) if c in associations else np.full(n, None, dtype=object)
+        for c in ("Claim ID", "Status")
+    )
+    named = ~(pd.isna(claim) | pd.isna(status))
+    pairs = Keys([status[named]], [claim[named]])  # each (status, claim) once
+    first = np.unique(pairs.codes[0], return_index=True)[1]
+    statuses, counts = np.unique(status[named][first].astype(str), return_counts=True)
+    per_status = dict(zip(statuses.tolist(), counts.tolist(), strict=True))
     values = [int(per_status.get(status, 0)) for status in STATUSES]
     series = Series("Claims", values, point_colours=[STATUS_COLOURS.get(s) for s in STATUSES])
     return Chart(
@@ -87,30 +100,35 @@ def claims_by_status(associations: pd.DataFrame) -> Chart:
     )
 
 
-def _months(as_of: dt.date) -> pd.PeriodIndex:
-    return pd.period_range(end=pd.Period(as_of, "M"), periods=MONTHS_SHOWN, freq="M")
+def _months(as_of: dt.date) -> np.ndarray:
+    """The month numbers shown (months since 1970-01), the as-of month last."""
+    last = (as_of.year - 1970) * 12 + as_of.month - 1
+    return np.arange(last - MONTHS_SHOWN + 1, last + 1, dtype=np.int64)
 
 
 def _per_month(
-    frame: pd.DataFrame, month: str, amount: str, months: pd.PeriodIndex
-) -> tuple[pd.Series, pd.Series, str]:
+    frame: pd.DataFrame, month: str, amount: str, months: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, str]:
     """Rows and the sum of ``amount`` per month (the most used currency only), and that currency."""
     if frame.empty or month not in frame:
-        zeros = pd.Series(0, index=months)
-        return zeros, zeros.astype(float), ""
-    at = pd.to_datetime(frame[month], errors="coerce").dt.to_period("M")
-    count = at.value_counts().reindex(months, fill_value=0)
-    currencies = frame.get("Currency", pd.Series(dtype=object)).dropna()
-    currency = str(currencies.mode().iloc[0]) if not currencies.empty else ""
-    paid = (
-        pd.to_numeric(frame[amount], errors="coerce")
-        if amount in frame
-        else pd.Series(float("nan"), frame.index)
+        return np.zeros(len(months), dtype=np.int64), np.zeros(len(months)), ""
+    number = month_numbers(frame[month])
+    shown = ~np.isnan(number) & (number >= months[0]) & (number <= months[-1])
+    at = np.where(shown, np.nan_to_num(number) - months[0], -1).astype(np.int64)
+    count = np.bincount(at[shown], minlength=len(months))
+    currencies = (
+        frame["Currency"].to_numpy(dtype=object) if "Currency" in frame else np.zeros(0, dtype=object)
     )
+    currencies = currencies[~pd.isna(currencies)]
+    currency = ""
+    if len(currencies):
+        codes, distinct = pd.factorize(currencies)
+        used = np.bincount(codes)
+        currency = str(sorted(distinct[used == used.max()].tolist())[0])  # pandas' mode: the least, on a tie
+    paid = count_array(frame, amount) if amount in frame else np.full(len(frame), np.nan)
     if currency:
-        paid = paid.where(frame["Currency"] == currency)
-    total = paid.groupby(at).sum().reindex(months, fill_value=0.0)
-    return count, total, currency
+        paid = np.where(frame["Currency"].to_numpy(dtype=object) == currency, paid, np.nan)
+    return count, group_sums(at, paid, len(months)), currency
 
 
 def pay_per_month(ledger: pd.DataFrame, earnings: pd.DataFrame | None, as_of: dt.date) -> Chart:
@@ -123,17 +141,17 @@ def pay_per_month(ledger: pd.DataFrame, earnings: pd.DataFrame | None, as_of: dt
     if earnings is not None and not earnings.empty:
         _, usage_pay, usage_currency = _per_month(earnings, "Month", "Amount", months)
         money.append(("Usage pay", usage_pay, usage_currency, "70AD47"))
-    money = [item for item in money if item[1].abs().sum() > 0]  # no pay recorded: no line at zero
+    money = [item for item in money if np.abs(item[1]).sum() > 0]  # no pay recorded: no line at zero
     currencies = {c for _, _, c, _ in money if c}
     for name, amounts, own, colour in money:
         label = f"{name} ({own})" if own and len(currencies) > 1 else name
-        values = [round(float(v), 2) for v in amounts]
+        values = [round(float(v), 2) for v in amounts.tolist()]
         series.append(
             Series(label, values, kind="line", secondary=True, colour=colour, number_format="#,##0.00")
         )
     return Chart(
         "Milestones and pay per month" if money else "Milestones per month",
-        [str(m) for m in months],
+        month_texts(months.astype(float)).tolist(),
         series,
         value_title="Milestones",
         secondary_title=(next(iter(currencies)) if len(currencies) == 1 else "Amount") if money else None,
@@ -149,31 +167,32 @@ def needs_action(
     """The claims that need the partner now: the findings of ``ACTION_CODES``, the most pressing first."""
     rank = {code: i for i, code in enumerate(c for c in ACTION_CODES if c in CODES)}
     chosen = [f for f in findings if f.code in rank and f.sheet == ASSOCIATIONS.name]
-    names = (
-        customers.dropna(subset=["Tenant ID"])
-        .drop_duplicates("Tenant ID")
-        .set_index("Tenant ID")["Customer Name"]
-        if not customers.empty and "Customer Name" in customers
-        else pd.Series(dtype=object)
-    )
 
-    # the deadlines as dates once (they arrive as ISO text), not one to_datetime per finding
-    dates: dict[int, dt.date] = {}
-    if deadlines is not None and len(deadlines):
-        parsed = pd.to_datetime(deadlines.astype(str), errors="coerce", format="ISO8601")
-        valid = parsed.dropna()
-        dates = dict(zip(valid.index.astype(int).tolist(), [v.date() for v in valid], strict=True))
+    # the deadlines (ISO text) by row, each text read once when a finding asks for it
+    texts: dict[int, object] = {}
+    if deadlines is not None and len(deadlines) and any(f.code in DEADLINE_CODES for f in chosen):
+        texts = dict(zip(deadlines.index.astype(int).tolist(), deadlines.tolist(), strict=True))
+    read: dict[object, dt.date | None] = {}
 
     def due(finding: Finding) -> dt.date | None:
-        return None if finding.row is None or finding.code not in DEADLINE_CODES else dates.get(finding.row)
+        if finding.row is None or finding.code not in DEADLINE_CODES or finding.row not in texts:
+            return None
+        text = texts[finding.row]
+        if text not in read:
+            read[text] = _iso_day(text)
+        return read[text]
 
     order = sorted(chosen, key=lambda f: (rank[f.code], due(f) or dt.date.max, f.row or 0))
+    shown = order[:ACTIONS_SHOWN]
+    tenants = _cells(associations, "Tenant ID", [f.row for f in shown])
+    workloads = _cells(associations, "Workload", [f.row for f in shown])
+    names = customer_of(
+        customers, np.array([t if isinstance(t, str) else None for t in tenants], dtype=object)
+    )
     rows: list[list[Cell]] = []
-    for f in order[:ACTIONS_SHOWN]:
-        at = associations.loc[f.row] if f.row in associations.index else None
-        tenant, workload = (None, None) if at is None else (at.get("Tenant ID"), at.get("Workload"))
+    for f, tenant, workload, customer in zip(shown, tenants, workloads, names.tolist(), strict=True):
         date = due(f)
-        customer = names.get(tenant) if isinstance(tenant, str) else None
+        customer = customer if isinstance(tenant, str) else None
         rows.append([
             f.claim_id,
             customer if isinstance(customer, str) else None,
@@ -191,6 +210,28 @@ def needs_action(
     else:
         note = "Every finding, with what to do: the CPOR Report."
     return Table("Needs action now", ACTION_HEADER, rows, note=note)
+
+
+def _iso_day(text: object) -> dt.date | None:
+    """An ISO date text as a date (None for none): "YYYY-MM-DD" read directly, anything else by pandas."""
+    if isinstance(text, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            return None  # (no such day: pandas says NaT too)
+    parsed = pd.to_datetime(pd.Series([text]).astype(str), errors="coerce", format="ISO8601")
+    return None if parsed.isna().iloc[0] else parsed.iloc[0].date()
+
+
+def _cells(frame: pd.DataFrame, column: str, rows: list[int | None]) -> list[object]:
+    """The column's value in each Excel row (the first row of that number), None where there is none."""
+    if column not in frame or not rows:
+        return [None] * len(rows)
+    if not frame.index.is_unique:  # (not a workbook's sheet) row by row, as labels
+        return [frame.loc[r].get(column) if r in frame.index else None for r in rows]
+    at = frame.index.get_indexer(pd.Index([-1 if r is None else r for r in rows]))
+    values = np.concatenate([frame[column].to_numpy(dtype=object), np.full(1, None, dtype=object)])
+    return list(values[np.where(at >= 0, at, len(frame))])
 
 
 __all__ = [

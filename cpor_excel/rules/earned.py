@@ -91,15 +91,18 @@ def usage_pay_findings(reported: Table, reason_codes: tuple[str, ...]) -> list[F
     orders = frame["_order"]
     starts = np.flatnonzero(np.r_[True, (rows[1:] != rows[:-1]) | (orders[1:] != orders[:-1])])
     ends = np.r_[starts[1:], len(rows)] - 1  # the last row of each run
-    claims, workloads, reasons = (frame[c] for c in ("_claim", "_workload", "_reason"))
+    claims, workloads, reasons = (frame[c].tolist() for c in ("_claim", "_workload", "_reason"))
     amounts = frame["_amount"].astype(float)
     has_amount = ~np.isnan(amounts)
     paid_users = np.add.reduceat(frame["_paid"].astype(float), starts)
     amount_sums = np.add.reduceat(np.where(has_amount, amounts, 0.0), starts)
     with_amount = np.add.reduceat(has_amount.astype(np.int64), starts)
     last_amount = np.maximum.reduceat(np.where(has_amount, np.arange(len(rows)), -1), starts)
-    currencies = frame["_currency"]
-    detail = {c: frame[c] for c in _REASON_FIELDS if c in frame}
+    currencies = frame["_currency"].tolist()
+    detail = {c: frame[c].tolist() for c in _REASON_FIELDS if c in frame}
+    texts, rows = texts.tolist(), rows.tolist()
+    paid_users, amount_sums = paid_users.tolist(), amount_sums.tolist()
+    with_amount, last_amount = with_amount.tolist(), last_amount.tolist()
     found: list[Finding] = []
     for at, (first, last) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
         span = (

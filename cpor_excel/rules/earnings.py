@@ -36,6 +36,7 @@ from cpor_excel.rules.earned import earned_text, usage_pay_findings
 from cpor_excel.rules.incentives import incentivised
 from cpor_excel.rules.keys import (
     Table,
+    among,
     as_texts,
     first_of_runs,
     group_sums,
@@ -170,7 +171,7 @@ def _history(usage: pd.DataFrame, ledger: pd.DataFrame, keys: _Keys, as_of_month
     Users up to that month, and _prior, the highest of the months before it (0 if none)."""
     wanted = np.unique(keys.associations[keys.associations >= 0])
     month = _months(usage, "Month")
-    take = np.isin(keys.usage, wanted) & (month <= as_of_month)  # (NaN: no month)
+    take = among(keys.usage, wanted) & (month <= as_of_month)  # (NaN: no month)
     use = {
         "_key": keys.usage[take],
         "_month": month[take],
@@ -179,7 +180,7 @@ def _history(usage: pd.DataFrame, ledger: pd.DataFrame, keys: _Keys, as_of_month
         "_urow": usage.index.to_numpy()[take].astype(float),
     }
     remembered_month, remembered = _months(ledger, "Month"), count_array(ledger, "Active Users")
-    kept = np.isin(keys.ledger, wanted) & ~np.isnan(remembered_month) & ~np.isnan(remembered)
+    kept = among(keys.ledger, wanted) & ~np.isnan(remembered_month) & ~np.isnan(remembered)
     # one value per month: the highest Active Users that month (a duplicate Usage row or the ledger's copy)
     key = np.concatenate([use["_key"], keys.ledger[kept]])
     month = np.concatenate([use["_month"], remembered_month[kept]])

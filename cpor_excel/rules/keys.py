@@ -72,6 +72,10 @@ def group_sums(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
     order = np.argsort(code, kind="stable")
     code, value = code[order], value[order]
     position = np.arange(len(code)) - np.searchsorted(code, code, side="left")
+    if position.max() > 32:  # a long group (a month of payments): pandas' own loop is quicker than steps
+        sums = pd.Series(value).groupby(code).sum()
+        total[sums.index.to_numpy()] = sums.to_numpy()
+        return total
     compensation = np.zeros(size)
     for step in range(int(position.max()) + 1):
         at = position == step
@@ -133,8 +137,13 @@ def running_max(codes: np.ndarray, values: np.ndarray) -> np.ndarray:
     serves every group exactly."""
     if not len(values):
         return np.zeros(0)
-    distinct, rank = np.unique(values, return_inverse=True)
     group = np.cumsum(_first_of_group(codes)) - 1
+    low, high = float(values.min()), float(values.max())
+    if _whole(values - low) and (high - low + 1) * (int(group[-1]) + 1) < 2**62:  # counts: no ranking
+        span = int(high - low) + 1
+        packed = group * span + (values - low).astype(np.int64)
+        return np.asarray((np.maximum.accumulate(packed) - group * span).astype(float) + low)
+    distinct, rank = np.unique(values, return_inverse=True)
     combined = group * len(distinct) + rank.reshape(-1)
     return np.asarray(distinct[np.maximum.accumulate(combined) - group * len(distinct)])
 
@@ -165,3 +174,33 @@ def _first_of_group(codes: np.ndarray) -> np.ndarray:
 
 def _starts(codes: np.ndarray) -> np.ndarray:
     return np.flatnonzero(_first_of_group(codes))
+
+
+def sort_order(*keys: np.ndarray) -> np.ndarray:
+    """The stable order of the rows by ``keys``, the first the most significant: ``np.lexsort`` of them
+    reversed. Whole-number keys (codes, months, rows) are packed into one number and sorted once."""
+    if not len(keys[0]):
+        return np.zeros(0, dtype=np.int64)
+    combined = np.zeros(len(keys[0]), dtype=np.int64)
+    scale = 1
+    for key in reversed(keys):
+        low, high = key.min(), key.max()
+        if key.dtype.kind not in "iuf" or not np.isfinite([low, high]).all() or not _whole(key - low):
+            return np.lexsort(keys[::-1])
+        span = int(high - low) + 1
+        if scale * span > 2**62:
+            return np.lexsort(keys[::-1])
+        combined += (key - low).astype(np.int64) * scale
+        scale *= span
+    return np.argsort(combined, kind="stable")
+
+
+def among(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """``np.isin`` for whole numbers (codes, positions): a table lookup when they are small."""
+    if len(values) and len(wanted) and values.dtype.kind in "iu" and wanted.dtype.kind in "iu":
+        low, high = min(values.min(), wanted.min()), max(values.max(), wanted.max())
+        if high - low < 8 * (len(values) + len(wanted)):
+            table = np.zeros(int(high - low) + 1, dtype=bool)
+            table[wanted - low] = True
+            return table[values - low]
+    return np.isin(values, wanted)

@@ -213,10 +213,10 @@ def customer_of(customers: pd.DataFrame, tenants: np.ndarray) -> np.ndarray:
 def cell_frame(columns: dict[str, list[Any]], header: Sequence[str]) -> pd.DataFrame:
     """New ledger rows as a frame of object columns, in the header's order (one block, built as one array:
     a Series per column costs more than the rows of a small workbook)."""
-    cells = np.empty((len(columns[header[0]]), len(header)), dtype=object)
-    for at, name in enumerate(header):
-        cells[:, at] = columns[name]
-    return pd.DataFrame(cells, columns=list(header), dtype=object)
+    cells = np.empty((len(header), len(columns[header[0]])), dtype=object)  # a column per row: filled
+    for at, name in enumerate(header):  # contiguously, and the frame's block as it is (transposed back)
+        cells[at] = columns[name]
+    return pd.DataFrame(cells.T, columns=list(header), dtype=object)
 
 
 def optional_text(values: pd.Series | np.ndarray) -> list[str | None]:

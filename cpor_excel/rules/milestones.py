@@ -30,7 +30,7 @@ import pandas as pd
 from cpor_excel.model.findings import Finding
 from cpor_excel.model.program import Settings
 from cpor_excel.rules.incentives import incentivised
-from cpor_excel.rules.keys import Table, as_texts, first_of_runs, rows_at
+from cpor_excel.rules.keys import Table, among, as_texts, first_of_runs, rows_at, sort_order
 from cpor_excel.rules.ledger import (
     PAID_KEY,
     empty_ledger,
@@ -137,9 +137,9 @@ def _reach(months: Table, gated: Table, program: Program, minimum: float) -> Tab
         & (months["_pau"] >= minimum)
         & (months["_pau"] > 0)  # no usage % without paid units, whatever the minimum
         & (months["_bucket_id"] >= 0)
-        & ~np.isin(months["_pos"], gated["_pos"]),
+        & ~among(months["_pos"], gated["_pos"]),
     )
-    counted = rows_at(counted, np.lexsort((counted["_month"], counted["_pos"])))
+    counted = rows_at(counted, sort_order(counted["_pos"], counted["_month"]))
     pos = counted["_pos"]
     bucket = counted["_bucket_id"].astype(np.int64)
     mau, pau = counted["_mau"].astype(float), counted["_pau"].astype(float)
@@ -163,12 +163,12 @@ def _reach(months: Table, gated: Table, program: Program, minimum: float) -> Tab
             "_tix": np.zeros(0, np.int64),
         }
     reached = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
-    return rows_at(reached, np.lexsort((reached["_m"], reached["_pos"])))
+    return rows_at(reached, sort_order(reached["_pos"], reached["_m"]))
 
 
 def _of(rows: Table, positions: np.ndarray) -> Table:
     """The rows of the associations at ``positions`` (the same table when that is all of them)."""
-    mine = np.isin(rows["_pos"], positions)
+    mine = among(rows["_pos"], positions)
     return rows if mine.all() else rows_at(rows, mine)
 
 
@@ -203,9 +203,9 @@ def _first_to_reach(fresh: Table) -> Table:
     """One winner per (tenant, workload, milestone): the earliest month, then the lower Claim ID; in the
     ledger's order (tenant, workload, month, milestone). Codes sort as their texts do (``_Names``)."""
     t, w, m = fresh["_t"], fresh["_w"], fresh["_m"]
-    order = np.lexsort((fresh["_pos"], fresh["_row"], fresh["_c"], fresh["_month"], m, w, t))
+    order = sort_order(t, w, m, fresh["_month"], fresh["_c"], fresh["_row"], fresh["_pos"])
     won = rows_at(fresh, order[first_of_runs(t[order], w[order], m[order])])
-    return rows_at(won, np.lexsort((won["_c"], won["_m"], won["_month"], won["_w"], won["_t"])))
+    return rows_at(won, sort_order(won["_t"], won["_w"], won["_month"], won["_m"], won["_c"]))
 
 
 # --------------------------------------------------------------------------------------------- inputs
@@ -387,13 +387,13 @@ def _gate(months: Table) -> Table:
             & (mau > gate * pau + EPS)
         )
     over = rows_at(months, over)
-    over = rows_at(over, np.lexsort((over["_urow"], over["_pos"])))
+    over = rows_at(over, sort_order(over["_pos"], over["_urow"]))
     return rows_at(over, first_of_runs(over["_pos"]))
 
 
 def _latest(months: Table) -> Table:
     """Each approved association's latest usage month up to the as-of month."""
-    ordered = rows_at(months, np.lexsort((months["_urow"], months["_month"], months["_pos"])))
+    ordered = rows_at(months, sort_order(months["_pos"], months["_month"], months["_urow"]))
     pos = ordered["_pos"]
     return rows_at(ordered, np.r_[pos[1:] != pos[:-1], True] if len(pos) else np.zeros(0, dtype=bool))
 
@@ -446,7 +446,7 @@ def _next_milestone(
     # which text each row gets (the first that holds); each text is then made only for its own rows
     pick = np.select(
         [
-            np.isin(rows["_pos"], gated["_pos"]),
+            among(rows["_pos"], gated["_pos"]),
             (last == hwm_month - 1) & (as_of_month >= hwm_month),
             last < as_of_month,
             pau < minimum,
