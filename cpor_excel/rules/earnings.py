@@ -44,6 +44,7 @@ from cpor_excel.rules.keys import (
     running_max,
     running_sums,
     shifted,
+    sorted_codes,
 )
 from cpor_excel.rules.ledger import cell_frame, customer_of, month_numbers, month_texts, optional_text
 from cpor_excel.rules.poe_dates import instant_array, text_array
@@ -258,7 +259,7 @@ def _counted_months(history: Table, claims: Table, ledger: pd.DataFrame, ledger_
     }
     rows = rows_at(rows, (rows["_month"] >= rows["_first"]) & (rows["_month"] <= rows["_last"]))
     # a month counted by two claims goes to the earlier approval, then the lower Claim ID
-    claim_order = pd.factorize(rows["_claim"], sort=True)[0]
+    claim_order = sorted_codes(rows["_claim"])[0]
     order = np.lexsort(
         (rows["_row"], claim_order, rows["_approved_day"].view(np.int64), rows["_month"], rows["_key"])
     )
@@ -273,8 +274,7 @@ def _counted_months(history: Table, claims: Table, ledger: pd.DataFrame, ledger_
             ),
         )
     # the ledger's order; within one customer workload the months ascend, as the cap needs
-    tenant = pd.factorize(rows["_tenant"], sort=True)[0]
-    workload = pd.factorize(rows["_workload"], sort=True)[0]
+    tenant, workload = sorted_codes(rows["_tenant"])[0], sorted_codes(rows["_workload"])[0]
     return rows_at(rows, np.lexsort((rows["_month"], workload, tenant)))
 
 

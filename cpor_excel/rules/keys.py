@@ -40,13 +40,28 @@ class Keys:
         combined = np.zeros(sum(lengths), dtype=np.int64)
         for column in columns:
             values = column[0] if len(column) == 1 else np.concatenate(list(column))
-            codes, distinct = pd.factorize(values, sort=sort, use_na_sentinel=True)
+            codes, distinct = sorted_codes(values) if sort else pd.factorize(values, use_na_sentinel=True)
             missing = (combined < 0) | (codes < 0)
             combined = np.where(missing, -1, combined * max(len(distinct), 1) + codes)
             combined = _dense(combined)  # keeps the product of the parts' counts small
         self.size = int(combined.max(initial=-1)) + 1
         bounds = np.cumsum([0, *lengths])
         self.codes = [combined[a:b] for a, b in itertools.pairwise(bounds.tolist())]
+
+
+def sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(values, sort=True)``: codes that sort as the values do (-1 where missing) and the
+    distinct values, sorted. Texts are sorted by Python's own sort, several times quicker on thousands of
+    texts than numpy's sort of objects."""
+    codes, distinct = pd.factorize(values)
+    listed = distinct.tolist() if isinstance(distinct, np.ndarray) else list(distinct)
+    try:
+        order = sorted(range(len(listed)), key=listed.__getitem__)
+    except TypeError:  # values that do not compare (texts and numbers): pandas' own order
+        return pd.factorize(values, sort=True)
+    rank = np.empty(len(listed), dtype=np.int64)
+    rank[order] = np.arange(len(listed))
+    return np.where(codes >= 0, rank[np.maximum(codes, 0)], -1), np.asarray(distinct)[order]
 
 
 def _dense(codes: np.ndarray) -> np.ndarray:

@@ -62,7 +62,13 @@ def month_texts(numbers: np.ndarray) -> np.ndarray:
     """Month numbers as "YYYY-MM" text (object array; "" where NaN)."""
     out = np.full(len(numbers), "", dtype=object)
     ok = ~np.isnan(numbers)
-    out[ok] = np.datetime_as_string(numbers[ok].astype(np.int64).astype("datetime64[M]"), unit="M")
+    months = numbers[ok].astype(np.int64)
+    if len(months) > 64 and months.max() - months.min() < len(months):  # a few years of many rows:
+        first = months.min()  # each month written once
+        texts = np.datetime_as_string(np.arange(first, months.max() + 1).astype("datetime64[M]"), unit="M")
+        out[ok] = texts.astype(object)[months - first]
+    else:
+        out[ok] = np.datetime_as_string(months.astype("datetime64[M]"), unit="M")
     return out
 
 
@@ -180,7 +186,7 @@ def ledger_rows(won: Table, customers: pd.DataFrame, as_of: dt.date) -> pd.DataF
         "Active Users": mau.astype(np.int64).tolist(),
         "Paid Units": pau.astype(np.int64).tolist(),
         "Active Usage %": (mau / pau).tolist(),
-        "Payment": [None if np.isnan(p) else p for p in payment.tolist()],
+        "Payment": [None if p != p else p for p in payment.tolist()],  # p != p: NaN
         "Currency": optional_text(won["_currency"]),
         "Recorded On": [as_of.isoformat()] * len(mau),
     }

@@ -14,12 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cpor_excel.rules.keys import sorted_codes
 from cpor_excel.rules.poe_dates import text_array as _column
 
 
 def sorted_index(texts: np.ndarray) -> pd.Index:
     """The distinct texts, sorted (as pandas sorts text), as an object index: codes into it sort alike."""
-    return pd.Index(np.unique(np.asarray(texts, dtype=object)), dtype=object)
+    return pd.Index(sorted_codes(np.asarray(texts, dtype=object))[1], dtype=object)
 
 
 def codes_in(index: pd.Index, texts: Any) -> np.ndarray:
@@ -28,11 +29,11 @@ def codes_in(index: pd.Index, texts: Any) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Program:
+class MilestoneTable:
     """The milestone table, read for the rule: its buckets (one row per Workload and Bucket, with range,
     gate and priority) and its milestones (one per row: bucket id, threshold, payment, currency, _m its
     position among the table's milestone names, sorted, and _tix its row), with the arrays the rule
-    indexes. Built once per distinct table (``milestone_program``); read it, never change it."""
+    indexes. Built once per distinct table (``read_milestone_table``); read it, never change it."""
 
     buckets: pd.DataFrame
     table: pd.DataFrame
@@ -51,7 +52,7 @@ class Program:
     start: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
 
 
-def _program(buckets: pd.DataFrame, table: pd.DataFrame) -> Program:
+def _read(buckets: pd.DataFrame, table: pd.DataFrame) -> MilestoneTable:
     ordered = buckets.sort_values(["_exact", "_min", "_order"], ascending=[True, True, False], kind="stable")
     size = int(table["_bucket_id"].max()) + 1 if len(table) else 0
     by_milestone = []
@@ -66,7 +67,7 @@ def _program(buckets: pd.DataFrame, table: pd.DataFrame) -> Program:
         by_milestone.append((m, threshold, tix))
     bucket_ids = table["_bucket_id"].to_numpy(dtype=np.int64)
     of_bucket = np.argsort(bucket_ids, kind="stable")
-    return Program(
+    return MilestoneTable(
         buckets,
         table,
         ordered=tuple(
@@ -87,7 +88,7 @@ def _program(buckets: pd.DataFrame, table: pd.DataFrame) -> Program:
     )
 
 
-def milestone_program(milestones: pd.DataFrame) -> Program:
+def read_milestone_table(milestones: pd.DataFrame) -> MilestoneTable:
     """``_table_of`` the milestone table, remembered by its content: a batch's workbooks mostly share one
     table (the example, or the partner's guide), and building it is a dozen pandas steps on a dozen rows.
     What is returned is shared: read it, never change it."""
@@ -95,15 +96,15 @@ def milestone_program(milestones: pd.DataFrame) -> Program:
     cells = [_column(milestones, c).tolist() for c in milestones.columns]
     key = (tuple(columns), tuple(zip(*cells, strict=True)) if cells else ())
     try:
-        return _known_programs(key)
+        return _known_tables(key)
     except TypeError:  # an unhashable cell
-        return _program(*_table_of(milestones))
+        return _read(*_table_of(milestones))
 
 
 @lru_cache(maxsize=16)
-def _known_programs(key: tuple[tuple[str, ...], tuple[tuple[Any, ...], ...]]) -> Program:
+def _known_tables(key: tuple[tuple[str, ...], tuple[tuple[Any, ...], ...]]) -> MilestoneTable:
     columns, rows = key
-    return _program(*_table_of(pd.DataFrame(list(rows), columns=list(columns), dtype=object)))
+    return _read(*_table_of(pd.DataFrame(list(rows), columns=list(columns), dtype=object)))
 
 
 def _table_of(milestones: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

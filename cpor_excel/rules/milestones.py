@@ -48,7 +48,7 @@ from cpor_excel.rules.milestone_findings import (
     recorded_today,
     whole_texts,
 )
-from cpor_excel.rules.milestone_table import Program, codes_in, milestone_program, sorted_index
+from cpor_excel.rules.milestone_table import MilestoneTable, codes_in, read_milestone_table, sorted_index
 from cpor_excel.rules.poe_dates import text_array as _column
 from cpor_excel.rules.usage import count_array
 
@@ -89,28 +89,28 @@ def evaluate_milestones(
     (warning) on an existing Milestone Ledger row its claim no longer reaches.
     """
     as_of_month = float((as_of.year - 1970) * 12 + as_of.month - 1)
-    program = milestone_program(milestones)
+    milestone_table = read_milestone_table(milestones)
     minimum = float(settings.minimum_paid_units)
     # Usage joined once to every association ever approved; what an association reaches depends on its
     # own months only, so the Approved ones' share is a filter of the same tables. The joined tables hold
     # numbers only (texts as codes in sorted order, ``_Names``): the texts come back for the rows reported.
-    ever, names = _earning(associations, settings, as_of_month, program)
-    months_ever = _usage_months(usage, ever, program, names, as_of_month)
+    ever, names = _earning(associations, settings, as_of_month, milestone_table)
+    months_ever = _usage_months(usage, ever, milestone_table, names, as_of_month)
     gated_ever = _gate(months_ever)
-    reach_ever = _reach(months_ever, gated_ever, program, minimum)
+    reach_ever = _reach(months_ever, gated_ever, milestone_table, minimum)
     approved = ever["_pos"][ever["_now"] & ever["_earns"]]
     months, gated, reach = (_of(rows, approved) for rows in (months_ever, gated_ever, reach_ever))
-    paid = names.paidcodes_in(ledger)
-    won = names.texts(_first_to_reach(_not_in(reach, paid, names)), program)
+    paid = names.paid_codes(ledger)
+    won = names.texts(_first_to_reach(_not_in(reach, paid, names)), milestone_table)
     new_rows = ledger_rows(won, customers, as_of) if len(won["_pos"]) else empty_ledger()
 
     latest = _latest(months)
     findings = reached_findings(won, as_of, recording) + recorded_today(associations, ledger, as_of)
-    findings += gate_findings(names.texts(gated, program))
+    findings += gate_findings(names.texts(gated, milestone_table))
     low = rows_at(latest, latest["_pau"] < minimum)
-    findings += below_minimum_findings(names.texts(low, program), minimum)
+    findings += below_minimum_findings(names.texts(low, milestone_table), minimum)
     if not ledger.empty:
-        findings += unsupported(ledger, _supporting(names.texts(reach_ever, program)))
+        findings += unsupported(ledger, _supporting(names.texts(reach_ever, milestone_table)))
     findings.sort(key=lambda f: (f.sheet, f.row or 0, f.code, f.message))
 
     paid_now = {k: np.concatenate([paid[k], won[k]]) for k in _KEY}
@@ -119,12 +119,20 @@ def evaluate_milestones(
         new_ledger_rows=new_rows,
         reached=reached_text(associations, ledger, new_rows),
         next_milestone=_next_milestone(
-            associations, latest, gated, program, paid_now, minimum, as_of_month, names, _hwm_month(settings)
+            associations,
+            latest,
+            gated,
+            milestone_table,
+            paid_now,
+            minimum,
+            as_of_month,
+            names,
+            _hwm_month(settings),
         ),
     )
 
 
-def _reach(months: Table, gated: Table, program: Program, minimum: float) -> Table:
+def _reach(months: Table, gated: Table, milestone_table: MilestoneTable, minimum: float) -> Table:
     """Every milestone each association reaches in its counted months, in its earliest month (no ledger).
 
     One vector pass over the counted months per milestone name (a handful), instead of joining every month
@@ -144,7 +152,7 @@ def _reach(months: Table, gated: Table, program: Program, minimum: float) -> Tab
     bucket = counted["_bucket_id"].astype(np.int64)
     mau, pau = counted["_mau"].astype(float), counted["_pau"].astype(float)
     parts = []
-    for m, threshold, tix in program.by_milestone:
+    for m, threshold, tix in milestone_table.by_milestone:
         needed = threshold[bucket]
         with np.errstate(invalid="ignore"):
             hit = np.flatnonzero(mau >= needed * pau - EPS)  # NaN (no such milestone): never
@@ -215,11 +223,11 @@ class _Names:
     """The texts of the join keys (tenants, workloads, claims, milestones) as sorted indexes: a code is a
     position in one, so codes sort as the texts do and the big joined tables carry numbers only."""
 
-    def __init__(self, associations: pd.DataFrame, earning: Table, program: Program) -> None:
+    def __init__(self, associations: pd.DataFrame, earning: Table, milestone_table: MilestoneTable) -> None:
         self.tenants = sorted_index(earning["_tenant"])
         self.workloads = sorted_index(earning["_workload"])
         self.claims = sorted_index(earning["_claim"])
-        self.milestones = program.milestone_names
+        self.milestones = milestone_table.milestone_names
         self.partners = _column(associations, "Partner ID")  # by association position
 
     def key(self, rows: Table) -> np.ndarray:
@@ -227,7 +235,7 @@ class _Names:
         sizes = len(self.workloads) * len(self.milestones), len(self.milestones)
         return rows["_t"].astype(np.int64) * sizes[0] + rows["_w"].astype(np.int64) * sizes[1] + rows["_m"]
 
-    def paidcodes_in(self, ledger: pd.DataFrame) -> Table:
+    def paid_codes(self, ledger: pd.DataFrame) -> Table:
         """The ledger's paid (tenant, workload, milestone) as codes; keys no association or table has are
         left out (they cannot match a milestone reached)."""
         if ledger.empty or any(c not in ledger for c in PAID_KEY):
@@ -242,7 +250,7 @@ class _Names:
         }
         return rows_at(codes, (codes["_t"] >= 0) & (codes["_w"] >= 0) & (codes["_m"] >= 0))
 
-    def texts(self, frame: Table, program: Program) -> Table:
+    def texts(self, frame: Table, milestone_table: MilestoneTable) -> Table:
         """``frame`` with the texts of its codes: _claim, _tenant, _workload, _partner, and when it has them,
         _bucket (from _bucket_id) and _milestone, _payment, _currency (from _tix)."""
         out = {
@@ -253,17 +261,19 @@ class _Names:
             "_partner": self.partners[frame["_pos"].astype(np.int64)],
         }
         if "_bucket_id" in frame:
-            out["_bucket"] = program.bucket_names[frame["_bucket_id"].astype(np.int64)]  # -1: the last, None
+            out["_bucket"] = milestone_table.bucket_names[
+                frame["_bucket_id"].astype(np.int64)
+            ]  # -1: the last, None
         if "_tix" in frame:
             at = frame["_tix"].astype(np.int64)
-            out["_milestone"] = program.milestone[at]
-            out["_payment"] = program.payment[at]
-            out["_currency"] = program.currency[at]
+            out["_milestone"] = milestone_table.milestone[at]
+            out["_payment"] = milestone_table.payment[at]
+            out["_currency"] = milestone_table.currency[at]
         return out
 
 
 def _earning(
-    associations: pd.DataFrame, settings: Settings, as_of_month: float, program: Program
+    associations: pd.DataFrame, settings: Settings, as_of_month: float, milestone_table: MilestoneTable
 ) -> tuple[Table, _Names]:
     """Rows ever approved (``EVER_APPROVED``; _now tells which are Approved now) with an Approved date and a
     complete key, with their month bounds (month numbers): _approved, _submitted, and _last (the last month
@@ -297,7 +307,7 @@ def _earning(
     frame = rows_at(frame, keep)
     for name in ("_claim", "_tenant", "_workload"):
         frame[name] = as_texts(frame[name])
-    names = _Names(associations, frame, program)
+    names = _Names(associations, frame, milestone_table)
     frame["_t"] = codes_in(names.tenants, frame.pop("_tenant"))
     frame["_w"] = codes_in(names.workloads, frame.pop("_workload"))
     frame["_c"] = codes_in(names.claims, frame.pop("_claim"))
@@ -326,16 +336,16 @@ def _months(frame: pd.DataFrame, name: str) -> np.ndarray:
 
 
 def _buckets_of(
-    codes: np.ndarray, workloads: pd.Index, paid_units: np.ndarray, program: Program
+    codes: np.ndarray, workloads: pd.Index, paid_units: np.ndarray, milestone_table: MilestoneTable
 ) -> np.ndarray:
     """The bucket id holding each (workload given as a code into ``workloads``, PAU), -1 where none does.
     Loops over the buckets (a handful), each step vectorised over all rows: lower-priority buckets are
     written first and overwritten."""
     out = np.full(len(paid_units), -1, dtype=np.int64)
-    if not program.ordered or not len(paid_units):
+    if not milestone_table.ordered or not len(paid_units):
         return out
     lookup = {str(name): i for i, name in enumerate(workloads)}
-    for wl, lo, hi, bid in program.ordered:
+    for wl, lo, hi, bid in milestone_table.ordered:
         holds = (paid_units >= lo) & (paid_units <= hi)
         if wl != "*":
             holds &= codes == lookup.get(wl, -2)
@@ -344,7 +354,7 @@ def _buckets_of(
 
 
 def _usage_months(
-    usage: pd.DataFrame, earning: Table, program: Program, names: _Names, as_of_month: float
+    usage: pd.DataFrame, earning: Table, milestone_table: MilestoneTable, names: _Names, as_of_month: float
 ) -> Table:
     """Usage rows up to the as-of month joined to the approved associations of their customer workload
     (in usage order, then the associations'), with the bucket of each month's PAU (_bucket_id -1 when none
@@ -368,8 +378,8 @@ def _usage_months(
         "_urow": usage.index.to_numpy()[keep][usage_at],
         **rows_at({k: v for k, v in earning.items() if k != "_pair"}, earning_at),
     }
-    frame["_bucket_id"] = _buckets_of(frame["_w"], names.workloads, frame["_pau"], program)
-    frame["_gate"] = program.gates[frame["_bucket_id"]]  # -1 (no bucket): the appended NaN
+    frame["_bucket_id"] = _buckets_of(frame["_w"], names.workloads, frame["_pau"], milestone_table)
+    frame["_gate"] = milestone_table.gates[frame["_bucket_id"]]  # -1 (no bucket): the appended NaN
     return frame
 
 
@@ -402,7 +412,7 @@ def _next_milestone(
     associations: pd.DataFrame,
     latest: Table,
     gated: Table,
-    program: Program,
+    milestone_table: MilestoneTable,
     paid: Table,
     minimum: float,
     as_of_month: float,
@@ -418,11 +428,13 @@ def _next_milestone(
     # every milestone of each row's bucket (in table order), less those paid already
     bucket = rows["_bucket_id"].astype(np.int64)
     known = bucket >= 0
-    low = np.where(known, program.start[np.maximum(bucket, 0)], 0)
-    count = np.where(known, program.start[np.maximum(bucket, 0) + 1] - low, 0)
+    low = np.where(known, milestone_table.start[np.maximum(bucket, 0)], 0)
+    count = np.where(known, milestone_table.start[np.maximum(bucket, 0) + 1] - low, 0)
     row_at = np.repeat(np.arange(len(bucket)), count)
-    tix = program.of_bucket[np.repeat(low - np.cumsum(count) + count, count) + np.arange(int(count.sum()))]
-    table = program.table
+    tix = milestone_table.of_bucket[
+        np.repeat(low - np.cumsum(count) + count, count) + np.arange(int(count.sum()))
+    ]
+    table = milestone_table.table
     candidates = {
         "_row_at": row_at,
         "_t": rows["_t"][row_at],
