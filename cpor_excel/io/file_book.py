@@ -23,9 +23,8 @@ CRC-checked), so a part lying about its size fails here instead of inside the re
 Speed (a run reads three big sheets, then writes into them), all inside this class: helper threads, one
 checking sheets (the inflate lets go of the GIL) and one parsing them with calamine (which lets go of the GIL
 while it parses), so the caller's work on one sheet overlaps the parsing of the next. A sheet's check is
-two steps: the gate calamine needs (its extent, the compact form; a sheet read a block at a time is inflated
-a block ahead meanwhile, ``compact.ReadAhead``) before it is parsed, then the search for the cells calamine
-gets wrong, which for the biggest sheet runs on the checker thread while it is parsed. On the first read the
+two steps: the gate calamine needs (its extent, the compact form) before it is parsed, then the search for
+the cells calamine gets wrong, which for the biggest sheet runs on the checker thread while it is parsed. On the first read the
 book starts reading ahead on its own: every sheet the tool reads (``io/layout.py``), the biggest on a lane
 of its own (a third thread with a second calamine reader), each checked sheet also split for the writer. It
 does so when the first sheet read is the first of those (a reader of the whole workbook: a run, an import),
@@ -61,7 +60,7 @@ from cpor_excel.io.safe_save import (
     remove_stale_temps,
     workbook_lock,
 )
-from cpor_excel.io.xlsx.compact import STREAM_FROM, ReadAhead, compact_sheet
+from cpor_excel.io.xlsx.compact import STREAM_FROM, compact_sheet
 from cpor_excel.io.xlsx.extent import check_sheet_extent
 from cpor_excel.io.xlsx.hidden_values import Override, hidden_values, totals_rows
 from cpor_excel.io.xlsx.package import REL_NS, Package, SheetInfo, open_package
@@ -296,8 +295,8 @@ class FileBook:
         assert info.part is not None
         hidden = None
         if self._package.size(info.part) >= STREAM_FROM:  # rows only a format fills are left out
-            with self._package.open_part(info.part) as stream, ReadAhead(stream) as ahead:
-                sheet = compact_sheet(ahead)  # type: ignore[arg-type]  # (a readable stream)
+            with self._package.open_part(info.part) as stream:
+                sheet = compact_sheet(stream)
             raw, hidden = sheet.xml, sheet.hidden
         else:
             raw = self._package.read(info.part)

@@ -15,9 +15,7 @@ Tested: ``tests/test_hostile_packages.py``; measured: ``benchmarks/bench_styled.
 
 from __future__ import annotations
 
-import queue
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
@@ -123,61 +121,6 @@ class _Tags:
             if ref is not None:
                 widest = max(widest, column_index(ref.group(1).decode("ascii")) + 1)
         return widest
-
-
-class ReadAhead:
-    """A part's stream inflated ahead by a helper thread, a block at a time and at most two blocks ahead:
-    the inflating of the next block (zlib lets go of the GIL) overlaps the caller's work on this one. Reads
-    give what the stream gives, in the same sizes (``row_blocks`` cuts the same blocks either way); an
-    error of the stream is raised by the read that reaches it. Use it as a context manager, inside the
-    stream's: leaving it stops the thread before the stream closes."""
-
-    def __init__(self, stream: IO[bytes], size: int = BLOCK) -> None:
-        self._pieces: queue.Queue[bytes | BaseException] = queue.Queue(2)
-        self._stop = threading.Event()
-        self._buffer = b""
-        self._ended = False
-        self._thread = threading.Thread(target=self._inflate, args=(stream, size), name="inflate-ahead")
-        self._thread.start()
-
-    def _inflate(self, stream: IO[bytes], size: int) -> None:
-        try:
-            while not self._stop.is_set():
-                piece = stream.read(size)
-                self._hand(piece)
-                if not piece:
-                    return
-        except BaseException as err:  # (raised again in the reader's thread)
-            self._hand(err)
-
-    def _hand(self, item: bytes | BaseException) -> None:
-        while not self._stop.is_set():
-            try:
-                self._pieces.put(item, timeout=0.05)
-                return
-            except queue.Full:
-                continue
-
-    def read(self, size: int = -1) -> bytes:
-        while (size < 0 or len(self._buffer) < size) and not self._ended:
-            piece = self._pieces.get()
-            if isinstance(piece, BaseException):
-                self._ended = True
-                raise piece
-            self._ended = not piece
-            self._buffer += piece
-        if size < 0 or size >= len(self._buffer):
-            data, self._buffer = self._buffer, b""
-        else:
-            data, self._buffer = self._buffer[:size], self._buffer[size:]
-        return data
-
-    def __enter__(self) -> ReadAhead:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def row_blocks(stream: IO[bytes]) -> Iterator[bytes]:
