@@ -105,6 +105,25 @@ def test_save_in_place_then_go_on(tmp_path: Path) -> None:
         assert fb.read_rows("Usage")[2] == ["t2", "WARNING"]
 
 
+def test_saved_in_place_shows_the_new_file_and_closes_for_good(tmp_path: Path) -> None:
+    path = excel_like_book(tmp_path / "b.xlsx", {"Usage": [["Tenant ID"], ["t1"]]})
+    fb = FileBook(path)
+    fb.replace_sheet("CPOR Report", ["Severity"], [["error"]])
+    fb.save()
+    assert fb.sheet_names() == ["Usage", "CPOR Report"]
+    fb.close()
+    with pytest.raises(ValueError, match="closed"):
+        fb.sheet_names()
+    saved = FileBook(path)
+    saved.set_cells("Usage", {(2, 1): "OK"})
+    saved.save()
+    saved.close()  # closed right after its save (a batch does so): still closed for good
+    with pytest.raises(ValueError, match="closed"):
+        saved.read_rows("Usage")
+    with FileBook(path) as fb:
+        assert fb.read_rows("Usage") == [["Tenant ID", None], ["t1", "OK"]]
+
+
 def test_save_elsewhere_leaves_the_source(tmp_path: Path) -> None:
     path = excel_like_book(tmp_path / "b.xlsx", {"Usage": [["Tenant ID"], ["t1"]]})
     before = path.read_bytes()

@@ -139,11 +139,13 @@ class FileBook:
         self._reading = False  # a sheet was read: the read-ahead has started
         self._dirty = False
         self._closed = False
+        self._saved = False  # saved in place: the new file is opened on the next use (``_require_open``)
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def close(self) -> None:
         """Release the file and the workbook's lock (idempotent). Sheets still being read ahead are waited
         for first."""
+        self._saved = False
         self._close_file()
         self._locks.close()
 
@@ -180,6 +182,7 @@ class FileBook:
     # --- reading ---------------------------------------------------------------------------------------
     def sheet_names(self) -> list[str]:
         """Worksheet names in workbook order (chart, dialog and macro sheets are not listed)."""
+        self._require_open()
         return [s.name for s in self._package.worksheets()]
 
     def _read_ahead(self, sheets: Sequence[str]) -> None:
@@ -514,11 +517,15 @@ class FileBook:
                     self._close_file()  # Windows refuses to replace a file this process still holds open
 
             atomic_replace(target, write)
-        if in_place:  # go on with the new file (a failed save raised above, and left the book closed)
+        if in_place:  # go on with the new file on the next use (a failed save raised above, and left the
+            # book closed); a batch closes the book right after its save, and never pays for the opening
             self._close_file()
-            self._open()
+            self._saved = True
 
     def _require_open(self) -> None:
+        if self._closed and self._saved:
+            self._saved = False
+            self._open()
         if self._closed:
             raise ValueError(f"{self.path.name}: the workbook is closed")
 

@@ -448,7 +448,7 @@ class SheetDoc:
         self._headers, self._widest = {}, 0
 
     def estimated_size(self) -> int:
-        """About the size of the rendered part (it picks the deflate level)."""
+        """About the size of the rendered part (it decides whether the save deflates on helper threads)."""
         kept = len(self.head) + len(self.tail) if self.replaced else self.size
         return kept + sum(map(len, self.added.values()))
 
