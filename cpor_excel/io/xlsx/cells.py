@@ -94,16 +94,19 @@ def _entity(match: re.Match[str]) -> str:
 class _Tails(dict[Any, Edit]):
     """Cell XML per value, built on the first lookup (``__missing__``), so ``map(tails.__getitem__, values)``
     runs at C speed for values seen before. ``typed``: keys are (type, value), which keeps ``1``, ``1.0``
-    and ``True`` (equal as dict keys) apart."""
+    and ``True`` (equal as dict keys) apart. ``style``: the cell format every cell gets (``forced``)."""
 
-    def __init__(self, build: Callable[[object], Edit], typed: bool) -> None:
+    def __init__(self, build: Callable[[object], Edit], typed: bool, style: int | None = None) -> None:
         super().__init__()
         self._build = build
         self._typed = typed
+        self.style = style
 
     def __missing__(self, key: Any) -> Edit:
         value = key[1] if self._typed else key
         built = self._build(value)
+        if built is not None and self.style is not None:
+            built = forced(built, self.style)
         # NaN is never equal to itself: it would miss every time and fill the cache
         if len(self) < _CACHE_LIMIT and not (isinstance(value, float) and math.isnan(value)):
             self[key] = built
@@ -121,7 +124,7 @@ class CellXml:
         self.value_close = b"</" + p + b"v></" + p + b"c>"
         self.bool_open = b' t="b"' + self.value_open
         self._mixed = _Tails(self._tail, typed=True)
-        self._by_type: dict[type, _Tails] = {}
+        self._by_type: dict[tuple[type, int | None], _Tails] = {}
 
     def tail(self, value: object) -> Edit:
         """The cell XML after the ref's digits for ``value`` (None: no cell, the value is empty)."""
@@ -130,24 +133,28 @@ class CellXml:
         except TypeError:  # unhashable: build it every time
             return self._tail(value)
 
-    def tails(self, values: Sequence[object]) -> list[Edit]:
-        """``tail`` of every value, through one cache lookup per value (a column is usually one type)."""
+    def tails(self, values: Sequence[object], style: ColumnStyle | None = None) -> list[Edit]:
+        """``tail`` of every value, through one cache lookup per value (a column is usually one type), with
+        the cell format ``style`` forces (``restyle``)."""
         kinds = set(map(type, values))
         kinds.discard(type(None))
+        fixed = style if isinstance(style, int) else None
         try:
             if len(kinds) == 1:
                 kind = kinds.pop()
-                by_value = self._by_type.get(kind)
+                by_value = self._by_type.get((kind, fixed))
                 if by_value is None:
-                    by_value = self._by_type[kind] = _Tails(self._tail, typed=False)
+                    by_value = self._by_type[(kind, fixed)] = _Tails(self._tail, typed=False, style=fixed)
                 if kind is str and len(values) > 64:
                     by_value = self._add_texts(by_value, values)
-                return list(map(by_value.__getitem__, values))
+                edits = list(map(by_value.__getitem__, values))
+                return edits if fixed is not None or style is None else self.restyle(edits, values, style)
             if not kinds:
                 return [None] * len(values)
-            return list(map(self._mixed.__getitem__, zip(map(type, values), values, strict=True)))
+            edits = list(map(self._mixed.__getitem__, zip(map(type, values), values, strict=True)))
         except TypeError:  # an unhashable value
-            return [self.tail(value) for value in values]
+            edits = [self.tail(value) for value in values]
+        return edits if style is None else self.restyle(edits, values, style)
 
     def restyle(self, edits: list[Edit], values: Sequence[object], style: ColumnStyle) -> list[Edit]:
         """``edits`` (the tails of ``values``) with the cell format ``style`` forces, worked out per
@@ -167,21 +174,36 @@ class CellXml:
         return list(map(restyled.get, edits, edits)) if restyled else edits
 
     def _add_texts(self, cache: _Tails, values: Sequence[object]) -> _Tails:
-        """Put the texts the cache lacks into it in one loop; the cache to look the column up in. A column
+        """Put the texts the cache lacks into it, all at once; the cache to look the column up in. A column
         of mostly distinct texts (messages, notes) gets a cache of its own, dropped once the column is
         done: keeping each text's XML beside the rows that hold it would hold it twice."""
         new = set(values).difference(cache)
         if 2 * len(new) > len(values):
-            cache = _Tails(self._tail, typed=False)
+            cache = _Tails(self._tail, typed=False, style=cache.style)
         elif len(cache) + len(new) > _CACHE_LIMIT:
             cache.clear()  # remember this column's texts rather than older ones
-        plain, opening, closing = _PLAIN_TEXT.fullmatch, b'"' + self.text_open + b">", self.text_close
-        limit = TEXT_LIMIT // 2
-        for text in new:
-            if isinstance(text, str) and text and len(text) <= limit and plain(text):  # see text()
-                cache[text] = opening + text.encode() + closing
-            else:
-                cache[text] = self._tail(text)
+        new.discard(None)
+        if "" in new:
+            new.discard("")
+            cache[""] = None
+        texts: list[str] = list(new)  # type: ignore[arg-type]
+        if not texts:
+            return cache
+        joined = "\x00".join(texts)
+        if not _as_they_are(texts, joined):  # the texts that need no escape, the rest one by one
+            plain, limit = _PLAIN_TEXT.fullmatch, TEXT_LIMIT // 2
+            kept = [text for text in texts if len(text) <= limit and plain(text)]
+            for text in new.difference(kept):
+                cache[text] = cache.__missing__(text)
+            texts, joined = kept, "\x00".join(kept)
+            if not texts:
+                return cache
+        start = b'"' if cache.style is None else b'%s%d"' % (FORCED, cache.style)
+        opening, closing = start + self.text_open + b">", self.text_close
+        raw = joined.encode("ascii") if joined.isascii() else joined.encode("utf-8")
+        # every text between the cell's opening and closing, in one pass; split where the texts were joined
+        cells = (opening + raw.replace(b"\x00", closing + b"\x00" + opening) + closing).split(b"\x00")
+        cache.update(zip(texts, cells, strict=True))
         return cache
 
     def _tail(self, value: object) -> Edit:
@@ -233,6 +255,26 @@ class CellXml:
             space = b' xml:space="preserve"' if escaped != escaped.strip() or "\n" in escaped else b""
         return self.text_open + space + b">" + escaped.encode("utf-8") + self.text_close
 
+
+def _as_they_are(texts: list[str], joined: str) -> bool:
+    """Whether every text is written as it is (``_PLAIN_TEXT``, within the length ``text`` takes so), proved
+    with C-speed passes over ``joined`` (the texts joined by NUL, which no plain text holds)."""
+    if len(texts) == 0 or max(map(len, texts)) > TEXT_LIMIT // 2:
+        return not texts
+    if joined.isascii():  # the usual text: bytes passes (only the space is white and not a control character)
+        raw = joined.encode("ascii")
+        if len(raw.translate(None, _UNUSUAL_BYTES)) != len(raw) - (len(texts) - 1):
+            return False  # (the NULs that join the texts are dropped too: any other is unusual)
+        return not (raw[:1] == b" " or raw[-1:] == b" " or b"\x00 " in raw or b" \x00" in raw)
+    if joined.count("\x00") != len(texts) - 1 or _UNUSUAL.search(joined) or _SPACE_AT_END.search(joined):
+        return False
+    return not (joined[0].isspace() or joined[-1].isspace())
+
+
+#: the characters ``_PLAIN_TEXT`` refuses anywhere (but NUL, which joins the texts ``_as_they_are`` checks)
+_UNUSUAL = re.compile("[\x01-\x1f&<>_\ufffe\uffff\ud800-\udfff]")
+_UNUSUAL_BYTES = bytes(range(0x20)) + b"&<>_"
+_SPACE_AT_END = re.compile(r"\x00\s|\s\x00")
 
 #: text that cell_text leaves as it is and that needs no xml:space: no character to escape or to replace,
 #: no "_" (Excel's _xHHHH_ escapes), no line break, no space at either end

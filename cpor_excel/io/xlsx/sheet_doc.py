@@ -16,6 +16,7 @@ from typing import IO
 
 from cpor_excel.errors import NotAWorkbook
 from cpor_excel.io.book import CellValue
+from cpor_excel.io.xlsx.added_rows import AddedRows, cell_pieces, empty_rows, interleave
 from cpor_excel.io.xlsx.cells import (
     FORCED,
     MAX_COLUMNS,
@@ -97,7 +98,7 @@ class SheetDoc:
         self.body: bytes | None = body  # kept for the C-speed regex checks until the sheet is rendered
         self.puts: dict[int, dict[int, Edit]] = {}
         self.blocks: dict[int, tuple[Sequence[int], list[Edit]]] = {}
-        self.added: dict[int, bytes] = {}  # row number -> the row's XML, rows after every existing row
+        self.added = AddedRows(self.close_row)  # row number -> the row's XML, rows after every existing row
         self.longest: dict[int, int] = {}  # column -> longest cell XML of the added rows (column widths)
         self.longest_stale = False  # an added row was edited since: ``longest`` is worked out again
         self.clear: set[int] = set()
@@ -270,7 +271,7 @@ class SheetDoc:
                     last = number
                     break
         if self.added:  # every added row holds a value (a row left empty is dropped)
-            last = max(last, next(reversed(self.added)))
+            last = max(last, self.added.last())
         for row, cells in self.puts.items():
             if row > last and any(edit is not None for edit in cells.values()):
                 last = row
@@ -316,9 +317,7 @@ class SheetDoc:
         for row, cells in self.puts.items():
             if row > self.header_row:
                 cells.pop(column, None)
-        edits = self.cells.tails(values)
-        if style is not None:
-            edits = self.cells.restyle(edits, values, style)
+        edits = self.cells.tails(values, style)
         if self.added:  # rows added this run: the column's cells are replaced now
             at = dict(zip(rows, edits, strict=True))
             start = self.c_open + letters_of(column)
@@ -395,10 +394,7 @@ class SheetDoc:
         values = list(zip_longest(*rows))[: len(columns)]
         by_column: dict[int, list[Edit]] = {}
         for column, column_values in zip(columns, values, strict=False):
-            edits = self.cells.tails(column_values)
-            style = styles.get(column)
-            if style is not None:
-                edits = self.cells.restyle(edits, column_values, style)
+            edits = self.cells.tails(column_values, styles.get(column))
             if edits.count(None) == len(edits):
                 continue
             earlier = by_column.get(column)  # a column named twice: the later value wins, unless empty
@@ -407,24 +403,18 @@ class SheetDoc:
             )
         if not by_column:
             return
+        order = sorted(by_column)
+        empty = empty_rows([by_column[column] for column in order])
+        if empty:  # rows whose values are all empty get no row element
+            numbers = [number for at, number in enumerate(numbers) if at not in empty]
+            for column in order:
+                by_column[column] = [e for at, e in enumerate(by_column[column]) if at not in empty]
+        self._track((numbers[0], numbers[-1]), (order[0], order[-1]))
         digits = row_digits(numbers)
-        cells = []
-        for column in sorted(by_column):
-            start_tag = self.c_open + letters_of(column)
-            edits = by_column[column]
-            cells.append(
-                [b"" if e is None else start_tag + n + e for n, e in zip(digits, edits, strict=True)]
-            )
-        bodies = list(map(b"".join, zip(*cells, strict=True))) if len(cells) > 1 else cells[0]
-        used = [i for i, body in enumerate(bodies) if body]
-        self._track((numbers[used[0]], numbers[used[-1]]), (min(by_column), max(by_column)))
-        open_row, close_row = self.open_row, self.close_row
-        if len(used) < len(bodies):  # rows whose values are all empty get no row element
-            numbers = [numbers[i] for i in used]
-            digits = [digits[i] for i in used]
-            bodies = [bodies[i] for i in used]
-        rows_xml = [open_row + n + b'">' + body + close_row for n, body in zip(digits, bodies, strict=True)]
-        self.added.update(zip(numbers, rows_xml, strict=True))
+        parts: list[bytes | list[bytes]] = [self.open_row, digits, b'">']
+        for column in order:
+            parts += cell_pieces(self.c_open + letters_of(column), digits, by_column[column])
+        self.added.add_block(numbers, interleave(len(numbers), [*parts, self.close_row]))
         if self.part is None:  # a new sheet: its columns get widths from their longest texts
             for column, edits in by_column.items():
                 distinct = set(edits)
@@ -441,7 +431,8 @@ class SheetDoc:
         self._rows, self.nums, self.lead, self.body, self.last_num = [], [], b"", None, 0
         self.hidden = self.original = None
         self._sep = b""
-        self.puts, self.blocks, self.added, self.longest, self.clear = {}, {}, {}, {}, set()
+        self.puts, self.blocks, self.longest, self.clear = {}, {}, {}, set()
+        self.added = AddedRows(self.close_row)
         self.longest_stale = False
         self.edit_rows, self.edit_cols = [0, 0], [0, 0]
         self.replaced = self.changed = True
@@ -450,7 +441,7 @@ class SheetDoc:
     def estimated_size(self) -> int:
         """About the size of the rendered part (it decides whether the save deflates on helper threads)."""
         kept = len(self.head) + len(self.tail) if self.replaced else self.size
-        return kept + sum(map(len, self.added.values()))
+        return kept + self.added.size
 
     def cells_xml(self, row: bytes, edits: Sequence[tuple[int, Edit]]) -> bytes:
         """New cells (no cell there before), in the given (column) order."""

@@ -10,10 +10,11 @@ Otherwise the general path walks the rows and rewrites each edited one (``SheetD
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from itertools import chain, repeat
 
 from cpor_excel.errors import NotAWorkbook
+from cpor_excel.io.xlsx.added_rows import cell_pieces, interleave
 from cpor_excel.io.xlsx.cells import FORCED, Edit, index_of, letters_of, payload_length, row_digits
 from cpor_excel.io.xlsx.compact import original_blocks
 from cpor_excel.io.xlsx.scan import search_windows
@@ -104,11 +105,9 @@ def _render_rows(
                 out = []
     else:
         out += (_new_row(doc, number, groups) for number in rest)
-        added_rows = list(doc.added.values())
-        for at in range(0, len(added_rows), 8192):
-            out += added_rows[at : at + 8192]
-            yield b"".join(out)
-            out = []
+        yield b"".join(out)
+        out = []
+        yield from doc.added.chunks()
     yield b"".join(out)
 
 
@@ -152,7 +151,7 @@ def _render_bulk(
         if old_cells is not None:
             block = old_cells.sub(b"", block)
         rows = block.split(close)
-        yield b"".join(chain.from_iterable(zip(rows, extras(row, row + len(rows)), repeat(close))))
+        yield extras(row, rows)
         row += len(rows)
         pos = end + len(close)
     yield b"".join(_new_row(doc, number, groups) for number in new_rows)
@@ -224,9 +223,9 @@ def _render_overlay(
             if old_cells is not None:
                 piece = old_cells.sub(b"", piece)
             rows = piece.split(close)
-            count = len(rows) - 1
-            yield b"".join(chain.from_iterable(zip(rows[:count], extras(row, row + count), repeat(close))))
-            row += count
+            del rows[-1]  # (the piece ends with a row's end)
+            yield extras(row, rows)
+            row += len(rows)
     if row != len(doc.nums):
         raise NotAWorkbook(f"sheet '{doc.name}' changed while it was written: run again.")
     yield b"".join(_new_row(doc, number, groups) for number in new_rows)
@@ -286,11 +285,13 @@ def _trailing(
 
 
 class _BulkCells:
-    """The new cells of the sheet's rows (positions in ``doc.nums``), built column by column for a slice of
-    rows at a time: a 500,000-row sheet never holds every row's new cells at once."""
+    """The sheet's rows (positions in ``doc.nums``) with their new cells before each ``</row>``, built
+    column by column for a block of rows at a time (``added_rows.interleave``): a 500,000-row sheet never
+    holds every row's new cells at once, and no cell or row gets bytes of its own."""
 
     def __init__(self, doc: SheetDoc, groups: list[_Group]) -> None:
         self.nums = nums = doc.nums
+        self.close = doc.close_row
         # (column, its cells' start, its edits, their row positions or None for "row p takes edits[p - 1]")
         self.columns: list[tuple[int, bytes, list[Edit], list[int] | None]] = []
         for group in groups:
@@ -306,27 +307,25 @@ class _BulkCells:
         self.header_at = nums.index(1) if header and 1 in nums else -1
         self.header = doc.cells_xml(b"1", sorted(header.items())) if self.header_at >= 0 and header else b""
 
-    def __call__(self, start: int, stop: int) -> list[bytes]:
+    def __call__(self, start: int, rows: list[bytes]) -> bytes:
+        """The XML of ``rows`` (the sheet's rows from position ``start`` on, each without its ``</row>``)."""
+        stop = start + len(rows)
         digits = row_digits(self.nums[start:stop])
-        parts = []
+        parts: list[bytes | list[bytes]] = [rows]
         for _, opening, edits, at in self.columns:
-            aligned: Iterable[Edit]
+            aligned: list[Edit]
             if at is None:
                 aligned = edits[start - 1 : stop - 1] if start else [None, *edits[: stop - 1]]
             else:
-                aligned = map(edits.__getitem__, at[start:stop])
-            parts.append(
-                [b"" if e is None else opening + n + e for n, e in zip(digits, aligned, strict=True)]
-            )
-        if not parts:  # only stale cells to clear
-            cells = [b""] * len(digits)
-        elif len(parts) == 1:
-            cells = parts[0]
-        else:
-            cells = list(map(b"".join, zip(*parts, strict=True)))
+                aligned = list(map(edits.__getitem__, at[start:stop]))
+            parts += cell_pieces(opening, digits, aligned)
         if start <= self.header_at < stop:
-            cells[self.header_at - start] += self.header
-        return cells
+            ends = [self.close] * len(rows)
+            ends[self.header_at - start] = self.header + self.close
+            parts.append(ends)
+        else:
+            parts.append(self.close)
+        return interleave(len(rows), parts)
 
 
 def _groups(doc: SheetDoc) -> list[_Group]:
