@@ -9,13 +9,14 @@ Drafts and Run Log appended to. Nothing here decides anything: the findings are 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cpor_excel.io.book import Book, CellValue
+from cpor_excel.io.cell_rows import CellRows
 from cpor_excel.model.columns import (
     ASSOCIATIONS,
     DASHBOARD_SHEET,
@@ -44,7 +45,8 @@ from cpor_excel.version import __version__
 #: the tool's columns on Associations besides Check Result / Check Notes, in SPEC order
 ASSOCIATION_VALUE_COLUMNS = ASSOCIATIONS.tool_columns[2:]
 
-Cells = list[list[CellValue]]
+#: rows of cell values (a tool sheet's)
+Cells = Sequence[Sequence[CellValue]]
 
 
 def locate(findings: Iterable[Finding], data: WorkbookData) -> list[Finding]:
@@ -81,11 +83,13 @@ def _with_cell(f: Finding, cell: str | None) -> Finding:
 _RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
-def new_rows(evaluation: Evaluation) -> dict[str, Cells]:
-    """The rows the rules add to tool sheets (the ledgers), as cell values in each sheet's header order."""
+def new_rows(evaluation: Evaluation) -> dict[str, CellRows]:
+    """The rows the rules add to tool sheets (the ledgers), as cell values in each sheet's header order
+    (kept as the frames' columns: the writer takes them so)."""
     headers = {sheet.name: sheet.header for sheet in RUN_SHEETS}
     return {
-        name: _cells(frame.reindex(columns=list(headers[name]))) for name, frame in evaluation.rows.items()
+        name: CellRows(_cell_columns(frame.reindex(columns=list(headers[name]))))
+        for name, frame in evaluation.rows.items()
     }
 
 
@@ -126,7 +130,7 @@ def apply(
     data: WorkbookData,
     evaluation: Evaluation,
     findings: list[Finding],
-    added: dict[str, Cells],
+    added: dict[str, CellRows],
     run_at: dt.datetime,
     dashboard: Dashboard | None = None,
 ) -> None:
@@ -213,7 +217,7 @@ def dashboard_of(
     prepared: Prepared,
     evaluation: Evaluation,
     findings: list[Finding],
-    added: dict[str, Cells],
+    added: dict[str, CellRows],
     as_of: dt.date,
 ) -> Dashboard:
     """The dashboard of a run: the workbook's state as of the run (the ledgers' rows and the new ones), not
@@ -232,7 +236,10 @@ def dashboard_of(
 
 def _ledger(old: pd.DataFrame | None, new: Cells, header: tuple[str, ...]) -> pd.DataFrame:
     """An append-only ledger after the run: its rows, then the new ones."""
-    added = pd.DataFrame(new, columns=list(header))
+    if isinstance(new, CellRows) and len(new):
+        added = pd.DataFrame(dict(zip(header, new.columns, strict=True)))
+    else:
+        added = pd.DataFrame(list(new), columns=list(header))
     frames = [frame for frame in (old, added) if frame is not None and not frame.empty]
     return pd.concat(frames, ignore_index=True) if frames else added
 
@@ -241,7 +248,7 @@ def _ledger(old: pd.DataFrame | None, new: Cells, header: tuple[str, ...]) -> pd
 SHEET_ROWS = 1_048_575
 
 
-def report_rows(findings: list[Finding], data: WorkbookData) -> Cells:
+def report_rows(findings: list[Finding], data: WorkbookData) -> CellRows:
     """The CPOR Report's rows: errors first, then warnings, then infos (the workbook's order within each).
     More findings than the sheet holds: the most severe, and a last row saying how many were left out."""
     label = {code: severity.value.upper() for code, (severity, _) in CODES.items()}
@@ -249,15 +256,25 @@ def report_rows(findings: list[Finding], data: WorkbookData) -> Cells:
     names = {sheet: _sheet_name(data, sheet) for sheet in {f.sheet for f in findings}}
     ordered = sorted(findings, key=lambda f: rank[f.code])  # stable: the workbook's order stays within
     kept = ordered if len(ordered) <= SHEET_ROWS else ordered[: SHEET_ROWS - 1]
-    rows: Cells = [[label[f.code], f.code, names[f.sheet], f.cell, f.claim_id, f.message] for f in kept]
+    codes = [f.code for f in kept]
+    columns: list[list[CellValue]] = [
+        list(map(label.__getitem__, codes)),
+        codes,  # type: ignore[list-item]
+        [names[f.sheet] for f in kept],
+        [f.cell for f in kept],
+        [f.claim_id for f in kept],
+        [f.message for f in kept],
+    ]
     if len(kept) < len(ordered):
         left = len(ordered) - len(kept)
         message = (
             f"{left:,} more findings, the least severe, are not listed here: a sheet holds {SHEET_ROWS:,} rows. "
             "`cpor-excel check --json` lists every finding; fix the errors above first."
         )
-        rows.append([label["report-truncated"], "report-truncated", REPORT.name, None, None, message])
-    return rows
+        last = [label["report-truncated"], "report-truncated", REPORT.name, None, None, message]
+        for column, value in zip(columns, last, strict=True):
+            column.append(value)
+    return CellRows(columns)
 
 
 def _sheet_name(data: WorkbookData, canonical: str) -> str:
@@ -265,15 +282,10 @@ def _sheet_name(data: WorkbookData, canonical: str) -> str:
     return table.name if table is not None else canonical
 
 
-def _cells(frame: pd.DataFrame) -> Cells:
-    """A frame's rows as cell values (``_cell_columns``, row by row)."""
-    return [list(row) for row in zip(*_cell_columns(frame), strict=True)] if len(frame.columns) else []
-
-
-def _cell_columns(frame: pd.DataFrame) -> Cells:
+def _cell_columns(frame: pd.DataFrame) -> list[list[CellValue]]:
     """A frame's columns as cell values: missing -> None; anything but text, numbers and None (numpy
     scalars, timestamps) through ``_cell``. Column by column: a column of plain values is taken as it is."""
-    out: Cells = []
+    out: list[list[CellValue]] = []
     for _, column in frame.items():
         values = column.tolist()
         kinds = set(map(type, values))

@@ -832,6 +832,26 @@ def test_new_sheet_column_widths_follow_the_final_cells(book: Path, tmp_path: Pa
     assert widths == {"Run Log": [21, 10, 38], "CPOR Report": [120]}
 
 
+@pytest.mark.parametrize(
+    ("amounts", "width"),
+    [
+        ([1.5, -12345.25, 99.0], 12),  # "-12,345.25" is the longest: the smallest number
+        ([float("nan"), 123456789.0, -1.0], 16),  # "123,456,789.00" (a NaN first is looked past)
+        ([float("-inf"), 5e9, float("inf")], 18),  # "5,000,000,000.00" (neither end is the longest)
+        ([3, -70000, 123], 10),  # whole numbers as they are: 10 at least
+    ],
+)
+def test_number_columns_are_as_wide_as_their_longest_number(
+    book: Path, tmp_path: Path, amounts: list[float], width: int
+) -> None:
+    rows = [[amount, "x"] for amount in amounts]
+    out = patched(
+        book, tmp_path / "o.xlsx", lambda p: p.replace_sheet("CPOR Report", ["Amount", "Note"], rows)
+    )
+    xml = entries(out)[sheet_part(out, "CPOR Report")]
+    assert int(re.findall(rb'<col min="1" max="1" width="(\d+)"', xml)[0]) == width
+
+
 def test_new_big_parts_are_deflated_in_pieces_that_make_one_stream(book: Path, tmp_path: Path) -> None:
     rows = [[f"row {i}", i, "x" * (i % 50)] for i in range(60_000)]  # a few MB of sheet XML
     out = patched(book, tmp_path / "o.xlsx", lambda p: p.replace_sheet("CPOR Report", ["A", "B", "C"], rows))

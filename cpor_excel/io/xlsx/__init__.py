@@ -7,6 +7,8 @@ does not own.
 - ``scan.py``: byte-level passes over XML parts (UTF-8 view, windowed regex searches);
 - ``shared_strings.py``, ``cells.py``: cell text as Excel stores it, and the XML of new cells;
 - ``sheet_doc.py``: one worksheet split into rows, with the edits pending on it;
+- ``added_rows.py``: the XML of a block of new rows (or new cells) built in one join, and the rows added
+  past a sheet's end kept as such blocks;
 - ``sheet_render.py``: a worksheet and its edits back into XML;
 - ``styles.py``: the Check Result colours in ``xl/styles.xml``;
 - ``zip_writer.py``: the new package, untouched parts copied raw;

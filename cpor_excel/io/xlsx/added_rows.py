@@ -12,7 +12,8 @@ are one dict, kept in the order they were added.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from itertools import repeat
+from itertools import chain, compress, repeat
+from operator import is_not
 from typing import cast
 
 from cpor_excel.io.xlsx.cells import Edit
@@ -23,12 +24,18 @@ _NO_CELL: dict[Edit, bytes] = {None: b""}
 
 def cell_pieces(opening: bytes, digits: list[bytes], edits: list[Edit]) -> list[bytes | list[bytes]]:
     """The pieces of one column's cells in a block of rows (``interleave``): its cells' start (``<c r="`` and
-    the column's letters), each row's digits and each cell's edit; all three empty where the edit is None."""
+    the column's letters), each row's digits and each cell's edit; nothing where the edit is None. A column
+    of mostly empty cells (notes) gets one piece per row, made only where there is a cell."""
     empty = edits.count(None)
     if not empty:
         return [opening, digits, cast(list[bytes], edits)]  # (no None among them)
     if empty == len(edits):
         return []
+    if 2 * empty > len(edits):
+        cells = [b""] * len(edits)
+        for at in compress(range(len(edits)), map(is_not, edits, repeat(None))):
+            cells[at] = opening + digits[at] + edits[at]  # type: ignore[operator]
+        return [cells]
     no_cell: Callable[[Edit, Edit], bytes] = _NO_CELL.get  # type: ignore[assignment]
     return [
         list(map(no_cell, edits, repeat(opening))),
@@ -115,7 +122,7 @@ class AddedRows:
     def __iter__(self) -> Iterator[int]:
         if self._rows is not None:
             return iter(list(self._rows))
-        return (number for numbers, _ in self._blocks for number in numbers)
+        return chain.from_iterable(numbers for numbers, _ in self._blocks)
 
     def __contains__(self, row: object) -> bool:
         if self._rows is not None:

@@ -23,15 +23,17 @@ row XML directly, one cache lookup per cell (benchmarks/bench_write.py).
 
 from __future__ import annotations
 
+import math
 import posixpath
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 from itertools import zip_longest
 from pathlib import Path
 
 from cpor_excel.errors import NotAWorkbook
 from cpor_excel.io.book import CellValue
+from cpor_excel.io.cell_rows import CellRows
 from cpor_excel.io.dashboard import Layout, lay_out
 from cpor_excel.io.looks import (
     DASHBOARD_LOOKS,
@@ -172,7 +174,7 @@ class XlsxPatch:
     def _column_look(self, header: str, values: Sequence[CellValue]) -> tuple[ColumnStyle | None, float]:
         """A tool column's cell formats (colours by value, or wrapped long text) and its width: as wide as its
         longest text (10 to ``WRAP_AT`` characters)."""
-        longest = longest_text([header, *set_of(values)])
+        longest = max(len(str(header)), longest_text(values))
         looks = VALUE_LOOKS.get(fold_header(header))
         if looks is not None:
             formats = self._formats(looks)
@@ -545,26 +547,26 @@ def header_format(doc: SheetDoc) -> int | None:
     return style
 
 
-def set_of(values: Sequence[object]) -> Sequence[object]:
-    try:
-        return list(set(values))
-    except TypeError:  # an unhashable value
-        return list(values)
-
-
 def longest_text(values: Sequence[object]) -> int:
     """The length of the longest text among ``values`` (numbers as Excel shows them, about)."""
-    if set(map(type, values)) <= {str, type(None)}:  # the usual column: lengths at C speed
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if kinds <= {str}:  # the usual column: lengths at C speed
         return max(map(len, filter(None, values)), default=0)  # type: ignore[arg-type]
-    longest = 0
-    for value in values:
-        if value is None:
-            continue
-        text = (
-            value if isinstance(value, str) else (f"{value:,.2f}" if isinstance(value, float) else str(value))
-        )
-        longest = max(longest, len(text))
-    return longest
+    if kinds == {float} or kinds == {int}:  # the longest is the smallest or the biggest (digits, sign)
+        numbers: list[float] = [value for value in values if value is not None]  # type: ignore[misc]
+        lowest, highest = min(numbers), max(numbers)
+        if math.isfinite(lowest) and math.isfinite(highest):  # (a first NaN is kept by min and max)
+            return max(len(_shown(lowest)), len(_shown(highest)))
+    try:
+        distinct: Iterable[object] = set(values)
+    except TypeError:  # an unhashable value
+        distinct = values
+    return max((len(_shown(value)) for value in distinct if value is not None), default=0)
+
+
+def _shown(value: object) -> str:
+    return value if isinstance(value, str) else (f"{value:,.2f}" if isinstance(value, float) else str(value))
 
 
 def _widths(header: Sequence[str], rows: Sequence[Sequence[CellValue]]) -> dict[int, float]:
@@ -572,10 +574,11 @@ def _widths(header: Sequence[str], rows: Sequence[Sequence[CellValue]]) -> dict[
     text runs on into the empty cells at its right, up to twice that). Nothing is wrapped: a tool sheet's
     rows stay one line high, which filters and sorting keep readable."""
     widths = {}
-    columns = list(zip_longest(*rows))  # (a short row's missing cells are None, as if empty)
+    # (a short row's missing cells are None, as if empty)
+    columns = rows.columns if isinstance(rows, CellRows) else list(zip_longest(*rows))
     for index, name in enumerate(header):
         limit = WRAP_AT * 2 if index == len(header) - 1 else WRAP_AT
-        longest = longest_text([name, *set_of(columns[index] if index < len(columns) else ())])
+        longest = max(len(str(name)), longest_text(columns[index] if index < len(columns) else ()))
         widths[index] = float(min(limit, max(10, longest + 2)))
     return widths
 

@@ -16,6 +16,7 @@ from typing import IO
 
 from cpor_excel.errors import NotAWorkbook
 from cpor_excel.io.book import CellValue
+from cpor_excel.io.cell_rows import CellRows
 from cpor_excel.io.xlsx.added_rows import AddedRows, cell_pieces, empty_rows, interleave
 from cpor_excel.io.xlsx.cells import (
     FORCED,
@@ -348,7 +349,7 @@ class SheetDoc:
         if not rows:
             return
         if columns is None:
-            columns = range(max(map(len, rows)))
+            columns = range(len(rows.columns) if isinstance(rows, CellRows) else max(map(len, rows)))
         end = start + len(rows)
         # rows up to the sheet's last row (formatted empty rows there) and rows with pending edits
         first_new = max(start, (0 if self.replaced else self.last_num) + 1)
@@ -391,7 +392,8 @@ class SheetDoc:
         styles: Mapping[int, ColumnStyle],
     ) -> None:
         """``add_rows`` for rows past every existing row: their XML built column by column."""
-        values = list(zip_longest(*rows))[: len(columns)]
+        values = rows.columns if isinstance(rows, CellRows) else list(zip_longest(*rows))
+        values = values[: len(columns)]
         by_column: dict[int, list[Edit]] = {}
         for column, column_values in zip(columns, values, strict=False):
             edits = self.cells.tails(column_values, styles.get(column))

@@ -1,0 +1,46 @@
+"""``CellRows``: rows of cell values that are kept as columns.
+
+The rows a run adds to tool sheets come out of frames column by column (``apply.new_rows``), and the xlsx
+writer builds a sheet's XML column by column too (``xlsx/sheet_doc.py``): turning 75,000 ledger rows into
+lists of cells and back into columns costs more than writing them. ``CellRows`` is the Sequence of rows
+every Book takes (a row is made when it is read), and the file writer takes its ``columns`` as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import overload
+
+from cpor_excel.io.book import CellValue
+
+
+class CellRows(Sequence[list[CellValue]]):
+    """Rows of cell values, held as equally long columns (``columns[j][i]`` is row i's value j)."""
+
+    def __init__(self, columns: Sequence[Sequence[CellValue]]) -> None:
+        self.columns = [column if isinstance(column, list) else list(column) for column in columns]
+        if len({len(column) for column in self.columns}) > 1:
+            raise ValueError("CellRows needs columns of one length")
+
+    def __len__(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+    @overload
+    def __getitem__(self, at: int) -> list[CellValue]: ...
+    @overload
+    def __getitem__(self, at: slice) -> CellRows: ...
+    def __getitem__(self, at: int | slice) -> list[CellValue] | CellRows:
+        if isinstance(at, slice):
+            return CellRows([column[at] for column in self.columns])
+        if not -len(self) <= at < len(self):
+            raise IndexError(at)
+        return [column[at] for column in self.columns]
+
+    def __iter__(self) -> Iterator[list[CellValue]]:
+        return map(list, zip(*self.columns, strict=True)) if self.columns else iter(())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"CellRows({len(self)} rows of {len(self.columns)} cells)"
