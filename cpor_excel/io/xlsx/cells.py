@@ -213,6 +213,8 @@ class CellXml:
         elif kind is float and value == value and value not in (math.inf, -math.inf):
             # -0.0 is written as 0.0: the caches take them for one value (they are equal), and Excel shows 0
             payload = self.value_open + (repr(value) if value else "0.0").encode() + self.value_close
+        elif kind is int and -(10**15) < value < 10**15:  # type: ignore[operator]
+            payload = self.value_open + str(value).encode() + self.value_close
         else:
             payload = self._build(value)
         return None if payload is None else b'"' + payload

@@ -101,6 +101,7 @@ class XlsxPatch:
         self._tables: dict[str, list[str]] = {}  # sheet -> the header of the table its rows form
         self._dashboards: dict[str, Layout] = {}  # dashboard sheets (new or replaced), laid out
         self._renamed: dict[str, str] = {}  # existing sheet -> its new name
+        self._ns: tuple[str, str] | None = None
 
     def close(self) -> None:
         self.package.close()
@@ -456,10 +457,12 @@ class XlsxPatch:
         return doc
 
     def _namespaces(self) -> tuple[str, str]:
-        root = self.package.parse(self.package.workbook)
-        main = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else _MAIN_NS[0]
-        strict = main == _MAIN_NS[1]
-        return main, REL_NS[1] if strict else REL_NS[0]
+        """The workbook's main and relationships namespaces (strict or transitional), read once."""
+        if self._ns is None:
+            root = self.package.parse(self.package.workbook)
+            main = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else _MAIN_NS[0]
+            self._ns = main, REL_NS[1] if main == _MAIN_NS[1] else REL_NS[0]
+        return self._ns
 
     def _workbook_xml(self, edit: PackageEdit) -> bytes:
         """The workbook part as this save has it so far."""

@@ -52,8 +52,7 @@ def render(doc: SheetDoc, check_ids: set[int], widths: bool = False) -> Iterator
         doc = _whole(doc)
     yield _head(doc, widths)
     groups = _groups(doc)
-    edited = set(doc.puts).union(*(group.rows for group in groups))
-    new_rows = sorted(edited.difference(doc.nums).difference(doc.added))
+    new_rows = _new_rows(doc, groups)
     trailing = None if doc.added else _trailing(doc, groups, check_ids)
     bulk, old_cells = False, None
     if trailing is not None and (not new_rows or new_rows[0] > doc.last_num):
@@ -62,8 +61,20 @@ def render(doc: SheetDoc, check_ids: set[int], widths: bool = False) -> Iterator
         yield from _render_bulk(doc, groups, old_cells, new_rows)
     else:
         yield doc.lead
+        edited = set(doc.puts).union(*(group.rows for group in groups))
         yield from _render_rows(doc, groups, edited, new_rows, check_ids)
     yield _tail(doc)
+
+
+def _new_rows(doc: SheetDoc, groups: list[_Group]) -> list[int]:
+    """The rows the edits make, in order: rows no row element of the sheet (nor an added row) holds yet.
+    A group that writes every row but the header, as a run does, makes none (told by one list compare)."""
+    edited = set(doc.puts)
+    every_row = doc.nums[1:] if doc.nums[:1] == [1] else None
+    for group in groups:
+        if group.rows != every_row:
+            edited.update(group.rows)
+    return sorted(edited.difference(doc.nums).difference(doc.added)) if edited else []
 
 
 def _tail(doc: SheetDoc) -> bytes:
@@ -182,8 +193,7 @@ def _overlay_plan(
     no value, so no edit touches them; new rows may only come after every row of the original."""
     assert doc.hidden is not None
     groups = _groups(doc)
-    edited = set(doc.puts).union(*(group.rows for group in groups))
-    new_rows = sorted(edited.difference(doc.nums).difference(doc.added))
+    new_rows = _new_rows(doc, groups)
     trailing = None if doc.added else _trailing(doc, groups, check_ids)
     if trailing is None:
         return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import TypeVar
 
 from cpor_excel.io.looks import Look
@@ -226,6 +227,9 @@ class Styles:
         }
 
 
+@lru_cache(
+    maxsize=4096
+)  # a workbook's cell formats are looked at for every look added (and a batch's repeat)
 def _xf_key(item: bytes) -> tuple[int, int, int, bool]:
     """(number format, font, fill, wrapped) of a cell format without a border."""
     tag = item[: item.find(b">")]
