@@ -76,14 +76,6 @@ def empty_ledger() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in LEDGER_HEADER})
 
 
-def paid_keys(ledger: pd.DataFrame) -> pd.DataFrame:
-    """(Tenant ID, Workload, Milestone) of every existing ledger row that names all three."""
-    if ledger.empty or any(c not in ledger for c in PAID_KEY):
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in PAID_KEY})
-    keys = ledger[PAID_KEY].astype(object)
-    return keys[keys.notna().all(axis=1)].astype(str).drop_duplicates().reset_index(drop=True)
-
-
 def reached_text(associations: pd.DataFrame, ledger: pd.DataFrame, new_rows: pd.DataFrame) -> pd.Series:
     """Per association row, the milestones its claim and workload hold in the ledger, existing and new:
     "M1 2025-04; M2 2025-09" by month, "" when none."""
