@@ -223,9 +223,11 @@ def dashboard_of(
     """The dashboard of a run: the workbook's state as of the run (the ledgers' rows and the new ones), not
     this run's news, so that a second run on the same day leaves the sheet as it was. Usage pay comes from
     the Earnings Ledger and deadlines from the Next Deadline column, where the run has them."""
-    ledger = _ledger(prepared.ledger, added.get(LEDGER.name, []), LEDGER.header)
+    ledger = _ledger(prepared.ledger, added.get(LEDGER.name, []), LEDGER.header, DASHBOARD_LEDGER)
     # (the Earnings Ledger as the prepared workbook holds it, where a run reads it back)
-    earnings = _ledger(getattr(prepared, "earnings", None), added.get(EARNINGS.name, []), EARNINGS.header)
+    earnings = _ledger(
+        getattr(prepared, "earnings", None), added.get(EARNINGS.name, []), EARNINGS.header, DASHBOARD_EARNINGS
+    )
     deadlines = evaluation.association_columns.get("Next Deadline")
     drafts = len(prepared.drafts) + len(evaluation.drafts)
     counts = {**tally(findings), "milestones": len(ledger), "drafts": drafts}
@@ -234,13 +236,23 @@ def dashboard_of(
     )
 
 
-def _ledger(old: pd.DataFrame | None, new: Cells, header: tuple[str, ...]) -> pd.DataFrame:
-    """An append-only ledger after the run: its rows, then the new ones."""
+#: the ledgers' columns the dashboard reads (``rules/dashboard.py``): only these are made into frames
+DASHBOARD_LEDGER = ("Month Reached", "Payment", "Currency")
+DASHBOARD_EARNINGS = ("Month", "Amount", "Currency")
+
+
+def _ledger(
+    old: pd.DataFrame | None, new: Cells, header: tuple[str, ...], wanted: tuple[str, ...]
+) -> pd.DataFrame:
+    """An append-only ledger after the run: its rows, then the new ones, in the ``wanted`` columns it has
+    (the dashboard reads a few of a ledger's columns: the others are not made into a frame)."""
     if isinstance(new, CellRows) and len(new):
-        added = pd.DataFrame(dict(zip(header, new.columns, strict=True)))
+        added = pd.DataFrame({c: v for c, v in zip(header, new.columns, strict=True) if c in wanted})
     else:
-        added = pd.DataFrame(list(new), columns=list(header))
-    frames = [frame for frame in (old, added) if frame is not None and not frame.empty]
+        added = pd.DataFrame(list(new), columns=list(header))[[c for c in header if c in wanted]]
+    frames = [added] if len(added) else []
+    if old is not None and not old.empty:
+        frames.insert(0, old[[c for c in old.columns if c in wanted]])
     return pd.concat(frames, ignore_index=True) if frames else added
 
 

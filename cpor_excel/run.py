@@ -118,9 +118,16 @@ def _draft(evaluation: Evaluation, sink: DraftSink) -> None:
     made, refused = sink.draft(evaluation.draft_requests, evaluation.as_of)
     evaluation.drafts = made
     evaluation.findings += evaluation.held_back + refused
-    files = pd.Series({row: d.file_name for d in made for row in d.rows}, dtype=object)
-    if not files.empty:
-        evaluation.association_columns.loc[files.index, "Consent Draft"] = files
+    files = {row: d.file_name for d in made for row in d.rows}
+    if files:
+        columns = evaluation.association_columns
+        at = columns.index.get_indexer(pd.Index(list(files))) if columns.index.is_unique else None
+        if at is None or (at < 0).any():  # (not in a run: its rows are unique, and each draft's are there)
+            columns.loc[list(files), "Consent Draft"] = pd.Series(files, dtype=object)
+            return
+        column = columns["Consent Draft"].to_numpy(dtype=object, copy=True)
+        column[at] = list(files.values())
+        columns["Consent Draft"] = column
 
 
 def _release_raw_values(data: WorkbookData) -> None:

@@ -205,6 +205,23 @@ def test_prolog_scan() -> None:
     )
     assert safety.prolog_problem(b"<!-- " + b"x" * 100, complete=False) is not None  # cannot see the root
     assert safety.prolog_problem(b"<!-- " + b"x" * 100, complete=True) is None  # not XML: the parser says
+    assert safety.prolog_problem(b"<?xml?>\n<", complete=False) is not None  # "<" of "<!DOCTYPE" or a root?
+
+
+@pytest.mark.parametrize("at", [200, 1019, 1021, 1022, 1023, 1024, 1025, 5000])
+def test_doctype_wherever_the_prolog_ends(book: Path, tmp_path: Path, at: int) -> None:
+    """A DTD after a long prolog is refused wherever it starts, around the end of the first bytes scanned
+    too; the same part with a root element there is read."""
+    lead = b'<?xml version="1.0"?>\n<!--'
+    pad = lead + b"x" * (at - len(lead) - 3) + b"-->"
+    assert len(pad) == at
+    sheet = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>'
+    bomb = rezip(
+        book, tmp_path / "late.xlsx", replace={"xl/worksheets/sheet1.xml": pad + b"<!DOCTYPE x>" + sheet}
+    )
+    assert "DTD" in refused(bomb)
+    fine = rezip(book, tmp_path / "fine.xlsx", replace={"xl/worksheets/sheet1.xml": pad + sheet})
+    check_package(fine)
 
 
 # --- absurd dimensions ---------------------------------------------------------------------------------

@@ -143,9 +143,9 @@ def as_read(
         path,
         workbook,
         READ,
-        claims=_columns(associations, CLAIM_COLUMNS).assign(Workbook=workbook),
-        ledger=_columns(milestones, LEDGER_COLUMNS).assign(Workbook=workbook),
-        earnings=_columns(earnings, EARNINGS_COLUMNS).assign(Workbook=workbook),
+        claims=_columns(associations, CLAIM_COLUMNS, workbook),
+        ledger=_columns(milestones, LEDGER_COLUMNS, workbook),
+        earnings=_columns(earnings, EARNINGS_COLUMNS, workbook),
         seconds=seconds,
     )
 
@@ -163,6 +163,9 @@ def unexpected(err: BaseException) -> str:
     return f"unexpected {type(err).__name__}: {text} (a bug in cpor-excel; please report it with this line)"
 
 
-def _columns(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    present = [c for c in columns if c in frame]
-    return frame[present].copy()
+def _columns(frame: pd.DataFrame, columns: Sequence[str], workbook: str) -> pd.DataFrame:
+    """The frame's ``columns`` (those it has), and a Workbook column: a frame of its own (selecting columns
+    copies them), which keeps nothing else of the run's frames alive."""
+    out = frame[[c for c in columns if c in frame]]
+    out["Workbook"] = workbook
+    return out

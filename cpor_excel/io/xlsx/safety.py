@@ -39,6 +39,9 @@ MAX_ENTRIES = 10_000
 MAX_TOTAL_SIZE = 2 * 1024**3
 MAX_CENTRAL_DIRECTORY = 64 * 1024**2
 PROLOG_WINDOW = 64 * 1024
+#: a part's prolog is looked for in its first bytes first (a real prolog is a line or two); only when they
+#: do not settle it is the whole window inflated (a workbook opens with a dozen parts to scan, twice a run)
+FIRST_LOOK = 1024
 
 CFB_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
 _XML_SUFFIXES = (".xml", ".rels", ".vml")
@@ -217,10 +220,13 @@ def scan_prologs(path: Path, archive: zipfile.ZipFile) -> None:
             continue
         try:
             with archive.open(info) as stream:
-                head = stream.read(PROLOG_WINDOW)
+                head = stream.read(FIRST_LOOK)
+                problem = prolog_problem(head, complete=info.file_size <= FIRST_LOOK)
+                if problem is not None and info.file_size > FIRST_LOOK:  # not settled: the whole window
+                    head += stream.read(PROLOG_WINDOW - len(head))
+                    problem = prolog_problem(head, complete=info.file_size <= PROLOG_WINDOW)
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as err:
             raise damaged(path, f"part {info.filename} is damaged ({err})") from None
-        problem = prolog_problem(head, complete=info.file_size <= PROLOG_WINDOW)
         if problem:
             raise NotAWorkbook(
                 f"{path.name} is refused as unsafe: part {info.filename} {problem} "
@@ -254,6 +260,8 @@ def prolog_problem(head: bytes, complete: bool) -> str | None:
             end = "-->"
         elif text.startswith("<!", pos):
             return "declares a DTD or entities (<!DOCTYPE/<!ENTITY: an XML bomb or external entity)"
+        elif not complete and len(text) - pos < len("<!--"):
+            return "has an XML prolog too long to check"  # cut before it shows what starts there
         else:
             return None  # the root element (or not XML at all: left to the parser)
         close = text.find(end, pos + 2)
