@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import zipfile
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
@@ -192,6 +193,63 @@ def test_cross_workbook_conflict_is_reported_in_both_workbooks_naming_the_other(
         for c in result.conflicts
     ] == [("alpha.xlsx", 2, "A-1", "beta.xlsx", 2, "B-7", "B-7")]  # fmt: skip
     assert result.exit_code == 1
+
+
+def respelled(path: Path, tenant: str, spelling: bytes, shared: bool) -> None:
+    """The workbook with a tenant ID's cells written as ``spelling`` (the content of an inline string, or of
+    the shared string those cells then use, as Excel writes text)."""
+    plain = b"<is><t>" + tenant.encode() + b"</t></is>"
+    with zipfile.ZipFile(path) as old:
+        parts = {info.filename: old.read(info) for info in old.infolist()}
+    sheets = [name for name in parts if name.startswith("xl/worksheets/")]
+    assert sum(parts[name].count(plain) for name in sheets) == 2  # its Customers and Associations rows
+    for name in sheets:
+        if shared:
+            parts[name] = parts[name].replace(b't="inlineStr">' + plain, b't="s"><v>0</v>')
+        else:
+            parts[name] = parts[name].replace(plain, b"<is>" + spelling + b"</is>")
+    if shared:
+        main = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+        parts["xl/sharedStrings.xml"] = b'<sst xmlns="' + main + b'"><si>' + spelling + b"</si></sst>"
+        kind = b"http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+        rels = parts["xl/_rels/workbook.xml.rels"]
+        parts["xl/_rels/workbook.xml.rels"] = rels.replace(
+            b"</Relationships>",
+            b'<Relationship Id="rIdS" Type="' + kind + b'" Target="sharedStrings.xml"/></Relationships>',
+        )
+        content = b"application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+        parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+            b"</Types>",
+            b'<Override PartName="/xl/sharedStrings.xml" ContentType="' + content + b'"/></Types>',
+        )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new:
+        for name, data in parts.items():
+            new.writestr(name, data)
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["inline", "shared-strings"])
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        b"<r><t>" + T1[:13].encode() + b"</t></r><r><rPr><b/></rPr><t>" + T1[13:].encode() + b"</t></r>",
+        b"<t>&#48;" + T1[1:].encode() + b"</t>",  # a character reference
+        b"<t>&#x30;" + T1[1:].replace("b", "&#x42;").encode() + b"</t>",  # ... hexadecimal, an upper-case one
+        b"<t>_x0030_" + T1[1:].encode() + b"</t>",  # an OOXML escape
+        b"<t>{" + T1.upper().encode() + b"}</t>",
+        b"<t>" + T1.encode() + b"</t>",
+    ],
+    ids=["rich-text", "reference", "hex-references", "escape", "braces", "plain"],
+)
+def test_a_tenant_id_in_any_form_calamine_reads_still_conflicts(
+    share: Path, spelling: bytes, shared: bool
+) -> None:
+    respelled(share / "beta.xlsx", T1, spelling, shared)
+    read = CalamineWorkbook.from_path(str(share / "beta.xlsx")).get_sheet_by_name("Associations").to_python()
+    assert read[1][1].strip("{}").lower() == T1  # what a run reads
+    result = run_batch([share], as_of=AS_OF, jobs=1)
+    assert [
+        (c["workbook"], c["claim_id"], c["other_workbook"], c["other_claim_id"]) for c in result.conflicts
+    ] == [("alpha.xlsx", "A-1", "beta.xlsx", "B-7")]
 
 
 def test_each_workbook_ends_up_as_run_leaves_it_plus_the_cross_workbook_conflicts(

@@ -1,8 +1,9 @@
 """A batch over shared workbooks: each one run as `run` does, plus conflicts between workbooks.
 
 Parallel phases around small serial steps:
-1. *read*: every worker reads one workbook's Associations and sends back only the tenant IDs it names
-   (parsed as a run parses them): a few kilobytes, a few milliseconds per workbook.
+1. *read*: every worker looks at one workbook's Associations and sends back only the tenant IDs it names
+   (every GUID written in the sheet, as a run would parse it, or more): a few kilobytes, a few
+   milliseconds per workbook.
 2. *claims*: only the workbooks that name a tenant another workbook also names are read further: their
    claims typed and validated as a run makes them (the columns the conflict rule needs). In the usual batch,
    where partners hold different customers, this phase has nothing to do: each workbook is read once.

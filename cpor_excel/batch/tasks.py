@@ -87,20 +87,28 @@ class WorkbookResult:
 
 
 def read_tenants(path: str, workbook: str) -> Scan:
-    """The tenant IDs one workbook's Associations name, parsed as a run parses them. Validation only ever
-    empties a Tenant ID cell, so these are all the tenants its conflict keys can hold (and maybe more):
-    enough to tell which workbooks can conflict with no other and need not be read twice."""
+    """The tenant IDs one workbook's Associations name, or more. Validation only ever empties a Tenant ID
+    cell, so these are all the tenants its conflict keys can hold: enough to tell which workbooks can
+    conflict with no other and need not be read twice. The sheet is checked as a run checks it, but not
+    parsed: every GUID written in its XML (and its shared strings) is taken, a few times cheaper than its
+    rows, unless a text there is spelled otherwise than as it is (then the rows are read, as a run does)."""
     started = time.perf_counter()
     try:
         from cpor_excel.io.file_book import FileBook
         from cpor_excel.io.frames import read_workbook_data
-        from cpor_excel.rules.values import parse
+        from cpor_excel.io.layout import match_sheets
+        from cpor_excel.rules.values import GUID_CHARACTERS, guids_in, parse
 
         with FileBook(Path(path), write=False) as book:
-            data = read_workbook_data(book, workbook, only=(ASSOCIATIONS.name,))
-        table = data.sheets.get(ASSOCIATIONS.name)
+            sheet = dict((spec.name, actual) for spec, actual in match_sheets(book.sheet_names()))
+            actual = sheet.get(ASSOCIATIONS.name)
+            texts = book.plain_texts(actual, GUID_CHARACTERS) if actual is not None else []
+            if texts is None:
+                data = read_workbook_data(book, workbook, only=(ASSOCIATIONS.name,))
         tenants: frozenset[str] = frozenset()
-        if table is not None and "Tenant ID" in table.frame:
+        if texts is not None:
+            tenants = frozenset(set().union(*map(guids_in, texts)))
+        elif (table := data.sheets.get(ASSOCIATIONS.name)) is not None and "Tenant ID" in table.frame:
             tenants = frozenset(parse(table.frame["Tenant ID"], Kind.GUID).values.dropna())
         return Scan(path, workbook, READ, seconds=time.perf_counter() - started, tenants=tenants)
     except CporError as err:

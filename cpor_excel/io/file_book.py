@@ -81,6 +81,11 @@ LANE_SIZE = 8 * 1024**2
 #: milliseconds, less than handing each over to a helper thread costs on a busy machine (a batch of small
 #: workbooks runs two processes on two cores)
 THREADED_FROM = 4 * 1024**2
+#: what splits a text or spells it otherwise than as it is (``plain_texts``): a rich-text run (``<r>``) or a
+#: CDATA section; an OOXML ``_xHHHH_`` escape; a character reference (only those of some characters count)
+_SPLIT = re.compile(rb"<(?:[\w.-]+:)?r[\s>]")
+_ESCAPE = re.compile(rb"_x[0-9A-Fa-f]{4}_")
+_REFERENCE = re.compile(rb"&#(?:[xX]([0-9A-Fa-f]+)|([0-9]+));")
 
 
 class FileBook:
@@ -238,6 +243,34 @@ class FileBook:
             self._parses.pop(info.name, None)  # read once: its rows are the caller's now
             self._gates.pop(info.name, None)
             self._checks.pop(info.name, None)
+
+    def plain_texts(self, sheet: str, alphabet: str) -> list[bytes] | None:
+        """The XML of the sheet and of the shared strings its cells may use, checked as ``read_rows``
+        checks them before calamine reads them, for a search that need not parse the sheet (a batch's
+        first pass looks for tenant IDs in them). Given only when every text stands in these bytes as it
+        is, as far as the characters of ``alphabet`` go: no text is split into rich-text runs or CDATA
+        sections, none of those characters is written as a character reference or an ``_xHHHH_``
+        escape; else None (read the rows instead). A search for a run of those characters then finds it
+        in every cell text that holds it (and maybe elsewhere)."""
+        info = self._worksheet(sheet)
+        self._calamine()  # the package checks made before calamine opens it
+        self._gate(info)
+        self._compact.pop(info.name, None)
+        parts = [self._gated.pop(info.name)]
+        for rel in self._package.rels.values():
+            if rel.part and rel.type.rsplit("/", 1)[-1] == "sharedStrings":
+                shared = self._swapped.get(rel.part)
+                parts.append(utf8_xml(self._package.read(rel.part) if shared is None else shared))
+        for part in parts:
+            if (
+                b"<![CDATA[" in part or _SPLIT.search(part) or (b"_x" in part and _ESCAPE.search(part))
+            ) or any(
+                chr(int(hexa, 16) if hexa else int(decimal)) in alphabet
+                for hexa, decimal in set(_REFERENCE.findall(part))
+                if len(hexa or decimal) < 8  # (a longer one is no character at all)
+            ):
+                return None
+        return parts
 
     def _size(self, info: SheetInfo) -> int:
         return self._package.size(info.part) if info.part else 0

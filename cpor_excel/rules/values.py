@@ -228,6 +228,24 @@ def guid_of(value: Any) -> str | None:
     return match.group(1).lower()
 
 
+#: the characters a GUID is written with
+GUID_CHARACTERS = "0123456789abcdefABCDEF-"
+#: a GUID from its first hyphen on (a pattern starting with a character is searched for many times faster)
+_GUID_TAIL = re.compile(rb"-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_GUID_HEAD = re.compile(rb"[0-9a-fA-F]{8}")
+
+
+def guids_in(data: bytes) -> set[str]:
+    """Every GUID written in ``data`` (lower-case, as ``guid_of`` gives it): the tenant ID of every text in
+    it that is one (and look-alikes in longer runs of hex digits)."""
+    found = set()
+    for tail in _GUID_TAIL.finditer(data):
+        at = tail.start()
+        if at >= 8 and _GUID_HEAD.fullmatch(data, at - 8, at):
+            found.add(data[at - 8 : tail.end()].decode("ascii").lower())
+    return found
+
+
 def _guid(value: Any) -> Any:
     text = text_of(value)
     if text is None:
