@@ -43,25 +43,32 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 #: at most this many workbooks in a chunk, and only workbooks no bigger than SMALL bytes are chunked
-#: together (the chunk holds them all open at once; a bigger workbook runs in a chunk of its own)
-CHUNK = 16
+#: together (the chunk holds them all open at once; a bigger workbook runs in a chunk of its own), at most
+#: CHUNK_BYTES of them (the memory of 16 of the biggest small ones). The bigger a chunk, the less of
+#: pandas' and pandera's fixed cost per call each workbook pays (``rules/sheet_chunk.py``).
+CHUNK = 32
 SMALL = 2 * 1024**2
+CHUNK_BYTES = 16 * SMALL
 
 #: one workbook of a chunk: its path, its label in the batch, the other workbooks' claims on its customers
 Item = tuple[str, str, pd.DataFrame | None]
 
 
 def chunks(items: Sequence[Item], workers: int) -> list[list[Item]]:
-    """The batch's workbooks in chunks of consecutive small workbooks: at most ``CHUNK``, and small enough
-    that every worker gets about two chunks when the batch is small."""
-    size = max(2, min(CHUNK, -(-len(items) // (2 * max(1, workers)))))
+    """The batch's workbooks in chunks of consecutive small workbooks: at most ``CHUNK`` (and
+    ``CHUNK_BYTES``), and small enough that every worker gets about four chunks when the batch is small
+    (so that none waits long for the last one)."""
+    size = max(2, min(CHUNK, -(-len(items) // (4 * max(1, workers)))))
     out: list[list[Item]] = []
+    held = CHUNK_BYTES + 1  # bytes of the last chunk's workbooks (a big workbook's chunk takes no other)
     for item in items:
-        small = _size(item[0]) <= SMALL
-        if small and out and len(out[-1]) < size and _size(out[-1][-1][0]) <= SMALL:
+        size_of = _size(item[0])
+        if size_of <= SMALL and out and len(out[-1]) < size and held + size_of <= CHUNK_BYTES:
             out[-1].append(item)
+            held += size_of
         else:
             out.append([item])
+            held = size_of if size_of <= SMALL else CHUNK_BYTES + 1
     return out
 
 

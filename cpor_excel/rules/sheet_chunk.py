@@ -40,11 +40,24 @@ class SheetChunk:
       cell another cell's reading. Such a sheet is checked one workbook at a time (``safe``);
     - workbooks are chunked only with others that have the same columns of this sheet (an absent column is
       taken as empty and not reported again, per workbook).
+    The chunk's frame is made from the raw frames' cells in one copy (``columns`` picks them from each).
     """
 
-    def __init__(self, spec: SheetSpec, raws: Sequence[pd.DataFrame]) -> None:
+    def __init__(self, spec: SheetSpec, raws: Sequence[pd.DataFrame], columns: Sequence[str]) -> None:
         self.spec = spec
         self.raws = list(raws)
+        self.columns = list(columns)
+        self._cells: np.ndarray | None = None
+
+    def cells(self) -> np.ndarray:
+        """The chunk's cells of ``columns``, workbook after workbook (a 2-D object array)."""
+        if self._cells is None:
+            self._cells = (
+                np.concatenate([_picked(raw, self.columns) for raw in self.raws])
+                if self.raws
+                else np.empty((0, len(self.columns)), dtype=object)
+            )
+        return self._cells
 
     def safe(self) -> bool:
         """True when checking these raw frames as one gives each the same result as alone."""
@@ -53,10 +66,12 @@ class SheetChunk:
                 not pd.api.types.is_integer_dtype(raw.index.dtype) or raw.index.max() > ROW_MASK
             ):
                 return False
-        for column in self.raws[0].columns:
-            kinds: set[type] = set()
-            for raw in self.raws:
-                kinds.update(map(type, raw[column].to_numpy(dtype=object)))
+        cells = self.cells()
+        for at in range(cells.shape[1]):
+            column = cells[:, at]
+            if pd.api.types.infer_dtype(column, skipna=True) in _ONE_KIND:
+                continue  # (no boolean, at most one type of number: NaN, which skipna passes over)
+            kinds = set(map(type, column))
             numbers = kinds & _NUMBERS
             if ((bool in kinds or np.bool_ in kinds) and numbers) or len(numbers) > 1:
                 return False
@@ -65,10 +80,11 @@ class SheetChunk:
     def checked(self) -> list[Checked]:
         """Each workbook's ``Checked``, in the order of the raw frames."""
         if len(self.raws) == 1 or not self.safe():
-            return [check_data_sheet(self.spec, raw) for raw in self.raws]
-        together = pd.concat(
-            [raw.set_axis(raw.index + (book << ROW_BITS)) for book, raw in enumerate(self.raws)]
+            return [check_data_sheet(self.spec, raw[self.columns]) for raw in self.raws]
+        rows = np.concatenate(
+            [raw.index.to_numpy(dtype="int64") + (book << ROW_BITS) for book, raw in enumerate(self.raws)]
         )
+        together = pd.DataFrame(self.cells(), index=pd.Index(rows, dtype="int64"), columns=self.columns)
         sheet = check_data_sheet(self.spec, together)
         books = book_of(sheet.issues.index)
         out = []
@@ -80,6 +96,16 @@ class SheetChunk:
             issues = issues.set_axis(pd.Index(issues.index.to_numpy() & ROW_MASK, dtype="int64"))
             out.append(Checked(self.spec, frame, issues))
         return out
+
+
+#: what ``infer_dtype`` says of a column that holds no boolean and no number (but maybe NaN)
+_ONE_KIND = frozenset({"string", "bytes", "date", "datetime", "datetime64", "time", "timedelta", "empty"})
+
+
+def _picked(raw: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """The cells of ``columns`` of a raw frame, as a 2-D object array."""
+    at = raw.columns.get_indexer(pd.Index(columns))
+    return raw.to_numpy(dtype=object)[:, at]
 
 
 def check_together(datas: Sequence[WorkbookData]) -> list[dict[str, Checked]]:
@@ -94,7 +120,7 @@ def check_together(datas: Sequence[WorkbookData]) -> list[dict[str, Checked]]:
             if table is not None:
                 alike.setdefault(tuple(c for c in wanted if c in table.frame), []).append(i)
         for columns, books in alike.items():
-            raws = [datas[i].sheets[spec.name].frame[list(columns)] for i in books]
-            for i, checked in zip(books, SheetChunk(spec, raws).checked(), strict=True):
+            raws = [datas[i].sheets[spec.name].frame for i in books]
+            for i, checked in zip(books, SheetChunk(spec, raws, columns).checked(), strict=True):
                 out[i][spec.name] = checked
     return out
