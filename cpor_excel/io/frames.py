@@ -137,8 +137,15 @@ def _header_index(rows: Sequence[Sequence[Any]], lookup: dict[str, str]) -> int 
     if not rows:
         return 0
     scores = []
+    folded: dict[str, str] = {}  # (data rows repeat their texts)
     for row in rows[:HEADER_SCAN_ROWS]:
-        named = {lookup.get(fold_header(text)) for text in map(header_text, row) if text is not None}
+        named = set()
+        for text in map(header_text, row):
+            if text is not None:
+                key = folded.get(text)
+                if key is None:
+                    key = folded[text] = fold_header(text)
+                named.add(lookup.get(key))
         named.discard(None)
         scores.append(len(named))
     best = max(scores)

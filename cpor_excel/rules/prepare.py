@@ -68,16 +68,18 @@ class Checked:
     frame: pd.DataFrame
     issues: pd.DataFrame
 
-    def add(self, rows: pd.Index, column: str, code: str, messages: Any) -> None:
+    def add(self, rows: pd.Index, column: str, code: str, messages: str | list[str]) -> None:
+        """Issues of ``code`` in ``column`` on these rows: one message, or one per row."""
         if len(rows) == 0:
             return
+        said = np.empty(len(rows), dtype=object)
+        said[:] = messages
         more = pd.DataFrame(
-            {
-                "column": pd.Series(column, index=rows, dtype=object),
-                "code": pd.Series(code, index=rows, dtype=object),
-                "message": pd.Series(messages, index=rows, dtype=object),
-            }
-        )
+            {"column": np.full(len(rows), column, dtype=object), "code": np.full(len(rows), code, dtype=object),
+             "message": said},
+            index=rows,
+            dtype=object,
+        )  # fmt: skip
         self.issues = more if self.issues.empty else pd.concat([self.issues, more])
 
     def failed(self, column: str) -> pd.Series:
@@ -317,14 +319,16 @@ def _declined_by_status(sheet: Checked, raw: pd.DataFrame) -> None:
 
 def _unknown_tenants(sheet: Checked, known: set[str]) -> None:
     tenants = sheet.frame["Tenant ID"]
-    unknown = tenants[tenants.notna() & ~tenants.isin(known)]
+    codes, said = pd.factorize(tenants.to_numpy(dtype=object))  # each distinct tenant looked up once
+    strange = np.array([tenant not in known for tenant in said.tolist()] + [False])  # code -1: empty
+    unknown = tenants[strange[codes]]
     if unknown.empty:
         return
     text = {
         t: f"Tenant ID {t} is not in the Customers sheet; add the customer there, or correct the ID."
         for t in unknown.unique()
     }
-    sheet.add(unknown.index, "Tenant ID", "unknown-tenant", unknown.map(text))
+    sheet.add(unknown.index, "Tenant ID", "unknown-tenant", [text[t] for t in unknown.tolist()])
 
 
 _SETTING_KEYS = {fold(name): name for name in SETTING_NAMES}
@@ -347,11 +351,13 @@ def _setting_names(sheet: Checked, raw: pd.DataFrame) -> None:
 def _settings(sheet: Checked) -> Settings:
     """The program settings: each known row's value, else the default (SPEC "Settings")."""
     chosen: dict[str, Any] = {}
-    skip = set(sheet.issues.index[sheet.issues["code"].isin(["duplicate-key", "unknown-setting"])])
-    rows = sheet.frame[sheet.frame["Setting"].isin(list(SETTING_NAMES))]
-    for row, name, text in zip(rows.index, rows["Setting"], rows["Value"], strict=True):  # a handful of rows
-        if row in skip or text is None:  # blank: the default (Milestone Window Months: no window)
-            continue
+    issues = sheet.issues
+    skip = set(issues.index[issues["code"].isin(["duplicate-key", "unknown-setting"]).to_numpy()].tolist())
+    frame = sheet.frame  # a handful of rows: as lists
+    rows = zip(frame.index.tolist(), frame["Setting"].tolist(), frame["Value"].tolist(), strict=True)
+    for row, name, text in rows:
+        if name not in SETTING_NAMES or row in skip or text is None:  # blank: the default
+            continue  # (Milestone Window Months: no window)
         attr = SETTING_NAMES[name]
         value, problem = _setting_value(attr, text)
         if problem:
@@ -438,13 +444,13 @@ def _rate_card(data: WorkbookData, check: Callable[[SheetSpec], Checked]) -> tup
 def _hold(data: WorkbookData, rate_card: Checked | None, settings: Checked) -> str:
     """Why this run records no new ledger row ("" when it may): a High-Water Mark From that is not a month
     holds both ledgers (which months are milestones' is unknown), an unusable Rate Card the Earnings Ledger."""
-    bad = settings.issues[settings.issues["code"] == "bad-setting"].index
-    if (settings.frame.loc[bad, "Setting"] == "High-Water Mark From").any():
+    bad = settings.issues.index[(settings.issues["code"] == "bad-setting").to_numpy()]
+    if len(bad) and (settings.frame.loc[bad, "Setting"] == "High-Water Mark From").any():
         return "both"
     if rate_card is None:
         return ""
     missing = any(f.code == "missing-column" and f.sheet == RATE_CARD.name for f in data.findings)
-    if missing or rate_card.issues["code"].isin(ERROR_CODES).any():
+    if missing or (len(rate_card.issues) and rate_card.issues["code"].isin(ERROR_CODES).any()):
         return "earnings"
     return ""
 
@@ -453,9 +459,9 @@ def _marked_as_example(raw: pd.DataFrame) -> bool:
     source = next((c for c in raw.columns if fold(c) == "source"), None)
     if source is None:
         return False
-    notes = raw[source].dropna().map(lambda v: str(v).strip())
-    notes = notes[notes != ""]
-    return bool(len(notes)) and bool(notes.map(lambda v: bool(_EXAMPLE_WORD.search(v))).all())
+    notes = [str(v).strip() for v in raw[source].tolist() if not pd.isna(v)]  # (a few cells)
+    notes = [note for note in notes if note]
+    return bool(notes) and all(_EXAMPLE_WORD.search(note) for note in notes)
 
 
 # ------------------------------------------------------------------------------------- the tool's sheets
