@@ -262,9 +262,7 @@ class FileBook:
                 shared = self._swapped.get(rel.part)
                 parts.append(utf8_xml(self._package.read(rel.part) if shared is None else shared))
         for part in parts:
-            if (
-                b"<![CDATA[" in part or _SPLIT.search(part) or (b"_x" in part and _ESCAPE.search(part))
-            ) or any(
+            if (b"<![CDATA[" in part or _SPLIT.search(part) or _ESCAPE.search(part)) or any(
                 chr(int(hexa, 16) if hexa else int(decimal)) in alphabet
                 for hexa, decimal in set(_REFERENCE.findall(part))
                 if len(hexa or decimal) < 8  # (a longer one is no character at all)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from cpor_excel.model.columns import DATA_SHEETS, SheetSpec
+from cpor_excel.model.columns import DATA_SHEETS, Kind, SheetSpec
 from cpor_excel.model.workbook import WorkbookData
 from cpor_excel.rules.prepare import Checked, check_data_sheet
 from cpor_excel.rules.schemas import ROW_BITS, ROW_MASK, book_of
@@ -50,12 +50,15 @@ class SheetChunk:
         self._cells: np.ndarray | None = None
 
     def cells(self) -> np.ndarray:
-        """The chunk's cells of ``columns``, workbook after workbook (a 2-D object array)."""
+        """The chunk's cells of ``columns``, one row of the array per column (workbook after workbook along
+        it: the layout of a pandas block, so the chunk's frame is made without another copy)."""
         if self._cells is None:
+            picked = [
+                raw.to_numpy(dtype=object).T[raw.columns.get_indexer(pd.Index(self.columns))]
+                for raw in self.raws
+            ]
             self._cells = (
-                np.concatenate([_picked(raw, self.columns) for raw in self.raws])
-                if self.raws
-                else np.empty((0, len(self.columns)), dtype=object)
+                np.concatenate(picked, axis=1) if picked else np.empty((len(self.columns), 0), dtype=object)
             )
         return self._cells
 
@@ -67,11 +70,14 @@ class SheetChunk:
             ):
                 return False
         cells = self.cells()
-        for at in range(cells.shape[1]):
-            column = cells[:, at]
-            if pd.api.types.infer_dtype(column, skipna=True) in _ONE_KIND:
+        kinds_of = {column.name: column.kind for column in self.spec.columns}
+        for at, name in enumerate(self.columns):
+            column = cells[at]
+            if kinds_of[name] not in _NUMBER_KINDS and (
+                pd.api.types.infer_dtype(column, skipna=True) in _ONE_KIND
+            ):
                 continue  # (no boolean, at most one type of number: NaN, which skipna passes over)
-            kinds = set(map(type, column))
+            kinds = set(map(type, column.tolist()))
             numbers = kinds & _NUMBERS
             if ((bool in kinds or np.bool_ in kinds) and numbers) or len(numbers) > 1:
                 return False
@@ -84,7 +90,13 @@ class SheetChunk:
         rows = np.concatenate(
             [raw.index.to_numpy(dtype="int64") + (book << ROW_BITS) for book, raw in enumerate(self.raws)]
         )
-        together = pd.DataFrame(self.cells(), index=pd.Index(rows, dtype="int64"), columns=self.columns)
+        together = pd.DataFrame(
+            self.cells().T,
+            index=pd.Index(rows, dtype="int64"),
+            columns=self.columns,
+            dtype=object,
+            copy=False,
+        )  # object, as the raw frames are: not pandas' inferred "str" (which would make None NaN)
         sheet = check_data_sheet(self.spec, together)
         books = book_of(sheet.issues.index)
         out = []
@@ -98,14 +110,10 @@ class SheetChunk:
         return out
 
 
+#: columns that hold numbers (or booleans) when filled in as asked: their cells' types are looked at at once
+_NUMBER_KINDS = frozenset({Kind.COUNT, Kind.NUMBER, Kind.PERCENT, Kind.YESNO, Kind.DIGITS})
 #: what ``infer_dtype`` says of a column that holds no boolean and no number (but maybe NaN)
 _ONE_KIND = frozenset({"string", "bytes", "date", "datetime", "datetime64", "time", "timedelta", "empty"})
-
-
-def _picked(raw: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """The cells of ``columns`` of a raw frame, as a 2-D object array."""
-    at = raw.columns.get_indexer(pd.Index(columns))
-    return raw.to_numpy(dtype=object)[:, at]
 
 
 def check_together(datas: Sequence[WorkbookData]) -> list[dict[str, Checked]]:
