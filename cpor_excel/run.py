@@ -121,12 +121,13 @@ def _draft(evaluation: Evaluation, sink: DraftSink) -> None:
     files = {row: d.file_name for d in made for row in d.rows}
     if files:
         columns = evaluation.association_columns
-        at = columns.index.get_indexer(pd.Index(list(files))) if columns.index.is_unique else None
-        if at is None or (at < 0).any():  # (not in a run: its rows are unique, and each draft's are there)
+        place = {row: at for at, row in enumerate(columns.index.tolist())}
+        if len(place) < len(columns) or not place.keys() >= files.keys():  # (not in a run: rows are unique,
+            # and a draft's rows are there)
             columns.loc[list(files), "Consent Draft"] = pd.Series(files, dtype=object)
             return
         column = columns["Consent Draft"].to_numpy(dtype=object, copy=True)
-        column[at] = list(files.values())
+        column[[place[row] for row in files]] = list(files.values())
         columns["Consent Draft"] = column
 
 

@@ -773,6 +773,35 @@ def test_bulk_rows_are_the_bytes_of_cell_by_cell_writes(
         assert raw_entries(bulk)[part] == raw_entries(book)[part]
 
 
+number_rows = st.lists(
+    st.tuples(
+        st.none() | st.integers(-(10**16), 10**16) | st.sampled_from([0, -1, 10**15 - 1, 10**15, -(10**15)]),
+        st.none() | st.floats() | st.sampled_from([0.0, -0.0, 1e300, float("inf"), float("nan")]),
+    ).map(list),
+    min_size=17,
+    max_size=60,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=number_rows)
+def test_number_columns_in_bulk_are_the_bytes_of_cell_by_cell_writes(
+    book: Path, tmp_path: Path, rows: list[list[Any]]
+) -> None:
+    """Long columns of whole numbers and of floats (a ledger's counts and amounts) are made in bulk; set_cells
+    writes the same numbers one by one: same sheet XML, and calamine reads back the numbers given."""
+    first = 5  # after Usage's last row
+    each = {
+        (first + r, c): v for r, row in enumerate(rows) for c, v in enumerate(row) if read_back(v) is not None
+    }
+    bulk = patched(book, tmp_path / "bulk.xlsx", lambda p: p.append_rows("Usage", rows))
+    one_by_one = patched(book, tmp_path / "cells.xlsx", lambda p: p.set_cells("Usage", each))
+    part = sheet_part(book, "Usage")
+    if each:
+        assert entries(bulk)[part] == entries(one_by_one)[part]
+        assert {cell for cell in cells(bulk, "Usage") if cell[0] >= first} == expected_cells(rows, first)
+
+
 def test_appending_over_formatted_empty_rows_keeps_their_formats(book: Path, tmp_path: Path) -> None:
     """Rows at the sheet's end that hold only formats are written cell by cell (formats kept); the rows
     after them in bulk."""

@@ -222,10 +222,15 @@ def _texts(values: np.ndarray, lower: bool) -> np.ndarray:
     """pandas' ``astype(str).str.strip()`` (and ``.str.lower()``) of the values, each distinct value once:
     NaN where missing."""
     codes, distinct = pd.factorize(values)
-    texts = pd.Series(distinct, dtype=object).astype(str).str.strip()
-    if lower:
-        texts = texts.str.lower()
-    return np.concatenate([texts.to_numpy(dtype=object), np.full(1, np.nan, dtype=object)])[codes]
+    listed = distinct.tolist() if isinstance(distinct, np.ndarray) else list(distinct)
+    if any(isinstance(value, bytes) for value in listed):  # (pandas decodes bytes)
+        series = pd.Series(distinct, dtype=object).astype(str).str.strip()
+        listed = (series.str.lower() if lower else series).tolist()
+    elif lower:  # what pandas' str methods do, without a Series per call (a batch drafts in thousands)
+        listed = [str(value).strip().lower() for value in listed]
+    else:
+        listed = [str(value).strip() for value in listed]
+    return np.array([*listed, np.nan], dtype=object)[codes]
 
 
 def _customer_lookup(

@@ -147,6 +147,8 @@ class CellXml:
                     by_value = self._by_type[(kind, fixed)] = _Tails(self._tail, typed=False, style=fixed)
                 if kind is str and len(values) > 64:
                     by_value = self._add_texts(by_value, values)
+                elif (kind is int or kind is float) and len(values) > 16:
+                    self._add_numbers(by_value, values)
                 edits = list(map(by_value.__getitem__, values))
                 return edits if fixed is not None or style is None else self.restyle(edits, values, style)
             if not kinds:
@@ -205,6 +207,25 @@ class CellXml:
         cells = (opening + raw.replace(b"\x00", closing + b"\x00" + opening) + closing).split(b"\x00")
         cache.update(zip(texts, cells, strict=True))
         return cache
+
+    def _add_numbers(self, cache: _Tails, values: Sequence[object]) -> None:
+        """Put the numbers (of one type: int or float) the cache lacks into it, all at once: what ``_tail``
+        makes of each, without a lookup miss per number (a ledger's new rows hold hundreds of distinct
+        counts and amounts). Numbers ``_tail`` writes otherwise (NaN, infinities, 16 digits) are left to it."""
+        new = set(values).difference(cache)
+        new.discard(None)
+        if not new:
+            return
+        if len(cache) + len(new) > _CACHE_LIMIT:
+            cache.clear()  # remember this column's numbers rather than older ones
+        start = b'"' if cache.style is None else b'%s%d"' % (FORCED, cache.style)
+        opening, closing = start + self.value_open, self.value_close
+        for value in new:
+            if type(value) is int:
+                if -(10**15) < value < 10**15:
+                    cache[value] = opening + b"%d" % value + closing
+            elif value == value and value not in (math.inf, -math.inf):  # (-0.0 is written as 0.0)
+                cache[value] = opening + (repr(value) if value else "0.0").encode() + closing
 
     def _tail(self, value: object) -> Edit:
         kind = type(value)

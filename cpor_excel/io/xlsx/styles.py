@@ -63,6 +63,9 @@ class Styles:
         self.changed = False
         self._found: dict[Look, int] = {}
         self._usable: bool | None = None
+        #: the part's fonts, fills, cell formats and number formats as ``_add`` last left them: read from the
+        #: XML once, then kept up to date by ``_add`` (a run asks for formats five or six times)
+        self._lists: tuple[list[bytes], list[bytes], list[bytes], list[bytes]] | None = None
 
     @property
     def ours(self) -> set[int]:
@@ -91,10 +94,15 @@ class Styles:
         fonts_block, fills_block, xfs_block = (_block(xml, n) for n in (b"fonts", b"fills", b"cellXfs"))
         assert fonts_block and fills_block and xfs_block
         p = fonts_block[0].group(1) or b""
-        fonts, fills, xfs = _items(xml, fonts_block, b"font"), _items(xml, fills_block, b"fill"), []
-        xfs = _items(xml, xfs_block, b"xf")
         numfmts_block = _block(xml, b"numFmts")
-        numfmts = _items(xml, numfmts_block, b"numFmt") if numfmts_block else []
+        if self._lists is None:
+            self._lists = (
+                _items(xml, fonts_block, b"font"),
+                _items(xml, fills_block, b"fill"),
+                _items(xml, xfs_block, b"xf"),
+                _items(xml, numfmts_block, b"numFmt") if numfmts_block else [],
+            )
+        fonts, fills, xfs, numfmts = self._lists
         new_fonts: list[bytes] = []
         new_fills: list[bytes] = []
         new_numfmts: list[bytes] = []
@@ -161,6 +169,8 @@ class Styles:
                     xml = xml[:at] + block + xml[end:]
             self.xml = xml
             self.changed = True
+            for items, added in zip(self._lists, (new_fonts, new_fills, new_xfs, new_numfmts), strict=True):
+                items += added  # what reading the blocks again would find
 
     @staticmethod
     def _font(
