@@ -88,7 +88,13 @@ def new_rows(evaluation: Evaluation) -> dict[str, CellRows]:
     (kept as the frames' columns: the writer takes them so)."""
     headers = {sheet.name: sheet.header for sheet in RUN_SHEETS}
     return {
-        name: CellRows(_cell_columns(frame.reindex(columns=list(headers[name]))))
+        name: CellRows(
+            _cell_columns(
+                frame
+                if list(frame.columns) == list(headers[name])
+                else frame.reindex(columns=list(headers[name]))
+            )
+        )
         for name, frame in evaluation.rows.items()
     }
 
@@ -298,8 +304,11 @@ def _cell_columns(frame: pd.DataFrame) -> list[list[CellValue]]:
     """A frame's columns as cell values: missing -> None; anything but text, numbers and None (numpy
     scalars, timestamps) through ``_cell``. Column by column: a column of plain values is taken as it is."""
     out: list[list[CellValue]] = []
-    for _, column in frame.items():
-        values = column.tolist()
+    if len(frame.columns) and all(kind == np.dtype(object) for kind in frame.dtypes):  # one block: at once
+        columns: list[list[Any]] = frame.to_numpy(dtype=object).T.tolist()
+    else:
+        columns = [column.tolist() for _, column in frame.items()]
+    for values in columns:
         kinds = set(map(type, values))
         if not kinds <= _PLAIN_TYPES:
             values = [_cell(v) for v in values]

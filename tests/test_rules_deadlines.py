@@ -7,12 +7,16 @@ import datetime as dt
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rules_frames import association, associations, keys
 
 from cpor_excel.model.program import Settings
 from cpor_excel.rules.deadlines import evaluate_deadlines, refresh_dates
 from cpor_excel.rules.incentives import incentive_findings, incentivised
+from cpor_excel.rules.poe_dates import months_before
 
 A = "Associations"
 EARLY = dict(created="2024-01-02", poe="2024-06-03", submitted="2024-06-10", approved=None)
@@ -111,6 +115,19 @@ def test_refresh_dates_are_the_first_day_the_poe_is_old_enough(poe: str, months:
     # 30 May + 11 months is 30 April
     got = refresh_dates(np.array([poe], dtype="datetime64[D]"), months)
     assert str(got[0]) == first_day
+
+
+@settings(max_examples=200, deadline=None)
+@given(poe=st.dates(dt.date(1950, 1, 1), dt.date(2150, 12, 31)), months=st.integers(0, 240))
+def test_refresh_date_is_the_first_day_a_poe_check_calls_it_old(poe: dt.date, months: int) -> None:
+    """The refresh date is the first as-of day on which the POE check (``months_before``) finds the POE
+    ``months`` months old, whatever the month lengths on the way."""
+    signed = np.array([poe], dtype="datetime64[D]")
+    first = refresh_dates(signed, months)[0]
+    assert months_before(np.array([first]), months)[0] >= signed[0]
+    assert months_before(np.array([first - np.timedelta64(1, "D")]), months)[0] < signed[0]
+    offset = (pd.Timestamp(poe) - pd.DateOffset(months=-months)).date()  # pandas' calendar months
+    assert str(first) == str(offset if offset.day == poe.day else offset + dt.timedelta(days=1))
 
 
 def test_incentive_codes_next_to_a_normal_row() -> None:

@@ -20,7 +20,7 @@ from cpor_excel.model.catalogue import CUSTOMER_DECLINED
 from cpor_excel.model.findings import Finding, findings_for_rows
 from cpor_excel.model.program import Settings
 from cpor_excel.rules.consent import window_ends
-from cpor_excel.rules.poe_dates import day_array, text_array
+from cpor_excel.rules.poe_dates import day_array, shift_months, text_array
 
 SHEET = "Associations"
 #: Microsoft's review targets in business days (incentives-manage-customer-associations, 2023-10)
@@ -157,9 +157,7 @@ def refresh_dates(poe: np.ndarray, months: int) -> np.ndarray:
     """The first day on which a POE signed on ``poe`` is ``months`` months old or more, that is the first as-of
     date d with poe <= d - months (``poe_dates.months_before``): poe + months, or, when that month is too short
     for the day (31 March + 11 months), the first of the month after."""
-    shifted = pd.Series(poe.astype("datetime64[ns]")) + pd.DateOffset(months=max(months, 0))
-    days = shifted.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
-    clamped = shifted.dt.day.to_numpy() != pd.Series(poe.astype("datetime64[ns]")).dt.day.to_numpy()
+    days, clamped = shift_months(poe, max(months, 0))
     return np.where(clamped, days + np.timedelta64(1, "D"), days)
 
 

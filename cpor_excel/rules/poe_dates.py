@@ -195,8 +195,21 @@ def instant_array(frame: pd.DataFrame, column: str) -> np.ndarray:
 
 def months_before(days: np.ndarray, months: int) -> np.ndarray:
     """Calendar months back, the day clamped to the month's end (2025-03-31 minus 1 month = 2025-02-28)."""
-    shifted = pd.Series(days.astype("datetime64[ns]")) - pd.DateOffset(months=months)
-    return shifted.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    return shift_months(days, -months)[0]
+
+
+def shift_months(days: np.ndarray, months: int) -> tuple[np.ndarray, np.ndarray]:
+    """Days (datetime64[D]) moved by calendar months, as pandas' ``DateOffset(months=...)`` moves them: the
+    day of the month kept, or clamped to the month's end when that month is shorter (NaT stays NaT); and
+    where it was clamped. In numpy: pandas' offsets cost a Series and a pass per call."""
+    days = days.astype("datetime64[D]")
+    start = days.astype("datetime64[M]")
+    day = days - start.astype("datetime64[D]")
+    month = start + np.timedelta64(months, "M")
+    first = month.astype("datetime64[D]")
+    last = (month + np.timedelta64(1, "M")).astype("datetime64[D]") - np.timedelta64(1, "D")
+    shifted = np.minimum(first + day, last)  # (NaT in, NaT out)
+    return shifted, shifted - first != day
 
 
 def text_array(frame: pd.DataFrame, column: str) -> np.ndarray:
