@@ -4,9 +4,11 @@ the append-only Earnings Ledger, with expectations computed by hand in the comme
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,6 +18,7 @@ from rules_frames import EXO, TEAMS, association, associations, customers, keys,
 from cpor_excel.model.columns import EARNINGS_HEADER
 from cpor_excel.model.program import RATE_CARD_COLUMNS, Settings
 from cpor_excel.rules.earnings import EarningsResult, evaluate_earnings
+from cpor_excel.rules.keys import group_sums
 
 A = "Associations"
 AS_OF = dt.date(2024, 6, 30)
@@ -514,3 +517,28 @@ def test_the_readmes_worked_example() -> None:
         ("C-1", "2024-04", 230, 90, 26, 130.0, None),
         ("C-1", "2024-05", 320, 80, 0, 0.0, "MAXUNITS"),
     ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(-1, 6),
+            st.none()
+            | st.floats(-1e12, 1e12, allow_nan=False)
+            | st.sampled_from([0.1, 0.2, 0.3, 1e15, -1e15, 1.5, 0.0, -0.0]),
+        ),
+        max_size=80,
+    ),
+    st.sampled_from([1, 40]),
+)
+def test_group_sums_add_up_each_code(rows: list[tuple[int, float | None]], repeat: int) -> None:
+    """Per code 0..6 the sum of its values (None: NaN, skipped; code -1: no group), to the last few bits of
+    the exactly rounded sum, for a few values and for many (``repeat``)."""
+    codes = np.array([c for c, _ in rows] * repeat, dtype=np.int64)
+    values = np.array([np.nan if v is None else v for _, v in rows] * repeat, dtype=float)
+    got = group_sums(codes, values, 7)
+    for code in range(7):
+        mine = [v for c, v in zip(codes.tolist(), values.tolist(), strict=True) if c == code and v == v]
+        bound = len(mine) * 2.0**-52 * math.fsum(abs(v) for v in mine)  # a float sum's error bound
+        assert got[code] == pytest.approx(math.fsum(mine), rel=0, abs=bound), code
