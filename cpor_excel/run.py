@@ -128,7 +128,9 @@ def _draft(evaluation: Evaluation, sink: DraftSink) -> None:
             return
         column = columns["Consent Draft"].to_numpy(dtype=object, copy=True)
         column[[place[row] for row in files]] = list(files.values())
-        columns["Consent Draft"] = column
+        columns["Consent Draft"] = pd.Series(
+            column, index=columns.index, dtype=object
+        )  # (objects, as before)
 
 
 def _release_raw_values(data: WorkbookData) -> None:

@@ -177,7 +177,9 @@ def _usage_pay(given: Inputs) -> Outcome:
     )
     # a workbook that never set High-Water Mark From gets no Earnings Ledger sheet: it behaves as before
     rows = {EARNED: pay.new_ledger_rows} if settings.high_water_mark_from is not None else {}
-    earned = pay.earned.where(pay.earned != "", None)
+    texts = pay.earned.to_numpy(dtype=object, copy=True)  # "" -> None (Series.where, without its machinery)
+    texts[texts == ""] = None
+    earned = pd.Series(texts, index=pay.earned.index, dtype=object, name=pay.earned.name)
     return Outcome(pay.findings, {"High-Water Mark": pay.high_water_mark, "Earned": earned}, rows)
 
 
@@ -322,8 +324,19 @@ def evaluate(
         evaluation.held_back += outcome.held_back
     blank = pd.Series(np.nan, index=assoc.index, dtype=object)
     columns = {name: filled.get(name, blank) for name in ASSOCIATION_VALUE_COLUMNS}
-    evaluation.association_columns = pd.DataFrame(columns, index=assoc.index, columns=list(columns))
+    evaluation.association_columns = _frame(columns, assoc.index)
     return evaluation
+
+
+def _frame(columns: dict[str, pd.Series], index: pd.Index) -> pd.DataFrame:
+    """The columns (each on ``index``) as one frame: when all hold objects (the usual), built from one block
+    of cells, which costs a tenth of what pandas takes to line up a dict of Series."""
+    if not all(values.dtype == object for values in columns.values()):
+        return pd.DataFrame(columns, index=index, columns=list(columns))
+    cells = np.empty((len(columns), len(index)), dtype=object)  # a row per column: filled contiguously
+    for at, values in enumerate(columns.values()):
+        cells[at] = values.to_numpy(dtype=object)
+    return pd.DataFrame(cells.T, index=index, columns=list(columns), dtype=object)
 
 
 def declared_codes() -> frozenset[str]:
