@@ -536,7 +536,7 @@ class FileBook:
         with ExitStack() as locks:
             if not (in_place and self._write):  # else held since the book was opened
                 locks.enter_context(workbook_lock(target, self._wait))
-            ensure_writable(given)  # Excel may have opened it while this run waited for the lock
+                ensure_writable(given)  # Excel may have opened it while this run waited for the lock
             remove_stale_temps(target)
 
             def write(temp: Path) -> None:

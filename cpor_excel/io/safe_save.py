@@ -44,7 +44,7 @@ def owner_file(path: Path | str) -> Path | None:
     path = Path(path)
     name = path.name.casefold()
     try:
-        entries = [entry.name for entry in os.scandir(path.parent)]
+        entries = os.listdir(path.parent)  # (names only: a batch's folder holds thousands)
     except OSError:
         return None
     owners = {entry.casefold(): entry for entry in entries if entry.startswith("~$")}
