@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import IO, Protocol
 
+from isal import isal_zlib
+
 from cpor_excel.errors import NotAWorkbook
 from cpor_excel.io.xlsx.limits import too_packed
 from cpor_excel.runtime import InlineExecutor
@@ -84,15 +86,22 @@ class _Entry:
         self.offset = self.crc = self.size = self.compressed = 0
 
 
+#: levels up to this one are deflated by ISA-L (python-isal) at that level: 3 to 4 times quicker than zlib's
+#: fast levels at about the same size (a 165 MB sheet: 0.14 s and 17.7 MB at ISA-L 2, 0.47 s and 17.5 MB at
+#: zlib 2; a batch workbook's sheets 1.1 ms instead of 4.3). Higher levels (the small parts at 6) are zlib's.
+ISAL_LEVELS = 2
+
+
 def _deflate_piece(piece: bytes, primer: bytes, level: int) -> bytes:
     """A piece as raw deflate data that continues the stream before it (``primer``: its last bytes, up to
     32 KB) and ends on a byte boundary without closing it (a sync flush), the way pigz cuts a stream.
     Pieces so made, in order and followed by an empty final block, are one deflate stream."""
+    engine = isal_zlib if level <= ISAL_LEVELS else zlib
     if primer:
-        deflate = zlib.compressobj(level, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, primer)
+        deflate = engine.compressobj(level, engine.DEFLATED, -15, 8, engine.Z_DEFAULT_STRATEGY, primer)
     else:
-        deflate = zlib.compressobj(level, zlib.DEFLATED, -15)
-    return deflate.compress(piece) + deflate.flush(zlib.Z_SYNC_FLUSH)
+        deflate = engine.compressobj(level, engine.DEFLATED, -15)
+    return deflate.compress(piece) + deflate.flush(engine.Z_SYNC_FLUSH)
 
 
 _FINAL_BLOCK = zlib.compressobj(1, zlib.DEFLATED, -15).flush()
