@@ -379,3 +379,36 @@ def test_lying_entry_size_fails_cleanly(book: Path, tmp_path: Path) -> None:
     bad.write_bytes(bytes(data))
     with pytest.raises(NotAWorkbook, match="damaged"), FileBook(bad) as fb:
         fb.read_rows("Data")
+
+
+def _patched_entry(source: Path, dest: Path, part: str, field: str, value: int) -> Path:
+    """A copy of a package whose directory and local header say ``field`` (crc, size) is ``value`` for ``part``."""
+    data = bytearray(source.read_bytes())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        local = archive.getinfo(part).header_offset
+    central, at_local = {"crc": (16, 14), "size": (24, 22)}[field]
+    for record in [i for i in range(len(data)) if data[i : i + 4] == b"PK\x01\x02"]:
+        name_len = struct.unpack_from("<H", data, record + 28)[0]
+        if data[record + 46 : record + 46 + name_len] == part.encode():
+            struct.pack_into("<I", data, record + central, value)
+    struct.pack_into("<I", data, local + at_local, value)
+    dest.write_bytes(bytes(data))
+    return dest
+
+
+@pytest.mark.parametrize(("field", "change"), [("crc", 1), ("size", -1), ("size", 1)])
+def test_a_big_damaged_sheet_fails_cleanly(tmp_path: Path, field: str, change: int) -> None:
+    """A sheet of megabytes (inflated by ISA-L) whose CRC or declared size is wrong is refused as damaged,
+    like a small one; the same sheet intact reads."""
+    rows = [["Tenant ID", "Workload"], *([f"tenant-{i:06d}-{'x' * 40}", "Exchange"] for i in range(25_000))]
+    good = openpyxl_book(tmp_path / "good.xlsx", {"Data": rows})
+    part = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(good) as archive:
+        info = archive.getinfo(part)
+    assert info.file_size >= package.INFLATE_FROM
+    with FileBook(good, write=False) as fb:
+        assert fb.read_rows("Data")[-1] == rows[-1]
+    value = (info.CRC ^ change) if field == "crc" else info.file_size + change
+    bad = _patched_entry(good, tmp_path / "bad.xlsx", part, field, value)
+    with pytest.raises(NotAWorkbook, match="damaged"), FileBook(bad, write=False) as fb:
+        fb.read_rows("Data")

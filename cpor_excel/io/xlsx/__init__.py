@@ -3,6 +3,7 @@ does not own.
 
 - ``safety.py``: checks on the file and its zip before anything parses it (bombs, DTDs, encryption);
 - ``package.py``: the map of the package (parts, relationships, sheets), opened only after those checks;
+- ``inflate.py``: a big part inflated by ISA-L, with zipfile's size and CRC checks;
 - ``extent.py``: a sheet's cell range, bounded from its XML before a reader builds it;
 - ``scan.py``: byte-level passes over XML parts (UTF-8 view, windowed regex searches);
 - ``shared_strings.py``, ``cells.py``: cell text as Excel stores it, and the XML of new cells;

@@ -31,6 +31,7 @@ _HEAD = 64 * 1024  # the sheetData tag is looked for in the part's first bytes (
 _MAX_HEAD = 16 * 1024**2
 _LETTERS = re.compile(rb"[A-Z]{1,3}")
 _SHEET_DATA = re.compile(rb"<([\w.-]+:)?sheetData\b[^>]*?(/?)>")
+_SELF_CLOSED = re.compile(rb'"/>')
 
 
 @dataclass
@@ -92,7 +93,7 @@ class _Tags:
         the values), and the 1-based column of the rightmost one cut (0: none). A row keeps everything up
         to its last cell with content; what follows must be only self-closing cells (as many ``<`` as
         ``"/>``)."""
-        if b'"/>' not in block:
+        if _SELF_CLOSED.search(block) is None:  # (quicker than ``in`` where there is none)
             return block, 0
         close, end_cell = self.close_row, self.end_cell
         rows = block.split(close)
@@ -150,6 +151,14 @@ def row_blocks(stream: IO[bytes]) -> Iterator[bytes]:
             if not chunk:
                 done = True
                 break
+            if len(pending) <= BLOCK:  # the cut can only start in the chunk: one copy makes the block
+                at = chunk.find(close, BLOCK - len(pending))
+                if at >= 0:
+                    at += len(close)
+                    yield b"".join((pending, memoryview(chunk)[:at]))
+                    pending = chunk[at:]
+                    cut = pending.find(close, BLOCK)
+                    continue
             start = max(BLOCK, len(pending) - len(close))
             pending += chunk
             cut = pending.find(close, start)

@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import IO, BinaryIO, cast
 from urllib.parse import unquote
 from xml.etree.ElementTree import Element, ParseError
 
@@ -25,6 +25,7 @@ from defusedxml import DefusedXmlException
 
 from cpor_excel.errors import NotAWorkbook
 from cpor_excel.io.xlsx.compact import Hidden
+from cpor_excel.io.xlsx.inflate import Inflating
 from cpor_excel.io.xlsx.safety import damaged, open_zip, scan_prologs
 from cpor_excel.io.xlsx.zip_writer import ZipWriter, name_bytes
 
@@ -33,6 +34,9 @@ from cpor_excel.io.xlsx.zip_writer import ZipWriter, name_bytes
 MAX_PARSED_PART = 64 * 1024**2
 #: inflated parts kept between the reader's checks and the writer (``Package.hand_over``), at most
 MAX_HANDED = 512 * 1024**2
+#: deflated parts at least this big are inflated by ISA-L (``inflate.py``)
+INFLATE_FROM = 1024**2
+_PREAD = hasattr(os, "pread")
 CONTENT_TYPES = "[Content_Types].xml"
 REL_NS = (
     "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
@@ -126,8 +130,12 @@ class Package:
         handed = self._handed.pop(entry, None)
         if handed is not None and self._hidden.pop(entry, None) is None:
             return handed
+        info = self._exact[entry]
         try:
-            return self.zip.read(self._exact[entry])
+            if self._by_isal(info):
+                with Inflating(self.file.fileno(), info) as stream:
+                    return stream.read()
+            return self.zip.read(info)
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as err:
             raise damaged(self.path, f"part {entry} is damaged ({err})") from None
 
@@ -158,10 +166,18 @@ class Package:
     def open_part(self, name: str) -> IO[bytes]:
         """An entry as a stream, inflated as it is read (never past its declared size; CRC-checked at its
         end); a damaged entry is NotAWorkbook."""
+        info = self.info(name)
         try:
-            return self.zip.open(self.info(name))
+            if self._by_isal(info):
+                return cast(IO[bytes], Inflating(self.file.fileno(), info))
+            return self.zip.open(info)
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as err:
             raise damaged(self.path, f"part {name} is damaged ({err})") from None
+
+    @staticmethod
+    def _by_isal(info: zipfile.ZipInfo) -> bool:
+        """A big deflated part is inflated by ISA-L (``inflate.py``), where ``os.pread`` exists."""
+        return info.compress_type == zipfile.ZIP_DEFLATED and info.file_size >= INFLATE_FROM and _PREAD
 
     def verify(self, name: str) -> None:
         """Inflate an entry in chunks and check its CRC, without keeping it (bounded memory)."""
