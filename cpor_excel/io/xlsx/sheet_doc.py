@@ -127,6 +127,10 @@ class SheetDoc:
                 previous = int(ref) if ref else previous + 1
                 self.nums.append(previous)
         self.last_num = max(self.nums, default=0)
+        # what the writer's bulk path must prove over the whole sheet data (``sheet_render``): counted here,
+        # where a reader splits its sheets beside the parsing (``FileBook``), not when the run saves
+        self.row_closes = body.count(self.close_row)  # (one per row element, unless a row is <row/>)
+        self.ext_list = b"extLst" in body
         self._rows: list[bytes] | None = None
         self.lead = body[: body.find(self._open_tag)] if found else body
 
@@ -431,6 +435,7 @@ class SheetDoc:
     def replace_all(self) -> None:
         """Drop every row: the sheet's content is about to be written from scratch."""
         self._rows, self.nums, self.lead, self.body, self.last_num = [], [], b"", None, 0
+        self.row_closes, self.ext_list = 0, False
         self.hidden = self.original = None
         self._sep = b""
         self.puts, self.blocks, self.longest, self.clear = {}, {}, {}, set()

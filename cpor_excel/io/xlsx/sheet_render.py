@@ -132,7 +132,7 @@ def _bulk_plan(
     body = doc.body
     assert body is not None
     close = doc.close_row
-    if body.count(close) != len(doc.nums):
+    if doc.row_closes != len(doc.nums):
         return False, None
     if not starts:
         return True, None
@@ -266,7 +266,7 @@ def _trailing(
         return None
     if columns[-1] - columns[0] + 1 != len(columns) or not doc.clear <= set(columns):
         return None
-    if b"extLst" in body:  # (rows without </row> are found when the rows are split)
+    if doc.ext_list:  # (rows without </row> are found when the rows are split)
         return None
     header = doc.puts.get(1)
     if header and 1 in doc.nums and min(header) <= doc.last_cell_of(doc.row_chunk_of(1)):
