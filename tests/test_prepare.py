@@ -22,6 +22,7 @@ from cpor_excel.model.columns import (
 )
 from cpor_excel.model.program import MILESTONE_COLUMNS, Settings, example_milestones
 from cpor_excel.model.workbook import Prepared
+from cpor_excel.rules import prepare as prepare_module
 from cpor_excel.rules import values
 from cpor_excel.rules.prepare import prepare
 from cpor_excel.rules.schemas import schema, validate_frame
@@ -523,3 +524,21 @@ def test_xlwings_style_values_floats_everywhere() -> None:
     assert not {c for c in coords(prepared) if c[0] in ("Usage", "Associations")}
     assert prepared.usage.loc[2, ["Active Users", "Paid Units"]].tolist() == [12, 300]
     assert prepared.associations.loc[2, ["Claim ID", "Partner ID"]].tolist() == ["1001", "1234567"]
+
+
+def test_a_big_usage_sheet_is_checked_the_same() -> None:
+    """A Usage sheet of tens of thousands of rows (numbered once by its parse: the key check and the rules
+    use those numbers) gets the same findings as a small one, at the same cells."""
+    book = planted_book()
+    usage = book.sheets["Usage"]
+    months = [D(year, month, 1) for year in range(1901, 2121) for month in range(1, 13)]
+    usage += [[T1, workload, month, 10, 20] for workload in ("Teams", "SPO", "OneDrive") for month in months]
+    usage += [[T2, "OneDrive", month, 10, 20] for month in months]
+    prepared = run(book)
+    assert len(prepared.usage) >= prepare_module.NUMBERED_KEY_FROM
+    assert coords(prepared) == EXPECTED
+    found = {(f.sheet, f.row): f.message for f in prepared.findings if f.code == "duplicate-key"}
+    assert "row 3" in found[("Usage", 4)]
+    numbers = prepared.usage_numbers["Tenant ID"]
+    tenants = prepared.usage["Tenant ID"].to_numpy(dtype=object)
+    assert [numbers.values[c] if c >= 0 else None for c in numbers.codes[:9]] == list(tenants[:9])

@@ -44,6 +44,14 @@ class SheetTable:
         return None if pos is None else f"{column_letter(pos)}{row}"
 
 
+@dataclass(frozen=True)
+class Numbered:
+    """A column numbered once: a code per row (-1 where empty) and the distinct values the codes index."""
+
+    codes: Any  # numpy array of int64, one per row
+    values: Any  # numpy array of the distinct values
+
+
 @dataclass
 class WorkbookData:
     """Every sheet the tool reads, keyed by canonical sheet name (data sheets and tool sheets)."""
@@ -97,6 +105,10 @@ class Prepared:
     #: columns, read tolerantly); None when the workbook has no such sheet
     microsoft_earnings: pd.DataFrame | None = None
     earnings_imports: pd.DataFrame | None = None
+    #: a big Usage sheet's Tenant ID and Workload as its parse numbered them (``Numbered``, by column): the
+    #: rules that match usage rows by them take these numbers instead of hashing 500,000 texts again; empty
+    #: when the sheet was not numbered (a small one), and the rules then number them themselves
+    usage_numbers: dict[str, Numbered] = field(default_factory=dict)
 
     def frame(self, sheet: str) -> pd.DataFrame:
         """The typed frame of a sheet, by its canonical name (``PREPARED_FRAMES``)."""

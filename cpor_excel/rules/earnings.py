@@ -23,6 +23,7 @@ month pays the step of that clipped running sum (proof in the test module).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,7 @@ import pandas as pd
 from cpor_excel.model.columns import EARNINGS_HEADER
 from cpor_excel.model.findings import Finding
 from cpor_excel.model.program import Settings
+from cpor_excel.model.workbook import Numbered
 from cpor_excel.rules.earned import earned_text, usage_pay_findings
 from cpor_excel.rules.incentives import incentivised
 from cpor_excel.rules.keys import (
@@ -76,6 +78,7 @@ def evaluate_earnings(
     ledger: pd.DataFrame,
     as_of: dt.date,
     rate_card_note: str = "",
+    usage_numbers: Mapping[str, Numbered] | None = None,
 ) -> EarningsResult:
     """The months paid (or not) above the high-water mark as of ``as_of``.
 
@@ -97,7 +100,7 @@ def evaluate_earnings(
     as_of_month = float((as_of.year - 1970) * 12 + as_of.month - 1)
     start_month = float((start.year - 1970) * 12 + start.month - 1)
 
-    keys = _pair_codes(associations, usage, ledger)
+    keys = _pair_codes(associations, usage, ledger, usage_numbers or {})
     history = _history(usage, ledger, keys, as_of_month)
     claims = _counting_claims(associations, keys.associations, start_month, as_of_month)
     months = _counted_months(history, claims, ledger, keys.ledger)
@@ -139,28 +142,45 @@ class _Keys:
     ledger: np.ndarray
 
 
-def _pair_codes(associations: pd.DataFrame, usage: pd.DataFrame, ledger: pd.DataFrame) -> _Keys:
+def _pair_codes(
+    associations: pd.DataFrame, usage: pd.DataFrame, ledger: pd.DataFrame, numbers: Mapping[str, Numbered]
+) -> _Keys:
     # Tenant ID and Workload numbered apart and combined: joining them into one text per usage row first
     # costs four times as much on 500,000 rows. Only which rows share a pair matters, not the numbers.
     frames = (associations, usage, ledger)
-    tenants, _ = _numbered(frames, "Tenant ID")
-    workloads, names = _numbered(frames, "Workload")
+    tenants, _ = _numbered(frames, "Tenant ID", numbers.get("Tenant ID"))
+    workloads, names = _numbered(frames, "Workload", numbers.get("Workload"))
     codes = np.where((tenants < 0) | (workloads < 0), -1, tenants * max(len(names), 1) + workloads)
     a, u = len(associations), len(usage)
     return _Keys(codes[:a], codes[a : a + u], codes[a + u :])
 
 
-def _numbered(frames: tuple[pd.DataFrame, ...], column: str) -> tuple[np.ndarray, np.ndarray]:
-    """One number per distinct value of ``column`` across the frames, in their order (-1 where missing:
-    a missing value, a frame without the column or without one of the pair's columns)."""
+def _numbered(
+    frames: tuple[pd.DataFrame, ...], column: str, usage: Numbered | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """One number per distinct value of ``column`` across the frames (associations, usage, ledger: -1 where
+    missing: a missing value, a frame without the column or without one of the pair's columns). ``usage``:
+    the usage rows' numbers from the parse; the other frames' values are looked up among them."""
     parts = [
         frame[column].to_numpy(dtype=object)
         if not frame.empty and "Tenant ID" in frame and "Workload" in frame
         else np.full(len(frame), None, dtype=object)
         for frame in frames
     ]
-    codes, names = pd.factorize(np.concatenate(parts), use_na_sentinel=True)
-    return codes.astype(np.int64), names
+    paired = not frames[1].empty and "Tenant ID" in frames[1] and "Workload" in frames[1]
+    if usage is None or not paired or len(usage.codes) != len(frames[1]):
+        codes, names = pd.factorize(np.concatenate(parts), use_na_sentinel=True)
+        return codes.astype(np.int64), names
+    others = np.concatenate([parts[0], parts[2]])
+    known = pd.Index(usage.values, dtype=object)
+    at = np.asarray(known.get_indexer(pd.Index(others, dtype=object)), dtype=np.int64)
+    new = (at < 0) & pd.notna(others)  # values no usage row holds: numbered after the usage's
+    more, extra = pd.factorize(others[new])
+    at[new] = len(known) + more
+    a = len(frames[0])
+    return np.concatenate([at[:a], usage.codes, at[a:]]), np.concatenate(
+        [np.asarray(known), np.asarray(extra)]
+    )
 
 
 # ---------------------------------------------------------------------------------------- the months

@@ -22,6 +22,7 @@ are over the (small) milestone table and over the findings and new ledger rows t
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,7 @@ import pandas as pd
 
 from cpor_excel.model.findings import Finding
 from cpor_excel.model.program import Settings
+from cpor_excel.model.workbook import Numbered
 from cpor_excel.rules.incentives import incentivised
 from cpor_excel.rules.keys import Table, among, as_texts, first_of_runs, rows_at, sort_order
 from cpor_excel.rules.ledger import (
@@ -76,6 +78,7 @@ def evaluate_milestones(
     ledger: pd.DataFrame,
     as_of: dt.date,
     recording: bool = True,
+    usage_numbers: Mapping[str, Numbered] | None = None,
 ) -> MilestoneResult:
     """Milestones reached as of ``as_of`` and the per-row Milestones Reached / Next Milestone values.
 
@@ -95,7 +98,7 @@ def evaluate_milestones(
     # own months only, so the Approved ones' share is a filter of the same tables. The joined tables hold
     # numbers only (texts as codes in sorted order, ``_Names``): the texts come back for the rows reported.
     ever, names = _earning(associations, settings, as_of_month, milestone_table)
-    months_ever = _usage_months(usage, ever, milestone_table, names, as_of_month)
+    months_ever = _usage_months(usage, ever, milestone_table, names, as_of_month, usage_numbers or {})
     gated_ever = _gate(months_ever)
     reach_ever = _reach(months_ever, gated_ever, milestone_table, minimum)
     approved = ever["_pos"][ever["_now"] & ever["_earns"]]
@@ -321,6 +324,17 @@ def _hwm_month(settings: Settings) -> float:
     return np.inf if start is None else float((start.year - 1970) * 12 + start.month - 1)
 
 
+def _positions(
+    frame: pd.DataFrame, name: str, index: pd.Index, numbers: Mapping[str, Numbered]
+) -> np.ndarray:
+    """``codes_in(index, _cells(frame, name))``: from the column's numbers when the parse gave them (the
+    distinct values looked up, not every row's)."""
+    numbered = numbers.get(name)
+    if numbered is None or len(numbered.codes) != len(frame):
+        return codes_in(index, _cells(frame, name))
+    return np.append(codes_in(index, numbered.values), -1)[numbered.codes]  # (code -1: empty, -1)
+
+
 def _cells(frame: pd.DataFrame, name: str) -> np.ndarray:
     """A column's values as they are (all None when the column is absent)."""
     if name not in frame:
@@ -354,13 +368,18 @@ def _buckets_of(
 
 
 def _usage_months(
-    usage: pd.DataFrame, earning: Table, milestone_table: MilestoneTable, names: _Names, as_of_month: float
+    usage: pd.DataFrame,
+    earning: Table,
+    milestone_table: MilestoneTable,
+    names: _Names,
+    as_of_month: float,
+    numbers: Mapping[str, Numbered],
 ) -> Table:
     """Usage rows up to the as-of month joined to the approved associations of their customer workload
     (in usage order, then the associations'), with the bucket of each month's PAU (_bucket_id -1 when none
     holds it) and its gate."""
-    tenant = codes_in(names.tenants, _cells(usage, "Tenant ID"))  # (empty cells are in no index: -1)
-    workload = codes_in(names.workloads, _cells(usage, "Workload"))
+    tenant = _positions(usage, "Tenant ID", names.tenants, numbers)  # (empty cells are in no index: -1)
+    workload = _positions(usage, "Workload", names.workloads, numbers)
     month = _months(usage, "Month")
     mau, pau = count_array(usage, "Active Users"), count_array(usage, "Paid Units")
     keep = (month <= as_of_month) & ~np.isnan(mau) & ~np.isnan(pau) & (tenant >= 0) & (workload >= 0)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -48,7 +48,7 @@ from cpor_excel.model.columns import (
 )
 from cpor_excel.model.findings import CODES, Finding, Severity
 from cpor_excel.model.program import CONSENT_ANCHORS, HWM_START, SETTING_NAMES, Settings, example_milestones
-from cpor_excel.model.workbook import Prepared, WorkbookData
+from cpor_excel.model.workbook import Numbered, Prepared, WorkbookData
 from cpor_excel.rules import values
 from cpor_excel.rules.schemas import ROW_MASK, book_of, validate_frame
 
@@ -67,6 +67,8 @@ class Checked:
     spec: SheetSpec
     frame: pd.DataFrame
     issues: pd.DataFrame
+    #: a big sheet's key columns as their parse numbered them (``check_sheet``), by column
+    numbers: dict[str, Numbered] = field(default_factory=dict)
 
     def add(self, rows: pd.Index, column: str, code: str, messages: str | list[str]) -> None:
         """Issues of ``code`` in ``column`` on these rows: one message, or one per row."""
@@ -142,6 +144,7 @@ def prepare(data: WorkbookData, checked_sheets: Mapping[str, Checked] | None = N
         hold=_hold(data, rate_card, settings_sheet),
         microsoft_earnings=_imported(data, MS_EARNINGS),
         earnings_imports=_imported(data, EARNINGS_IMPORTS),
+        usage_numbers={c: n for c, n in usage.numbers.items() if c in ("Tenant ID", "Workload")},
     )
 
 
@@ -191,6 +194,8 @@ def _parse(spec: SheetSpec, column: str, kind: Kind, raw: pd.Series) -> values.P
 
 
 Hook = Callable[[Checked, pd.DataFrame], None]  # the sheet, and its raw frame
+#: sheets of at least this many rows have their key checked with their parse's numbers (``check_sheet``)
+NUMBERED_KEY_FROM = 10_000
 
 
 def check_sheet(spec: SheetSpec, raw: pd.DataFrame, before_schema: Hook | None = None) -> Checked:
@@ -198,20 +203,28 @@ def check_sheet(spec: SheetSpec, raw: pd.DataFrame, before_schema: Hook | None =
     not reported again: they already have a missing-column finding)."""
     typed: dict[str, pd.Series] = {}
     parts: list[pd.DataFrame] = []
+    # a big sheet's key is checked with the numbers its parse gave each value (``validate_frame``), unless a
+    # step before the schema may change its values
+    numbered = before_schema is None and len(raw) >= NUMBERED_KEY_FROM
+    numbers: dict[str, Numbered] = {}
     for col in spec.columns:
         if col.name not in raw:
             typed[col.name] = values.empty_column(col.kind, raw.index)
             continue
         parsed = _parse(spec, col.name, col.kind, raw[col.name])
         typed[col.name] = parsed.values
+        found = parsed.numbered() if numbered and col.name in spec.key else None
+        if found is not None:
+            numbers[col.name] = found
         if len(parsed.issues):
             parts.append(parsed.issues.assign(column=col.name)[["column", "code", "message"]])
     frame = pd.DataFrame(typed, index=raw.index)
-    sheet = Checked(spec, frame, pd.concat(parts) if parts else _no_issues())
+    sheet = Checked(spec, frame, pd.concat(parts) if parts else _no_issues(), numbers)
     if before_schema is not None:
         before_schema(sheet, raw)
     absent = [col.name for col in spec.columns if col.name not in raw]
-    failures = validate_frame(sheet.frame, spec.name, absent)
+    key_codes = {column: found.codes for column, found in numbers.items()} if numbered else None
+    failures = validate_frame(sheet.frame, spec.name, absent, key_codes)
     if len(failures):
         _add_schema_failures(sheet, failures)
     return sheet
@@ -319,7 +332,12 @@ def _declined_by_status(sheet: Checked, raw: pd.DataFrame) -> None:
 
 def _unknown_tenants(sheet: Checked, known: set[str]) -> None:
     tenants = sheet.frame["Tenant ID"]
-    codes, said = pd.factorize(tenants.to_numpy(dtype=object))  # each distinct tenant looked up once
+    numbered = sheet.numbers.get("Tenant ID")  # (as the parse numbered them; else numbered here)
+    codes, said = (
+        (numbered.codes, numbered.values)
+        if numbered is not None
+        else pd.factorize(tenants.to_numpy(dtype=object))  # each distinct tenant looked up once
+    )
     strange = np.array([tenant not in known for tenant in said.tolist()] + [False])  # code -1: empty
     unknown = tenants[strange[codes]]
     if unknown.empty:

@@ -142,7 +142,15 @@ def _usage(given: Inputs) -> Outcome:
 def _milestones(given: Inputs) -> Outcome:
     p = given.prepared
     earned = milestones.evaluate_milestones(
-        p.associations, p.usage, p.customers, p.milestones, p.settings, p.ledger, given.as_of, given.recording
+        p.associations,
+        p.usage,
+        p.customers,
+        p.milestones,
+        p.settings,
+        p.ledger,
+        given.as_of,
+        given.recording,
+        usage_numbers=p.usage_numbers,
     )
     if p.hold == "both":  # which months are milestones' is unknown (High-Water Mark From): record nothing new
         earned.findings = [f for f in earned.findings if f.code != "milestone-reached"]
@@ -173,7 +181,15 @@ def _usage_pay(given: Inputs) -> Outcome:
     # an unusable Rate Card or High-Water Mark From: the Earnings Ledger is left as it is (no month decided)
     settings = dataclasses.replace(p.settings, high_water_mark_from=None) if p.hold else p.settings
     pay = earnings.evaluate_earnings(
-        p.associations, p.usage, p.customers, p.rate_card, settings, p.earnings, given.as_of, p.rate_card_note
+        p.associations,
+        p.usage,
+        p.customers,
+        p.rate_card,
+        settings,
+        p.earnings,
+        given.as_of,
+        p.rate_card_note,
+        usage_numbers=p.usage_numbers,
     )
     # a workbook that never set High-Water Mark From gets no Earnings Ledger sheet: it behaves as before
     rows = {EARNED: pay.new_ledger_rows} if settings.high_water_mark_from is not None else {}

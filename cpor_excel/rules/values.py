@@ -25,6 +25,7 @@ from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, valida
 
 from cpor_excel.model.cells import Uncalculated
 from cpor_excel.model.columns import Kind
+from cpor_excel.model.workbook import Numbered
 from cpor_excel.rules import names
 from cpor_excel.rules.cells import Issue, show, text_of
 
@@ -75,6 +76,19 @@ class Parsed:
 
     values: pd.Series
     issues: pd.DataFrame
+    #: how ``by_value`` numbered the column: the code of each cell's raw value (-1: empty) and the typed value
+    #: of each code (the last: the empty cell's), for ``numbered`` (None: not parsed by value)
+    raw_codes: np.ndarray | None = None
+    slots: Any = None
+
+    def numbered(self) -> Numbered | None:
+        """One number per distinct typed value, per cell (-1 where empty), from the numbering the parse
+        made anyway (a factorize of the typed values would hash every cell again). None: not parsed by value."""
+        if self.raw_codes is None:
+            return None
+        slot_codes, distinct = pd.factorize(self.slots, use_na_sentinel=True)  # (distinct raw values: few)
+        codes = np.asarray(slot_codes, dtype=np.int64)[self.raw_codes]  # (code -1: the last slot, empty: -1)
+        return Numbered(codes, np.asarray(distinct))
 
 
 # ------------------------------------------------------------------------------------------ messages
@@ -143,17 +157,18 @@ def by_value(raw: pd.Series, convert: Callable[[Any], Any], dtype: str = "object
             result = result.value
         results.append(result)
     results.append(None)  # factor code -1 (an empty cell) takes the last slot
-    values = pd.Series(_typed(results, dtype)[codes], index=raw.index, dtype=dtype)
+    slots = _typed(results, dtype)
+    values = pd.Series(slots[codes], index=raw.index, dtype=dtype)
     bad = np.flatnonzero(pd.notna(issue_code[:-1]))
     if len(bad) == 0:
-        return Parsed(values, _no_issues(raw.index))
+        return Parsed(values, _no_issues(raw.index), codes, slots)
     hit = np.isin(codes, bad)
     issues = pd.DataFrame(
         {"code": issue_code[codes[hit]], "message": issue_text[codes[hit]]},
         index=raw.index[hit],
         dtype=object,
     )
-    return Parsed(values, issues)
+    return Parsed(values, issues, codes, slots)
 
 
 _NUMERIC_KINDS = frozenset({"floating", "integer", "mixed-integer-float", "empty"})
