@@ -9,7 +9,9 @@ Drafts and Run Log appended to. Nothing here decides anything: the findings are 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -106,29 +108,40 @@ UNCHECKED = frozenset({"missing-column", "header-not-found"})
 def row_status(findings: list[Finding], sheet: str, rows: pd.Index) -> tuple[list[str], list[str]]:
     """Check Result and Check Notes for every data row of a sheet: rows without findings are OK, unless a
     required column is missing (``UNCHECKED``): then their result stays empty and the note says why."""
-    worst: dict[int, int] = {}
-    notes: dict[int, list[str]] = {}
-    rank = {code: result_rank(code) for code in CODES}
-    for f in findings:  # one pass in plain Python: a groupby joining tens of thousands of groups is slower
-        if f.sheet == sheet and f.row:
-            level = rank[f.code]
-            if level > worst.get(f.row, -1):
-                worst[f.row] = level
-            notes.setdefault(f.row, []).append(f"{f.code}: {f.message}")
-    missing = sorted({f.column or f.code for f in findings if f.sheet == sheet and f.code in UNCHECKED})
+    mine = [f for f in findings if f.sheet == sheet]
+    missing = sorted({f.column or f.code for f in mine if f.code in UNCHECKED})
     unchecked = f"Not checked: the sheet lacks {', '.join(missing)}." if missing else ""
     result = np.full(len(rows), "" if missing else "OK", dtype=object)
     joined = np.full(len(rows), unchecked, dtype=object)
-    if worst:  # set where the findings are (a handful of rows in a big sheet), not row by row
-        keys = list(worst)
-        at = rows.get_indexer(pd.Index(keys))
+    placed = [f for f in mine if f.row]
+    if placed:  # set where the findings are (a handful of rows in a big sheet), not row by row
+        # the findings grouped by row with numpy (a stable sort keeps each row's in their order), not with a
+        # dict per finding: a messy workbook has tens of thousands
+        at_row = np.fromiter((f.row for f in placed), dtype=np.int64, count=len(placed))
+        order = np.argsort(at_row, kind="stable")
+        grouped = at_row[order]
+        starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+        ranks = _result_ranks()
+        level = np.fromiter((ranks[f.code] for f in placed), dtype=np.int64, count=len(placed))
+        worst = np.maximum.reduceat(level[order], starts).tolist()
+        texts = [f"{f.code}: {f.message}" for f in placed]
+        ordered = [texts[i] for i in order.tolist()]
+        bounds = [*starts.tolist(), len(placed)]
+        lines = [" | ".join(ordered[a:b]) for a, b in itertools.pairwise(bounds)]
+        if missing:
+            lines = [f"{unchecked} | {line}" for line in lines]
+        at = rows.get_indexer(pd.Index(grouped[starts]))
         found = at >= 0
         # an unchecked row is never OK, whatever its findings of mere information
-        levels = [RESULT_LEVELS[worst[k]] if worst[k] or not missing else "" for k in keys]
+        levels = [RESULT_LEVELS[w] if w or not missing else "" for w in worst]
         result[at[found]] = np.array(levels, dtype=object)[found]
-        lines = [" | ".join([unchecked, *notes[k]] if missing else notes[k]) for k in keys]
         joined[at[found]] = np.array(lines, dtype=object)[found]
     return result.tolist(), joined.tolist()
+
+
+@cache
+def _result_ranks() -> dict[str, int]:
+    return {code: result_rank(code) for code in CODES}
 
 
 def apply(
