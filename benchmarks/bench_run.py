@@ -126,14 +126,20 @@ def phases(python: str, book: Path, out: Path, drafts: Path) -> dict[str, float]
 
 def base_python() -> str:
     """An interpreter with cpor-excel installed as the README's first command installs it (no extras),
-    made once in benchmarks/out/venv-base. The test extras add dask, which pandera's model building then
-    tries to import (0.3-1 s a run that a user without them never pays)."""
+    made once in benchmarks/out/venv-base, and installed again when setup.cfg (the dependencies) changed
+    since. The test extras add dask, which pandera's model building then tries to import (0.3-1 s a run that
+    a user without them never pays)."""
     venv = HERE / "out" / "venv-base"
     python = venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    installed = venv / "installed"  # touched after each install
     if not python.exists():
-        print(f"making {venv} (pip install -e .) ...", flush=True)
+        print(f"making {venv} ...", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    setup = HERE.parent / "setup.cfg"
+    if not installed.exists() or installed.stat().st_mtime < setup.stat().st_mtime:
+        print(f"installing cpor-excel into {venv} (pip install -e .) ...", flush=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", "-e", str(HERE.parent)], check=True)
+        installed.touch()
     return str(python)
 
 
