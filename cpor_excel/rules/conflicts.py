@@ -16,8 +16,8 @@ import pandas as pd
 
 from cpor_excel.model.catalogue import LIVE_STATUSES
 from cpor_excel.model.findings import Finding
+from cpor_excel.rules.arrays import day_array
 from cpor_excel.rules.keys import Keys
-from cpor_excel.rules.poe_dates import day_array
 
 SHEET = "Associations"
 KEY = ["Tenant ID", "Workload"]

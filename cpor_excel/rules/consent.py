@@ -16,8 +16,8 @@ import pandas as pd
 
 from cpor_excel.model.findings import Finding, findings_for_rows
 from cpor_excel.model.program import Settings
+from cpor_excel.rules.arrays import day_array, text_array
 from cpor_excel.rules.conflicts import live_mask
-from cpor_excel.rules.poe_dates import day_array, text_array
 
 SHEET = "Associations"
 

@@ -17,9 +17,9 @@ from cpor_excel.model.columns import ASSOCIATIONS, DASHBOARD_TITLE
 from cpor_excel.model.dashboard import Cell, Chart, Dashboard, Series, Table
 from cpor_excel.model.findings import CODES, Finding
 from cpor_excel.model.wording import SUMMARY_NOUNS, count_summary, counted
+from cpor_excel.rules.arrays import count_array
 from cpor_excel.rules.keys import Keys, group_sums
 from cpor_excel.rules.ledger import customer_of, month_numbers, month_texts
-from cpor_excel.rules.usage import count_array
 
 TITLE = DASHBOARD_TITLE
 #: bar colour per status: grey before submission, blues under review, orange when the partner must act,

@@ -19,8 +19,9 @@ import pandas as pd
 from cpor_excel.model.catalogue import CUSTOMER_DECLINED
 from cpor_excel.model.findings import Finding, findings_for_rows
 from cpor_excel.model.program import Settings
+from cpor_excel.rules.arrays import day_array, text_array
 from cpor_excel.rules.consent import window_ends
-from cpor_excel.rules.poe_dates import day_array, shift_months, text_array
+from cpor_excel.rules.poe_dates import shift_months
 
 SHEET = "Associations"
 #: Microsoft's review targets in business days (incentives-manage-customer-associations, 2023-10)

@@ -19,8 +19,8 @@ from cpor_excel.model.evaluation import Customer, DraftRequest, Partner
 from cpor_excel.model.findings import CODES, Finding, Severity
 from cpor_excel.model.program import Settings
 from cpor_excel.model.workbook import Prepared
+from cpor_excel.rules.arrays import instant_array
 from cpor_excel.rules.consent import window_anchor, window_ends
-from cpor_excel.rules.poe_dates import instant_array
 
 #: statuses in which the customer has not yet been (or is just being) notified by Microsoft
 DRAFT_STATUSES = ("Draft", "Submitted")

@@ -13,10 +13,9 @@ import numpy as np
 import pandas as pd
 
 from cpor_excel.model.findings import Finding
+from cpor_excel.rules.arrays import count_array, text_array
 from cpor_excel.rules.keys import Keys, Table, group_sums, joined_texts, rows_at
 from cpor_excel.rules.ledger import month_texts
-from cpor_excel.rules.poe_dates import text_array
-from cpor_excel.rules.usage import count_array
 
 SHEET = "Associations"
 

@@ -34,6 +34,7 @@ from cpor_excel.model.columns import EARNINGS_HEADER
 from cpor_excel.model.findings import Finding
 from cpor_excel.model.program import Settings
 from cpor_excel.model.workbook import Numbered
+from cpor_excel.rules.arrays import count_array, instant_array, text_array
 from cpor_excel.rules.earned import earned_text, usage_pay_findings
 from cpor_excel.rules.incentives import incentivised
 from cpor_excel.rules.keys import (
@@ -49,8 +50,6 @@ from cpor_excel.rules.keys import (
     sorted_codes,
 )
 from cpor_excel.rules.ledger import cell_frame, customer_of, month_numbers, month_texts, optional_text
-from cpor_excel.rules.poe_dates import instant_array, text_array
-from cpor_excel.rules.usage import count_array
 
 SHEET = "Associations"
 RATE_CARD_SHEET = "Rate Card"

@@ -13,7 +13,7 @@ import pandas as pd
 
 from cpor_excel.model.catalogue import INCENTIVISED_ROLE
 from cpor_excel.model.findings import Finding, findings_for_rows
-from cpor_excel.rules.poe_dates import text_array
+from cpor_excel.rules.arrays import text_array
 
 SHEET = "Associations"
 ROLE = "Partner Role"

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cpor_excel.rules.arrays import text_array as _column
 from cpor_excel.rules.keys import sorted_codes
-from cpor_excel.rules.poe_dates import text_array as _column
 
 
 def sorted_index(texts: np.ndarray) -> pd.Index:

@@ -31,6 +31,8 @@ import pandas as pd
 from cpor_excel.model.findings import Finding
 from cpor_excel.model.program import Settings
 from cpor_excel.model.workbook import Numbered
+from cpor_excel.rules.arrays import count_array
+from cpor_excel.rules.arrays import text_array as _column
 from cpor_excel.rules.incentives import incentivised
 from cpor_excel.rules.keys import Table, among, as_texts, first_of_runs, rows_at, sort_order
 from cpor_excel.rules.ledger import (
@@ -51,8 +53,6 @@ from cpor_excel.rules.milestone_findings import (
     whole_texts,
 )
 from cpor_excel.rules.milestone_table import MilestoneTable, codes_in, read_milestone_table, sorted_index
-from cpor_excel.rules.poe_dates import text_array as _column
-from cpor_excel.rules.usage import count_array
 
 #: usage % is a ratio of whole numbers compared with a typed-in fraction: 35% of 300 must be 105 users
 EPS = 1e-9

@@ -25,6 +25,7 @@ import pandas as pd
 from cpor_excel.model.catalogue import SUBMITTED_STATUSES
 from cpor_excel.model.findings import Finding, findings_for_rows
 from cpor_excel.model.program import Settings
+from cpor_excel.rules.arrays import day_array, text_array
 
 SHEET = "Associations"
 #: the order a claim's dates must follow
@@ -175,24 +176,6 @@ def check_poe_and_dates(associations: pd.DataFrame, settings: Settings, as_of: d
     return found
 
 
-def day_array(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """A date column as datetime64[D] (any stored resolution; NaT where empty or absent)."""
-    if column not in frame:
-        return np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[D]")
-    values = frame[column]
-    if values.dtype.kind != "M":  # already dates (the usual, after prepare): no conversion to pay for
-        values = pd.to_datetime(values, errors="coerce")
-    return np.asarray(values.to_numpy(dtype="datetime64[ns]")).astype("datetime64[D]")
-
-
-def instant_array(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """A date column as datetime64[ns], its time of day kept (NaT where empty)."""
-    values = frame[column]
-    if values.dtype.kind != "M":
-        values = pd.to_datetime(values, errors="coerce")
-    return np.asarray(values.to_numpy(dtype="datetime64[ns]"))
-
-
 def months_before(days: np.ndarray, months: int) -> np.ndarray:
     """Calendar months back, the day clamped to the month's end (2025-03-31 minus 1 month = 2025-02-28)."""
     return shift_months(days, -months)[0]
@@ -210,15 +193,6 @@ def shift_months(days: np.ndarray, months: int) -> tuple[np.ndarray, np.ndarray]
     last = (month + np.timedelta64(1, "M")).astype("datetime64[D]") - np.timedelta64(1, "D")
     shifted = np.minimum(first + day, last)  # (NaT in, NaT out)
     return shifted, shifted - first != day
-
-
-def text_array(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """A text column as an object array of str or None (pandas 3 may hand over NaN for missing)."""
-    if column not in frame:
-        return np.full(len(frame), None, dtype=object)
-    values = frame[column].to_numpy(dtype=object, copy=True)
-    values[pd.isna(values)] = None
-    return values
 
 
 def _iso(days: np.ndarray) -> list[str]:

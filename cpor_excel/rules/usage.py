@@ -7,23 +7,13 @@ hold hundreds of thousands of rows.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from cpor_excel.model.findings import Finding, findings_for_rows
 from cpor_excel.model.program import Settings
+from cpor_excel.rules.arrays import count_array
 
 SHEET = "Usage"
-
-
-def count_array(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """An Int64 count column as float (NaN where empty or invalid), so whole-sheet arithmetic stays numpy."""
-    if column not in frame:
-        return np.full(len(frame), np.nan)
-    values = frame[column]
-    if values.dtype.kind not in "iuf":  # numbers already (the usual, after prepare): no conversion to pay for
-        values = pd.to_numeric(values, errors="coerce")
-    return values.to_numpy(dtype=float, na_value=np.nan)
 
 
 def check_usage(usage: pd.DataFrame, settings: Settings) -> list[Finding]:
