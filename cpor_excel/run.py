@@ -119,18 +119,11 @@ def _draft(evaluation: Evaluation, sink: DraftSink) -> None:
     evaluation.drafts = made
     evaluation.findings += evaluation.held_back + refused
     files = {row: d.file_name for d in made for row in d.rows}
-    if files:
+    if files:  # set in a copy of the column (``.loc`` with a Series costs an alignment per run)
         columns = evaluation.association_columns
-        place = {row: at for at, row in enumerate(columns.index.tolist())}
-        if len(place) < len(columns) or not place.keys() >= files.keys():  # (not in a run: rows are unique,
-            # and a draft's rows are there)
-            columns.loc[list(files), "Consent Draft"] = pd.Series(files, dtype=object)
-            return
         column = columns["Consent Draft"].to_numpy(dtype=object, copy=True)
-        column[[place[row] for row in files]] = list(files.values())
-        columns["Consent Draft"] = pd.Series(
-            column, index=columns.index, dtype=object
-        )  # (objects, as before)
+        column[columns.index.get_indexer(pd.Index(list(files)))] = list(files.values())  # (rows of the sheet)
+        columns["Consent Draft"] = pd.Series(column, index=columns.index, dtype=object)
 
 
 def _release_raw_values(data: WorkbookData) -> None:

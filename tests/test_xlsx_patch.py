@@ -754,18 +754,34 @@ def test_rows_written_in_bulk_read_back_as_given(
             assert got == want, (r, c, value)
 
 
+#: the first row appended to the test workbook's Usage sheet (after its last row)
+FIRST_NEW = 5
+
+
+def written_both_ways(
+    book: Path, tmp_path: Path, rows: list[list[Any]]
+) -> tuple[Path, Path, dict[tuple[int, int], Any]]:
+    """The workbook with ``rows`` appended to Usage by append_rows (in bulk), and with the same cells written
+    one by one by set_cells, and those cells (set_cells would clear cells for empty values; append_rows
+    leaves them alone, so the empty ones are left out)."""
+    each = {
+        (FIRST_NEW + r, c): v
+        for r, row in enumerate(rows)
+        for c, v in enumerate(row)
+        if read_back(v) is not None
+    }
+    bulk = patched(book, tmp_path / "bulk.xlsx", lambda p: p.append_rows("Usage", rows))
+    one_by_one = patched(book, tmp_path / "cells.xlsx", lambda p: p.set_cells("Usage", each))
+    return bulk, one_by_one, each
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=value_rows)
 def test_bulk_rows_are_the_bytes_of_cell_by_cell_writes(
     book: Path, tmp_path: Path, rows: list[list[Any]]
 ) -> None:
     """append_rows builds new rows in bulk; set_cells writes the same cells one by one: same sheet XML."""
-    first = 5  # after Usage's last row
-    cells = {  # set_cells would clear cells for empty values; append_rows leaves them alone
-        (first + r, c): v for r, row in enumerate(rows) for c, v in enumerate(row) if read_back(v) is not None
-    }
-    bulk = patched(book, tmp_path / "bulk.xlsx", lambda p: p.append_rows("Usage", rows))
-    one_by_one = patched(book, tmp_path / "cells.xlsx", lambda p: p.set_cells("Usage", cells))
+    bulk, one_by_one, cells = written_both_ways(book, tmp_path, rows)
     part = sheet_part(book, "Usage")
     if cells:
         assert entries(bulk)[part] == entries(one_by_one)[part]
@@ -790,16 +806,13 @@ def test_number_columns_in_bulk_are_the_bytes_of_cell_by_cell_writes(
 ) -> None:
     """Long columns of whole numbers and of floats (a ledger's counts and amounts) are made in bulk; set_cells
     writes the same numbers one by one: same sheet XML, and calamine reads back the numbers given."""
-    first = 5  # after Usage's last row
-    each = {
-        (first + r, c): v for r, row in enumerate(rows) for c, v in enumerate(row) if read_back(v) is not None
-    }
-    bulk = patched(book, tmp_path / "bulk.xlsx", lambda p: p.append_rows("Usage", rows))
-    one_by_one = patched(book, tmp_path / "cells.xlsx", lambda p: p.set_cells("Usage", each))
+    bulk, one_by_one, each = written_both_ways(book, tmp_path, rows)
     part = sheet_part(book, "Usage")
     if each:
         assert entries(bulk)[part] == entries(one_by_one)[part]
-        assert {cell for cell in cells(bulk, "Usage") if cell[0] >= first} == expected_cells(rows, first)
+        assert {cell for cell in cells(bulk, "Usage") if cell[0] >= FIRST_NEW} == expected_cells(
+            rows, FIRST_NEW
+        )
 
 
 def test_appending_over_formatted_empty_rows_keeps_their_formats(book: Path, tmp_path: Path) -> None:

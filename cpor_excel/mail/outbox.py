@@ -120,11 +120,8 @@ class DraftFiles:
         self._closed = False
 
     def write(self, file_name: str, message: ConsentEmail) -> None:
-        if not is_plain_file_name(file_name):  # refused now, in the caller, not later
-            raise ValueError(f"{file_name!r} is not a plain file name")
-        self._pending[file_name] = self._pool.submit(
-            _write_temporary, self.folder, file_name, message.as_bytes(), not SYNC_ONCE
-        )
+        """Write one message as the draft ``file_name`` (put in its place by ``close``)."""
+        self._write_all([(file_name, message)])
 
     def draft(self, requests: Sequence[DraftRequest], as_of: dt.date) -> tuple[list[Draft], list[Finding]]:
         """Render and write the consent email of each claim (``rules/drafts.py`` chose them): the drafts
@@ -150,8 +147,6 @@ class DraftFiles:
                 )
                 continue
             file_name = draft_file_name(request.claim_id)
-            if not is_plain_file_name(file_name):  # (never: draft_file_name makes plain names)
-                raise ValueError(f"{file_name!r} is not a plain file name")
             made.append((file_name, message))
             drafts.append(
                 Draft(
@@ -168,8 +163,12 @@ class DraftFiles:
         return drafts, refused
 
     def _write_all(self, messages: list[tuple[str, ConsentEmail]]) -> None:
-        """``write`` each message, as one task of the drafts thread: one hand-over to it per run rather than
-        one per draft (each costs the run a switch of threads; a batch drafts in thousands of workbooks)."""
+        """Each message's temporary file written by the drafts thread as one task: one hand-over to it per run
+        rather than one per draft (each costs the run a switch of threads; a batch drafts in thousands of
+        workbooks). A file name that is not plain is refused here, in the caller."""
+        for file_name, _ in messages:
+            if not is_plain_file_name(file_name):  # refused now, in the caller, not later
+                raise ValueError(f"{file_name!r} is not a plain file name")
         if not messages:
             return
         written: list[tuple[str, bytes, Future[Path]]] = [
