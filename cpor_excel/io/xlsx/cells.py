@@ -13,6 +13,7 @@ import numbers
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache, lru_cache
+from itertools import filterfalse
 from typing import Any
 
 from cpor_excel.model.headers import column_index, column_letter
@@ -179,7 +180,7 @@ class CellXml:
         """Put the texts the cache lacks into it, all at once; the cache to look the column up in. A column
         of mostly distinct texts (messages, notes) gets a cache of its own, dropped once the column is
         done: keeping each text's XML beside the rows that hold it would hold it twice."""
-        new = set(values).difference(cache)
+        new = _missing(values, cache)
         if 2 * len(new) > len(values):
             cache = _Tails(self._tail, typed=False, style=cache.style)
         elif len(cache) + len(new) > _CACHE_LIMIT:
@@ -212,7 +213,7 @@ class CellXml:
         """Put the numbers (of one type: int or float) the cache lacks into it, all at once: what ``_tail``
         makes of each, without a lookup miss per number (a ledger's new rows hold hundreds of distinct
         counts and amounts). Numbers ``_tail`` writes otherwise (NaN, infinities, 16 digits) are left to it."""
-        new = set(values).difference(cache)
+        new = _missing(values, cache)
         new.discard(None)
         if not new:
             return
@@ -277,6 +278,13 @@ class CellXml:
             escaped = cell_text(value)
             space = b' xml:space="preserve"' if escaped != escaped.strip() or "\n" in escaped else b""
         return self.text_open + space + b">" + escaped.encode("utf-8") + self.text_close
+
+
+def _missing(values: Sequence[object], cache: _Tails) -> set[object]:
+    """The distinct values the cache lacks, at a cost that grows with ``values``, not with the cache: a
+    set's ``difference`` walks a whole dict subclass (as the cache is) once per call, and a column of many
+    rows comes a block at a time, each looked up against a cache of up to ``_CACHE_LIMIT`` values."""
+    return set(filterfalse(cache.__contains__, set(values)))
 
 
 def _as_they_are(texts: list[str], joined: str) -> bool:
