@@ -79,12 +79,17 @@ def process(python: str, code: str, *args: str) -> tuple[float, float, float]:
     return wall, float(inside), int(rss_kib) / 1024
 
 
-# One run in a process of its own, timed phase by phase by wrapping the run's own steps (run.py). The run is
-# imported first here, so "import" is timed on its own.
+# One run in a process of its own, timed phase by phase by wrapping the run's own steps (run.py, which imports
+# them where it calls them). The engine is imported first here, so "import" is timed on its own (in the timed
+# rounds above, a run imports it while its workbook is being read).
 PHASES = """
 import datetime as dt, json, sys, time
 t0 = time.perf_counter()
 import cpor_excel.run as run
+import cpor_excel.apply as apply
+import cpor_excel.io.frames as frames
+import cpor_excel.rules.prepare as prepare
+import cpor_excel.rules.registry as registry
 from cpor_excel.io.file_book import FileBook
 times = {"import": time.perf_counter() - t0}
 
@@ -98,13 +103,12 @@ def timed(owner, name, phase):
             times[phase] = times.get(phase, 0.0) + time.perf_counter() - t
     setattr(owner, name, wrapped)
 
-timed(run, "read_workbook_data", "read")
-timed(run, "prepare", "prepare")
-if hasattr(run, "check_sheets"):  # the sheets validated while Usage is still being read
-    timed(run, "check_sheets", "prepare")
-timed(run, "evaluate", "evaluate")
+timed(frames, "read_workbook_data", "read")
+timed(prepare, "prepare", "prepare")
+timed(prepare, "check_sheets", "prepare")  # the sheets validated while Usage is still being read
+timed(registry, "evaluate", "evaluate")
 timed(run, "_draft", "drafts")
-timed(run, "apply", "apply")
+timed(apply, "apply", "apply")
 timed(FileBook, "save", "save")
 t = time.perf_counter()
 run.run_workbook(sys.argv[1], out=sys.argv[2], as_of=dt.date.fromisoformat(sys.argv[3]), drafts_dir=sys.argv[4])

@@ -20,17 +20,12 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import pandas as pd
-
-from cpor_excel.apply import apply, dashboard_of, locate, new_rows
 from cpor_excel.errors import os_errors_as_cpor
 from cpor_excel.io.book import Book
 from cpor_excel.io.file_book import FileBook
-from cpor_excel.io.frames import read_workbook_data
 from cpor_excel.io.safe_save import check_out_path, ensure_writable
-from cpor_excel.mail.outbox import DraftFiles, default_drafts_dir
 from cpor_excel.model.columns import (
     EARNINGS_HEADER,
     EARNINGS_SHEET,
@@ -39,14 +34,20 @@ from cpor_excel.model.columns import (
     RECONCILIATION_SHEET,
     USAGE,
 )
-from cpor_excel.model.evaluation import Draft, DraftRequest, Evaluation
 from cpor_excel.model.findings import Finding
-from cpor_excel.model.workbook import Prepared, WorkbookData
 from cpor_excel.report import Records, Report
-from cpor_excel.rules.prepare import check_sheets, prepare
-from cpor_excel.rules.reconciliation import per_partner
-from cpor_excel.rules.registry import evaluate
 from cpor_excel.runtime import paused_gc
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from cpor_excel.mail.outbox import DraftFiles
+    from cpor_excel.model.evaluation import Draft, DraftRequest, Evaluation
+    from cpor_excel.model.workbook import Prepared, WorkbookData
+
+# The engine (pandas, pandera, the rules, the writer's steps, the mail templates: about 0.6 s of imports) is
+# imported inside the functions that use it, not here: a run on a file opens the workbook first, which
+# starts reading its sheets in the background (``FileBook(whole=True)``), and the imports then overlap that.
 
 
 class DraftSink(Protocol):
@@ -75,6 +76,12 @@ def run_book(
     batch's other workbooks, with a "Workbook" column. ``run_at``: the Run Log's time (default now).
     ``read``: the book already read and validated (a batch validates small workbooks' sheets together).
     """
+    from cpor_excel.apply import apply, dashboard_of, locate, new_rows
+    from cpor_excel.io.frames import read_workbook_data
+    from cpor_excel.rules.prepare import check_sheets, prepare
+    from cpor_excel.rules.reconciliation import per_partner
+    from cpor_excel.rules.registry import evaluate
+
     # The run builds millions of objects without cycles (rows, frames, findings, cells): the collector
     # would walk them again and again for nothing. Refcounting frees them; it runs again afterwards.
     with paused_gc():
@@ -115,6 +122,8 @@ def run_book(
 def _draft(evaluation: Evaluation, sink: DraftSink) -> None:
     """The emails the drafts rule chose, made by the sink; their files in the Consent Draft column, and why
     a claim got none (held back by its customer, refused by the templates)."""
+    import pandas as pd
+
     made, refused = sink.draft(evaluation.draft_requests, evaluation.as_of)
     evaluation.drafts = made
     evaluation.findings += evaluation.held_back + refused
@@ -130,6 +139,8 @@ def _release_raw_values(data: WorkbookData) -> None:
     """Drop the raw cell values once validated (the typed frames hold what the rules need); keep each
     sheet's row index and layout, which is all that locating and writing use. Halves peak memory on
     a 500,000-row Usage sheet."""
+    import pandas as pd
+
     for table in data.sheets.values():
         # (built directly: twice as quick as table.frame.iloc[:, :0], for the same frame)
         table.frame = pd.DataFrame(index=table.frame.index, columns=table.frame.columns[:0])
@@ -151,7 +162,7 @@ def check_workbook(
     ``others`` and ``source``: a batch's claims from other workbooks and this workbook's label in it.
     """
     path = Path(path)
-    with FileBook(path, write=False) as book:
+    with FileBook(path, write=False, whole=True) as book:
         return run_book(book, source or path.name, as_of or dt.date.today(), write=False, others=others)
 
 
@@ -194,15 +205,18 @@ def open_for_run(
     *,
     wait: float | None = None,
 ) -> Iterator[tuple[FileBook, DraftFiles, Path]]:
-    """A workbook file ready for `run`: its target checked writable, the workbook locked, its drafts
-    folder open and the collector paused. Yields the book, the draft sink and where to save."""
+    """A workbook file ready for `run`: its target checked writable, the workbook locked and being read,
+    its drafts folder open and the collector paused. Yields the book, the draft sink and where to save."""
     if out is not None:
         check_out_path(path, out)
     dest = Path(out) if out is not None else path
     ensure_writable(dest)  # fail before any work or any draft file if Excel holds the target open
-    folder = Path(drafts_dir) if drafts_dir is not None else default_drafts_dir(dest)
     templates = Path(templates_dir) if templates_dir is not None else None
     # the collector stays paused through the save too: re-enabled in between, it would walk every object
     # the run still holds once more
-    with FileBook(path, wait=wait) as book, DraftFiles(folder, templates) as drafts, paused_gc():
-        yield book, drafts, dest
+    with FileBook(path, wait=wait, whole=True) as book:
+        from cpor_excel.mail.outbox import DraftFiles, default_drafts_dir  # (while the book is read)
+
+        folder = Path(drafts_dir) if drafts_dir is not None else default_drafts_dir(dest)
+        with DraftFiles(folder, templates) as drafts, paused_gc():
+            yield book, drafts, dest

@@ -252,6 +252,48 @@ def test_every_command_loads_its_module_on_first_use_and_run_starts_without_pand
     assert done.stdout.strip() == "[]"
 
 
+def test_the_run_module_imports_the_engine_only_once_a_workbook_is_open() -> None:
+    """`import cpor_excel.run` loads no pandas, pandera or templates: a run opens its workbook first (which
+    starts reading its sheets), and imports the engine while they are read."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; import cpor_excel.run; "
+        "print(sorted(m for m in ('pandas', 'numpy', 'pandera', 'jinja2') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_workbook_refused_as_it_opens_is_left_unlocked_and_unchanged(tmp_path: Path) -> None:
+    """A run refuses a workbook whose styles part is damaged (its checksum is wrong) with one Error line
+    (exit 3), before anything is written; the workbook is left as it was, and not locked."""
+    from cpor_excel.io.safe_save import workbook_lock
+
+    book = tmp_path / "partner.xlsx"
+    assert CliRunner().invoke(main, ["new", str(book)]).exit_code == 0
+    data = bytearray(book.read_bytes())
+    with zipfile.ZipFile(book) as archive:
+        info = archive.getinfo("xl/styles.xml")
+    for at in [i for i in range(len(data)) if data[i : i + 4] in (b"PK\x01\x02", b"PK\x03\x04")]:
+        central = data[at : at + 4] == b"PK\x01\x02"
+        name_at, length = (at + 46, 28) if central else (at + 30, 26)
+        size = int.from_bytes(data[at + length : at + length + 2], "little")
+        if data[name_at : name_at + size] == b"xl/styles.xml":
+            crc = at + (16 if central else 14)
+            data[crc : crc + 4] = (info.CRC ^ 1).to_bytes(4, "little")
+    book.write_bytes(bytes(data))
+    result = CliRunner().invoke(main, ["run", str(book), "--as-of", AS_OF.isoformat()])
+    assert result.exit_code == 3
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and "damaged" in lines[0]
+    assert book.read_bytes() == bytes(data)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["partner.xlsx"]
+    with workbook_lock(book, 0):  # not locked: taken at once
+        pass
+
+
 def test_the_cpor_report_lists_errors_first_then_warnings_then_infos(sample_book, tmp_path: Path) -> None:
     path, _ = sample_book
     report = run_workbook(path, out=tmp_path / "result.xlsx", as_of=AS_OF, drafts_dir=tmp_path / "drafts")

@@ -24,14 +24,15 @@ Speed (a run reads three big sheets, then writes into them), all inside this cla
 checking sheets (the inflate lets go of the GIL) and one parsing them with calamine (which lets go of the GIL
 while it parses), so the caller's work on one sheet overlaps the parsing of the next. A sheet's check is
 two steps: the gate calamine needs (its extent, the compact form) before it is parsed, then the search for
-the cells calamine gets wrong, which for the biggest sheet runs on the checker thread while it is parsed. On the first read the
-book starts reading ahead on its own: every sheet the tool reads (``io/layout.py``), the biggest on a lane
-of its own (a third thread with a second calamine reader), each checked sheet also split for the writer. It
-does so when the first sheet read is the first of those (a reader of the whole workbook: a run, an import),
-so a reader of one or two sheets (``send``, a batch's first pass) parses no other. The sheet XML the checks inflated, and their proof that every cell has a plain ref, go to the
-writer through the package (``Package.hand_over``, ``Package.plain_columns``) instead of being redone; writes
-wait for the checks in flight, so the writer never works beside the checker. The collector is paused while
-rows are built. The "" -> None pass stays here: the Book protocol promises None to every caller, though
+the cells calamine gets wrong, which for the biggest sheet runs on the checker thread while it is parsed.
+The book reads ahead every sheet the tool reads (``io/layout.py``), the biggest on a lane of its own (a third
+thread with a second calamine reader), each checked sheet also split for the writer: from its opening when
+it is opened for a run (``whole=True``: the run imports its engine meanwhile), else from the first read
+when that is of the first of those sheets (a reader of the whole workbook: an import), so a reader of one
+or two sheets (``send``, a batch's first pass) parses no other. The sheet XML the checks inflated, and their
+proof that every cell has a plain ref, go to the writer through the package (``Package.hand_over``,
+``Package.plain_columns``) instead of being redone; writes wait for the checks in flight, so the writer never
+works beside the checker. The collector is paused while rows are built. The "" -> None pass stays here: the Book protocol promises None to every caller, though
 ``frames.py`` would also accept "".
 """
 
@@ -95,12 +96,16 @@ class FileBook:
     in-place save the book reopens the new file, so it can go on being used.
     """
 
-    def __init__(self, path: Path | str, *, write: bool = True, wait: float | None = None) -> None:
+    def __init__(
+        self, path: Path | str, *, write: bool = True, wait: float | None = None, whole: bool = False
+    ) -> None:
         """``write=True``: the book will be saved, so it holds the workbook's lock from now until it is
         closed (another run waits up to ``wait`` seconds, default ``safe_save.lock_wait()``, for it), and the
         sheets' XML its checks inflate is kept for the writer. ``write=False``: only read, no lock (it
         reads one file from start to end, whatever a run does to the name meanwhile); writing still works,
-        it inflates the sheets again and locks when it saves. Through a symbolic link, the book is the
+        it inflates the sheets again and locks when it saves. ``whole=True``: the caller reads every sheet
+        the tool reads (a run): they are read ahead from now on, while the caller does other work (a run
+        imports its engine meanwhile), not from the first read. Through a symbolic link, the book is the
         file the link points to."""
         self.path = Path(path)
         self._real = real_path(self.path)
@@ -114,6 +119,12 @@ class FileBook:
         except BaseException:
             self._locks.close()
             raise
+        if whole:
+            try:
+                self._read_all()
+            except BaseException:
+                self.close()
+                raise
 
     def _open(self) -> None:
         self._package: Package = open_package(self._real)
@@ -222,14 +233,20 @@ class FileBook:
             for info in infos:
                 self._opening.append(checker.submit(self._open_for_writing, info, self._checks[info.name]))
 
+    def _read_all(self, first: str | None = None) -> None:
+        """Start reading ahead every sheet the tool reads, in its order (``io/layout.py``); with ``first``
+        (the first sheet a caller reads), only when it is the first of those: a reader of the whole workbook
+        (an import), not of one or two sheets."""
+        self._reading = True
+        order = [actual for _, actual in match_sheets(self.sheet_names()) if actual is not None]
+        if first is None or order[:1] == [first]:
+            self._read_ahead(order)
+
     def read_rows(self, sheet: str) -> list[list[Any]]:
         """The sheet's values from A1 to the end of its used range (see the module notes)."""
         info = self._worksheet(sheet)
         if not self._reading:  # the first read
-            self._reading = True
-            order = [actual for _, actual in match_sheets(self.sheet_names()) if actual is not None]
-            if order[:1] == [info.name]:  # a reader of the whole workbook: start every sheet it will read
-                self._read_ahead(order)
+            self._read_all(info.name)
         self._calamine()
         parsed = self._parse_later(info)
         try:
