@@ -232,13 +232,18 @@ def respelled(path: Path, tenant: str, spelling: bytes, shared: bool) -> None:
     "spelling",
     [
         b"<r><t>" + T1[:13].encode() + b"</t></r><r><rPr><b/></rPr><t>" + T1[13:].encode() + b"</t></r>",
+        b'<x:r xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:t>'
+        + T1[:13].encode()
+        + b'</x:t></x:r><x:r xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:t>'
+        + T1[13:].encode()
+        + b"</x:t></x:r>",  # rich text under a namespace prefix
         b"<t>&#48;" + T1[1:].encode() + b"</t>",  # a character reference
         b"<t>&#x30;" + T1[1:].replace("b", "&#x42;").encode() + b"</t>",  # ... hexadecimal, an upper-case one
         b"<t>_x0030_" + T1[1:].encode() + b"</t>",  # an OOXML escape
         b"<t>{" + T1.upper().encode() + b"}</t>",
         b"<t>" + T1.encode() + b"</t>",
     ],
-    ids=["rich-text", "reference", "hex-references", "escape", "braces", "plain"],
+    ids=["rich-text", "prefixed-rich-text", "reference", "hex-references", "escape", "braces", "plain"],
 )
 def test_a_tenant_id_in_any_form_calamine_reads_still_conflicts(
     share: Path, spelling: bytes, shared: bool

@@ -85,6 +85,7 @@ THREADED_FROM = 4 * 1024**2
 #: what splits a text or spells it otherwise than as it is (``plain_texts``): a rich-text run (``<r>``) or a
 #: CDATA section; an OOXML ``_xHHHH_`` escape; a character reference (only those of some characters count)
 _SPLIT = re.compile(rb"<(?:[\w.-]+:)?r[\s>]")
+_PREFIXED_RUN = re.compile(rb":r[\s>]")
 _ESCAPE = re.compile(rb"_x[0-9A-Fa-f]{4}_")
 _REFERENCE = re.compile(rb"&#(?:[xX]([0-9A-Fa-f]+)|([0-9]+));")
 
@@ -132,6 +133,7 @@ class FileBook:
         self._reader: python_calamine.CalamineWorkbook | None = None
         self._source = self._package.reader_path()  # what calamine opens (a view: ``_write_view``)
         self._swapped: dict[str, bytes] = {}  # parts calamine is given in another form (shared strings)
+        self._parts_checked = False  # ``_check_parts`` ran
         self._from_path = True  # calamine reads the file itself (not an in-memory copy of it)
         # Helper threads: one checks (and inflates) sheets, one parses them with calamine, which lets go
         # of the GIL meanwhile; a sheet is parsed only once its check has passed. Reading ahead gives
@@ -270,7 +272,7 @@ class FileBook:
         escape; else None (read the rows instead). A search for a run of those characters then finds it
         in every cell text that holds it (and maybe elsewhere)."""
         info = self._worksheet(sheet)
-        self._calamine()  # the package checks made before calamine opens it
+        self._check_parts()  # the package checks made before calamine opens it (not opened: not needed)
         self._gate(info)
         self._compact.pop(info.name, None)
         parts = [self._gated.pop(info.name)]
@@ -279,7 +281,7 @@ class FileBook:
                 shared = self._swapped.get(rel.part)
                 parts.append(utf8_xml(self._package.read(rel.part) if shared is None else shared))
         for part in parts:
-            if (b"<![CDATA[" in part or _SPLIT.search(part) or _ESCAPE.search(part)) or any(
+            if (b"<![CDATA[" in part or _runs(part) or _ESCAPE.search(part)) or any(
                 chr(int(hexa, 16) if hexa else int(decimal)) in alphabet
                 for hexa, decimal in set(_REFERENCE.findall(part))
                 if len(hexa or decimal) < 8  # (a longer one is no character at all)
@@ -398,18 +400,27 @@ class FileBook:
             raise KeyError(sheet)
         return info
 
+    def _check_parts(self) -> None:
+        """The checks of the parts calamine parses on opening (once): inflated (bounded, CRC-checked), and
+        shared strings of hundreds of MB compacted for it (``_compact_strings``)."""
+        if self._parts_checked:
+            return
+        pkg = self._package
+        for part in (pkg.workbook, pkg.workbook_rels):
+            pkg.verify(part)
+        check_declared_count(pkg)
+        for rel in pkg.rels.values():
+            kind = rel.type.rsplit("/", 1)[-1]
+            if rel.part and kind == "sharedStrings" and pkg.size(rel.part) >= STRINGS_FROM:
+                self._compact_strings(rel.part)  # (inflated and checked on the way)
+            elif rel.part and kind in ("sharedStrings", "styles", "theme"):
+                pkg.verify(rel.part)
+        self._parts_checked = True
+
     def _calamine(self) -> python_calamine.CalamineWorkbook:
         if self._reader is None:
+            self._check_parts()
             pkg = self._package
-            for part in (pkg.workbook, pkg.workbook_rels):
-                pkg.verify(part)
-            check_declared_count(pkg)
-            for rel in pkg.rels.values():
-                kind = rel.type.rsplit("/", 1)[-1]
-                if rel.part and kind == "sharedStrings" and pkg.size(rel.part) >= STRINGS_FROM:
-                    self._compact_strings(rel.part)  # (inflated and checked on the way)
-                elif rel.part and kind in ("sharedStrings", "styles", "theme"):
-                    pkg.verify(rel.part)
             try:
                 if pkg.case_twins():  # calamine may read the twin instead of the part the workbook names
                     self._reader = python_calamine.CalamineWorkbook.from_filelike(self._worksheets_only())
@@ -588,6 +599,14 @@ def _read_back(written: Path, target: Path) -> None:
             f"{target.name} was left as it was: the results would have made a file this tool refuses to read "
             f"back ({err}); please report this."
         ) from None
+
+
+def _runs(part: bytes) -> bool:
+    """Whether the part has a rich-text run (``_SPLIT``). That regex tries every tag (a few ms for a
+    sheet of a few hundred claims); two counts and a search for a literal rule it out first: an unprefixed
+    run is a ``<r`` that starts no ``<row``, a prefixed one holds ``:r`` and a space or ``>``."""
+    maybe = part.count(b"<r") != part.count(b"<row") or _PREFIXED_RUN.search(part) is not None
+    return maybe and _SPLIT.search(part) is not None
 
 
 def _attr(text: str) -> str:
