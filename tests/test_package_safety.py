@@ -412,3 +412,29 @@ def test_a_big_damaged_sheet_fails_cleanly(tmp_path: Path, field: str, change: i
     bad = _patched_entry(good, tmp_path / "bad.xlsx", part, field, value)
     with pytest.raises(NotAWorkbook, match="damaged"), FileBook(bad, write=False) as fb:
         fb.read_rows("Data")
+
+
+@pytest.mark.parametrize(
+    ("at", "value"),
+    [(0, b"PK\x09\x09"), (30, b"xl/styleZ.xml")],  # no local header where the directory points; another name
+    ids=["magic", "name"],
+)
+@pytest.mark.parametrize("compress", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED], ids=["deflated", "stored"])
+def test_a_part_whose_local_header_is_broken_is_refused_as_damaged(
+    book: Path, tmp_path: Path, at: int, value: bytes, compress: int
+) -> None:
+    """The prolog scan reads every XML part's first bytes through its local header: a header that is not
+    one, or that names another part, is a damaged package."""
+    source = tmp_path / "source.xlsx"
+    with zipfile.ZipFile(book) as old, zipfile.ZipFile(source, "w", compress) as new:
+        for info in old.infolist():
+            new.writestr(info.filename, old.read(info))
+    check_package(source)
+    data = bytearray(source.read_bytes())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        offset = archive.getinfo("xl/styles.xml").header_offset
+    data[offset + at : offset + at + len(value)] = value
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(NotAWorkbook, match="damaged"):
+        check_package(bad)

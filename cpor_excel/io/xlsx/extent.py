@@ -45,7 +45,9 @@ def _extent(xml: bytes) -> tuple[tuple[int, int], int | None]:
         return (0, 0), None
     prefix = match.group(1) or b""
     start = match.start()
-    end = xml.find(b"</" + prefix + b"sheetData>", start)
+    # (from the end, where it is: a search from the start would pass over every cell; were there two, the
+    # range to check would only be longer)
+    end = xml.rfind(b"</" + prefix + b"sheetData>", start)
     end = len(xml) if end < 0 else end
     # cells under another prefix than sheetData's would escape the fast pattern
     stray = search_windows(re.compile(rb"<c[\s/>]" if prefix else rb":c[\s/>]"), xml, start, end)

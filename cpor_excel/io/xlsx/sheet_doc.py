@@ -78,7 +78,7 @@ class SheetDoc:
             body = b""
             self.tail = b"</" + p + b"sheetData>" + xml[match.end() :]
         else:
-            close = xml.find(b"</" + p + b"sheetData>", match.end())
+            close = xml.rfind(b"</" + p + b"sheetData>", match.end())  # (from the end, where it is)
             if close < 0:
                 raise NotAWorkbook(
                     f"sheet '{name}' is damaged (unclosed sheetData): open it in Excel and save it."
