@@ -138,6 +138,7 @@ def _header_index(rows: Sequence[Sequence[Any]], lookup: dict[str, str]) -> int 
         return 0
     scores = []
     folded: dict[str, str] = {}  # (data rows repeat their texts)
+    most = len(set(lookup.values()))  # a row naming every column: no later row names more
     for row in rows[:HEADER_SCAN_ROWS]:
         named = set()
         for text in map(header_text, row):
@@ -148,6 +149,8 @@ def _header_index(rows: Sequence[Sequence[Any]], lookup: dict[str, str]) -> int 
                 named.add(lookup.get(key))
         named.discard(None)
         scores.append(len(named))
+        if scores[0] == most > 0:
+            return 0
     best = max(scores)
     if best == 0:
         return 0 if not any(header_text(cell) for row in rows[:HEADER_SCAN_ROWS] for cell in row) else None

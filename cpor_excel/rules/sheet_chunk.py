@@ -53,10 +53,13 @@ class SheetChunk:
         """The chunk's cells of ``columns``, one row of the array per column (workbook after workbook along
         it: the layout of a pandas block, so the chunk's frame is made without another copy)."""
         if self._cells is None:
-            picked = [
-                raw.to_numpy(dtype=object).T[raw.columns.get_indexer(pd.Index(self.columns))]
-                for raw in self.raws
-            ]
+            wanted = pd.Index(self.columns)
+            picked = []
+            for raw in self.raws:
+                cells = raw.to_numpy(dtype=object).T  # (a view of the raw frame's one block)
+                if not raw.columns.equals(wanted):  # (else every column, in order: no copy to pick them)
+                    cells = cells[raw.columns.get_indexer(wanted)]
+                picked.append(cells)
             self._cells = (
                 np.concatenate(picked, axis=1) if picked else np.empty((len(self.columns), 0), dtype=object)
             )
@@ -98,15 +101,22 @@ class SheetChunk:
             copy=False,
         )  # object, as the raw frames are: not pandas' inferred "str" (which would make None NaN)
         sheet = check_data_sheet(self.spec, together)
+        # each book's issues, in their order: a stable sort by book, then one slice per book
         books = book_of(sheet.issues.index)
+        order = np.argsort(books, kind="stable")
+        issues = sheet.issues.iloc[order]
+        local = issues.index.to_numpy(dtype="int64") & ROW_MASK
+        bounds = np.searchsorted(books[order], np.arange(len(self.raws) + 1))
         out = []
         start = 0
         for book, raw in enumerate(self.raws):
-            frame = sheet.frame.iloc[start : start + len(raw)].set_axis(raw.index)
+            frame = sheet.frame.iloc[start : start + len(raw)]
+            frame.index = raw.index  # (a new frame of its own: setting its index changes no other)
             start += len(raw)
-            issues = sheet.issues[books == book]
-            issues = issues.set_axis(pd.Index(issues.index.to_numpy() & ROW_MASK, dtype="int64"))
-            out.append(Checked(self.spec, frame, issues))
+            low, high = bounds[book], bounds[book + 1]
+            mine = issues.iloc[low:high]
+            mine.index = pd.Index(local[low:high], dtype="int64")
+            out.append(Checked(self.spec, frame, mine))
         return out
 
 
