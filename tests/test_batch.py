@@ -338,6 +338,28 @@ def test_a_workbook_open_in_excel_is_reported_and_left_alone_while_the_rest_run(
     assert "Run Log" in sheets(share / "alpha.xlsx")
 
 
+def test_the_stale_temporary_files_of_the_workbooks_written_are_removed_and_no_other_file(
+    share: Path,
+) -> None:
+    """A save killed half-way leaves its temporary file beside the workbook; the batch removes those of the
+    workbooks it writes (holding their locks), not those of a workbook open in Excel, nor look-alikes."""
+    (share / "~$beta.xlsx").write_bytes(b"\x05Excel owner")
+    stale = [share / ".alpha.xlsx.0a1b2c3d.cpor-tmp", share / ".gamma.xlsx.4e5f6a7b.cpor-tmp"]
+    kept = [
+        share
+        / ".beta.xlsx.8c9d0e1f.cpor-tmp",  # beta is open in Excel: not written, nothing beside it touched
+        share / ".delta.xlsx.2a3b4c5d.cpor-tmp",  # no such workbook in the batch
+        share / ".alpha.xlsx.cpor-tmp",
+        share / "alpha.xlsx.0a1b2c3d.cpor-tmp",
+    ]
+    for path in [*stale, *kept]:
+        path.write_bytes(b"half a workbook")
+    result = run_batch([share], as_of=AS_OF, jobs=1)
+    assert [w.status for w in result.workbooks] == ["written", "locked", "written"]
+    assert [path.exists() for path in stale] == [False, False]
+    assert [path.exists() for path in kept] == [True] * len(kept)
+
+
 def test_a_corrupt_file_is_reported_and_the_rest_run(share: Path) -> None:
     (share / "broken.xlsx").write_bytes(b"PK\x03\x04 this is not a zip file at all")
     (share / "notes.xlsx").write_text("a text file with the wrong name", encoding="utf-8")

@@ -33,6 +33,7 @@ from cpor_excel.batch.tasks import (
     unexpected,
 )
 from cpor_excel.errors import CporError, WorkbookLocked, os_error
+from cpor_excel.io.safe_save import real_path, remove_stale_temps
 
 if TYPE_CHECKING:
     from cpor_excel.io.file_book import FileBook
@@ -121,6 +122,10 @@ class _Chunk:
                 one = self._attempt(at, closing, partial(self._open, at, closing))
                 if one is not None:
                     opened.append(one)
+            # every workbook to be written is locked now: the temporary files of earlier, interrupted saves
+            # beside them are stale, and are removed here with one listing of their folder instead of one
+            # per workbook as it is saved
+            remove_stale_temps(*(real_path(one.dest) for one in opened if one.dest is not None))
             try:
                 together = check_together([one.data for one in opened])
             except Exception:  # a bug in checking them together must cost speed, not results
@@ -159,7 +164,8 @@ class _Chunk:
                 read=(one.data, prepared),
             )
             if one.dest is not None and one.drafts is not None:
-                one.book.save(one.dest, ready=one.drafts.close)  # the drafts are on disk before the workbook
+                # the drafts are on disk before the workbook
+                one.book.save(one.dest, ready=one.drafts.close, remove_temps=False)
         if one.dest is not None:
             report.written = str(one.dest)
         status, note = (CHECKED, open_in_excel_note(path)) if self.dry_run else (WRITTEN, "")

@@ -545,13 +545,21 @@ class FileBook:
         self._patch.replace_dashboard(sheet, dashboard, renaming)
         self._dirty = True
 
-    def save(self, dest: Path | str | None = None, *, ready: Callable[[], None] | None = None) -> None:
+    def save(
+        self,
+        dest: Path | str | None = None,
+        *,
+        ready: Callable[[], None] | None = None,
+        remove_temps: bool = True,
+    ) -> None:
         """Write the changes: in place (``dest`` None or the same file) or into ``dest``, atomically.
 
         Refused (WorkbookLocked) while Excel has the target open; runs on one target wait for each other.
         In place with nothing changed, the file is left as it is. ``ready`` is called once the new file is
         written, before it takes the target's place; if it raises, the target is left as it was (a run
-        waits there for the drafts the workbook lists).
+        waits there for the drafts the workbook lists). ``remove_temps=False``: the caller has removed the
+        temporary files of the target's earlier, interrupted saves, holding its lock since (a batch's chunk
+        does it for all its workbooks with one listing of their folder).
         """
         self._require_open()
         self._settle()
@@ -565,7 +573,8 @@ class FileBook:
             if not (in_place and self._write):  # else held since the book was opened
                 locks.enter_context(workbook_lock(target, self._wait))
                 ensure_writable(given)  # Excel may have opened it while this run waited for the lock
-            remove_stale_temps(target)
+            if remove_temps:
+                remove_stale_temps(target)
 
             def write(temp: Path) -> None:
                 self._patch.save(temp)

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import secrets
 import shutil
@@ -188,20 +189,39 @@ def _stat(path: Path) -> os.stat_result | None:
 def temp_files(dest: Path | str) -> list[Path]:
     """Temporary files of interrupted saves of ``dest`` (left by a killed process)."""
     dest = Path(dest)
+    return _temps_of(dest, _temp_entries(dest.parent))
+
+
+def remove_stale_temps(*dests: Path | str) -> list[Path]:
+    """Delete the temporary files of earlier, interrupted saves of these workbooks; call it holding their
+    locks. Each folder is listed once: a batch's chunk does it for all its workbooks at once (a listing of a
+    folder of a thousand workbooks and their drafts folders costs about a millisecond)."""
+    folders: dict[Path, list[Path]] = {}
+    for dest in map(Path, dests):
+        folders.setdefault(dest.parent, []).append(dest)
+    removed = []
+    for folder, books in folders.items():
+        entries = _temp_entries(folder)
+        for temp in (temp for dest in books for temp in _temps_of(dest, entries)):
+            with suppress(OSError):
+                temp.unlink()
+                removed.append(temp)
+    return removed
+
+
+def _temp_entries(folder: Path) -> list[str]:
+    """The names in ``folder`` that end like a temporary file of a save."""
     try:
-        return sorted(dest.parent.glob(f".{_glob_escape(dest.name)}.*{TEMP_SUFFIX}"))
+        return [entry for entry in os.listdir(folder) if os.path.normcase(entry).endswith(TEMP_SUFFIX)]
     except OSError:
         return []
 
 
-def remove_stale_temps(dest: Path | str) -> list[Path]:
-    """Delete the temporary files of earlier, interrupted saves of ``dest``; call it holding the lock."""
-    removed = []
-    for temp in temp_files(dest):
-        with suppress(OSError):
-            temp.unlink()
-            removed.append(temp)
-    return removed
+def _temps_of(dest: Path, entries: list[str]) -> list[Path]:
+    """Those of ``entries`` (names in ``dest``'s folder) that are temporary files of saves of ``dest``
+    (matched as a glob matches them: case-insensitively where the file system is)."""
+    pattern = f".{_glob_escape(dest.name)}.*{TEMP_SUFFIX}"
+    return sorted(dest.parent / entry for entry in fnmatch.filter(entries, pattern))
 
 
 def atomic_replace(dest: Path | str, write: Callable[[Path], None]) -> None:
