@@ -66,6 +66,7 @@ from cpor_excel.io.xlsx.extent import check_sheet_extent
 from cpor_excel.io.xlsx.hidden_values import Override, hidden_values, totals_rows
 from cpor_excel.io.xlsx.package import REL_NS, Package, SheetInfo, open_package
 from cpor_excel.io.xlsx.patch import XlsxPatch
+from cpor_excel.io.xlsx.plain_text import spelled_as_is
 from cpor_excel.io.xlsx.scan import utf8_xml
 from cpor_excel.io.xlsx.shared_strings import (
     STRINGS_FROM,
@@ -82,12 +83,6 @@ LANE_SIZE = 8 * 1024**2
 #: milliseconds, less than handing each over to a helper thread costs on a busy machine (a batch of small
 #: workbooks runs two processes on two cores)
 THREADED_FROM = 4 * 1024**2
-#: what splits a text or spells it otherwise than as it is (``plain_texts``): a rich-text run (``<r>``) or a
-#: CDATA section; an OOXML ``_xHHHH_`` escape; a character reference (only those of some characters count)
-_SPLIT = re.compile(rb"<(?:[\w.-]+:)?r[\s>]")
-_PREFIXED_RUN = re.compile(rb":r[\s>]")
-_ESCAPE = re.compile(rb"_x[0-9A-Fa-f]{4}_")
-_REFERENCE = re.compile(rb"&#(?:[xX]([0-9A-Fa-f]+)|([0-9]+));")
 
 
 class FileBook:
@@ -267,10 +262,8 @@ class FileBook:
         """The XML of the sheet and of the shared strings its cells may use, checked as ``read_rows``
         checks them before calamine reads them, for a search that need not parse the sheet (a batch's
         first pass looks for tenant IDs in them). Given only when every text stands in these bytes as it
-        is, as far as the characters of ``alphabet`` go: no text is split into rich-text runs or CDATA
-        sections, none of those characters is written as a character reference or an ``_xHHHH_``
-        escape; else None (read the rows instead). A search for a run of those characters then finds it
-        in every cell text that holds it (and maybe elsewhere)."""
+        is, as far as the characters of ``alphabet`` go (``plain_text.spelled_as_is``); else None (read
+        the rows instead)."""
         info = self._worksheet(sheet)
         self._check_parts()  # the package checks made before calamine opens it (not opened: not needed)
         self._gate(info)
@@ -280,14 +273,7 @@ class FileBook:
             if rel.part and rel.type.rsplit("/", 1)[-1] == "sharedStrings":
                 shared = self._swapped.get(rel.part)
                 parts.append(utf8_xml(self._package.read(rel.part) if shared is None else shared))
-        for part in parts:
-            if (b"<![CDATA[" in part or _runs(part) or _ESCAPE.search(part)) or any(
-                chr(int(hexa, 16) if hexa else int(decimal)) in alphabet
-                for hexa, decimal in set(_REFERENCE.findall(part))
-                if len(hexa or decimal) < 8  # (a longer one is no character at all)
-            ):
-                return None
-        return parts
+        return parts if all(spelled_as_is(part, alphabet) for part in parts) else None
 
     def _size(self, info: SheetInfo) -> int:
         return self._package.size(info.part) if info.part else 0
@@ -608,14 +594,6 @@ def _read_back(written: Path, target: Path) -> None:
             f"{target.name} was left as it was: the results would have made a file this tool refuses to read "
             f"back ({err}); please report this."
         ) from None
-
-
-def _runs(part: bytes) -> bool:
-    """Whether the part has a rich-text run (``_SPLIT``). That regex tries every tag (a few ms for a
-    sheet of a few hundred claims); two counts and a search for a literal rule it out first: an unprefixed
-    run is a ``<r`` that starts no ``<row``, a prefixed one holds ``:r`` and a space or ``>``."""
-    maybe = part.count(b"<r") != part.count(b"<row") or _PREFIXED_RUN.search(part) is not None
-    return maybe and _SPLIT.search(part) is not None
 
 
 def _attr(text: str) -> str:
