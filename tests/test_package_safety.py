@@ -224,6 +224,40 @@ def test_doctype_wherever_the_prolog_ends(book: Path, tmp_path: Path, at: int) -
     check_package(fine)
 
 
+@pytest.mark.parametrize("how", ["stored", "long extra field", "deflated"])
+def test_doctype_found_however_the_part_is_zipped(book: Path, tmp_path: Path, how: str) -> None:
+    """The prolog scan sees a DTD in a stored part and in a part whose local header carries a long extra
+    field as in a plain deflated one; the same packages with a plain sheet are read."""
+    sheet = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>'
+
+    def packed(name: str, first: bytes) -> Path:
+        dest = tmp_path / name
+        with zipfile.ZipFile(book) as old, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as new:
+            for info in old.infolist():
+                data = first + sheet if info.filename == "xl/worksheets/sheet1.xml" else old.read(info)
+                entry = zipfile.ZipInfo(info.filename, info.date_time)
+                entry.compress_type = zipfile.ZIP_STORED if how == "stored" else zipfile.ZIP_DEFLATED
+                if how == "long extra field":
+                    entry.extra = struct.pack("<HH", 0xCAFE, 300) + b"\0" * 300
+                new.writestr(entry, data)
+        return dest
+
+    assert "DTD" in refused(packed("bomb.xlsx", b'<?xml version="1.0"?><!DOCTYPE x>'))
+    check_package(packed("fine.xlsx", b'<?xml version="1.0"?>'))
+
+
+def test_a_local_header_naming_another_part_is_damaged(book: Path, tmp_path: Path) -> None:
+    """An entry whose local header names another file than the directory says is refused as damaged."""
+    data = bytearray(book.read_bytes())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        info = next(i for i in archive.infolist() if i.filename == "xl/worksheets/sheet1.xml")
+    at = info.header_offset + 30 + len("xl/worksheets/")
+    data[at : at + 5] = b"SHEET"
+    bad = tmp_path / "renamed.xlsx"
+    bad.write_bytes(bytes(data))
+    assert "damaged" in refused(bad)
+
+
 # --- absurd dimensions ---------------------------------------------------------------------------------
 
 SHEET = '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{}</sheetData></worksheet>'

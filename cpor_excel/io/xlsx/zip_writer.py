@@ -217,7 +217,7 @@ class ZipWriter:
         self._local_header(20, entry.flags, entry.method, entry.date_time, 0, 0, 0, entry.name, b"")
 
     def _write_piece(self, entry: _Entry, piece: bytes, packed: Future[bytes]) -> None:
-        entry.crc = zlib.crc32(piece, entry.crc)
+        entry.crc = isal_zlib.crc32(piece, entry.crc)  # (the same CRC as zlib's, ten times quicker)
         entry.size += len(piece)
         data = packed.result()
         entry.compressed += len(data)
