@@ -277,10 +277,10 @@ def _ledger(
         added = pd.DataFrame({c: v for c, v in zip(header, new.columns, strict=True) if c in wanted})
     else:
         added = pd.DataFrame(list(new), columns=list(header))[[c for c in header if c in wanted]]
-    frames = [added] if len(added) else []
-    if old is not None and not old.empty:
-        frames.insert(0, old[[c for c in old.columns if c in wanted]])
-    return pd.concat(frames, ignore_index=True) if frames else added
+    if old is None or old.empty:  # (a first run: the new rows are the ledger, numbered from 0 as they are)
+        return added
+    kept = old[[c for c in old.columns if c in wanted]]
+    return pd.concat([kept, added], ignore_index=True) if len(added) else kept.reset_index(drop=True)
 
 
 #: the rows a sheet holds below its header (Excel's last row is 1,048,576)

@@ -76,6 +76,26 @@ def test_tool_columns_look_like_the_sheet_and_results_stand_out(tmp_path: Path) 
     assert RESULT_LOOKS["ERROR"].fill == "C00000" and RESULT_LOOKS["CONFLICT"].font == "FFFFFF"
 
 
+def test_workbooks_saved_one_after_another_each_get_their_own_formats(tmp_path: Path) -> None:
+    """A batch saves workbook after workbook in one process: each one's result colours point into its own
+    styles part, whether it is like the one before (same part) or not (more fills and fonts before them)."""
+    plain = user_book(tmp_path / "plain.xlsx")
+    busier = tmp_path / "busier.xlsx"
+    wb = openpyxl.load_workbook(plain)
+    for at, colour in enumerate(("FF445566", "FF778899", "FFAABBCC"), start=2):
+        cell = wb["Associations"][f"C{at}"]
+        cell.fill, cell.font = PatternFill("solid", fgColor=colour), Font(color=colour, italic=True)
+    wb.save(busier)
+    for at, source in enumerate([plain, busier, plain, busier]):
+        ws = openpyxl.load_workbook(patched(source, tmp_path / f"out{at}.xlsx", columns))["Associations"]
+        for row, value in enumerate(RESULTS, start=2):
+            look, cell = RESULT_LOOKS[value], ws[f"D{row}"]
+            assert (cell.fill.fgColor.rgb, cell.font.color.rgb, bool(cell.font.b)) == (
+                f"FF{look.fill}", f"FF{look.font}", look.bold
+            )  # fmt: skip
+        assert ws["C2"].fill.fgColor.rgb == ("FF445566" if source == busier else "00000000")
+
+
 def test_a_width_the_partner_changed_is_kept_on_the_next_run(tmp_path: Path) -> None:
     first = patched(user_book(tmp_path / "in.xlsx"), tmp_path / "1.xlsx", columns)
     part = sheet_part(first, "Associations")

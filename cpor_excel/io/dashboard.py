@@ -9,8 +9,10 @@ Nothing here knows a CPOR rule.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from cpor_excel.io.book import CellValue
 from cpor_excel.io.xlsx.chart import Anchor, Placement
@@ -131,14 +133,14 @@ def _place_charts(
     """Charts side by side from column A, each starting at the first column boundary after the previous
     one (and a gap); sizes from ``CHART_SIZES``, anchored to cells with offsets in EMU."""
     placed = []
-    edges = [0]  # the left edge of each column, in pixels
-    for column in range(512):
-        edges.append(edges[-1] + column_pixels(widths.get(column, 8.43)))
+    default = column_pixels(8.43)
+    # the left edge of each column, in pixels (ascending: columns are at least a pixel wide)
+    edges = [0, *accumulate(column_pixels(widths[c]) if c in widths else default for c in range(512))]
     left_column = 0
     for index, (chart, header_row) in enumerate(charts):
         width, height = CHART_SIZES[min(index, 1)]
         right = edges[left_column] + width
-        to_column = max(c for c in range(len(edges)) if edges[c] <= right)
+        to_column = bisect_right(edges, right) - 1  # the last column starting at or left of the right edge
         anchor = Anchor(
             left_column,
             top,
@@ -148,8 +150,7 @@ def _place_charts(
             to_row_offset=(height % ROW_PIXELS) * 9525,
         )
         placed.append((chart, Placement(sheet, header_row, 0, anchor)))
-        gap_edge = right + CHART_GAP
-        left_column = next(c for c in range(len(edges)) if edges[c] >= gap_edge)
+        left_column = bisect_left(edges, right + CHART_GAP)  # the first column starting after the gap
     return placed
 
 

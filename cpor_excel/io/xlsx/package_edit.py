@@ -80,8 +80,13 @@ class PackageEdit:
         """A new relationship from ``source`` to part ``target``; returns its id."""
         taken = self._rids.get(source)
         if taken is None:
+            pkg = self.package
+            # (the workbook's relationships were read when the package was opened)
+            known = pkg.rels if source == pkg.workbook else None
             taken = self._rids[source] = (
-                set(self.package.relationships(source)) if source in self._exists() else set()
+                set(known if known is not None else pkg.relationships(source))
+                if source in self._exists()
+                else set()
             )
         number = len(taken) + 1
         while f"rId{number}" in taken:

@@ -25,6 +25,16 @@ LEGACY_FILLS = ("FFC6EFCE", "FFFFEB9C", "FFFFC7CE", "FFE4DFEC")
 _BUILTIN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "0%": 9, "0.00%": 10}
 _ATTRS = re.compile(rb'([\w:]+)="([^"]*)"')
 
+#: what ``Styles._appended`` makes of a styles part and the looks asked for: the part after, each look's
+#: cell format index, and the fonts, fills, cell formats and number formats appended
+_Added = tuple[bytes, tuple[int, ...], tuple[list[bytes], list[bytes], list[bytes], list[bytes]]]
+#: ``_Added`` by (the part, the looks), for parts up to ``MEMO_BYTES``: a pure function of the two. A batch's
+#: workbooks usually share their styles part (made from one template) and a run asks for the same looks in
+#: the same order, so each save after the first finds its formats here instead of reading the part's blocks.
+_ADDED: dict[tuple[bytes, tuple[Look, ...]], _Added] = {}
+MEMO_BYTES = 256 * 1024
+MEMO_ENTRIES = 64
+
 
 def _block(xml: bytes, name: bytes) -> tuple[re.Match[bytes], int] | None:
     """The open tag of element ``name`` (any prefix) and the start of its closing tag."""
@@ -90,6 +100,27 @@ class Styles:
         return self._usable
 
     def _add(self, looks: list[Look]) -> None:
+        """Find or append each look (``_appended``), remembered per part and looks (``_ADDED``)."""
+        key = (self.xml, tuple(looks)) if len(self.xml) <= MEMO_BYTES else None
+        done = _ADDED.get(key) if key is not None else None
+        if done is None:
+            done = self._appended(looks)
+            if key is not None:
+                if len(_ADDED) >= MEMO_ENTRIES:
+                    _ADDED.clear()
+                _ADDED[key] = done
+        xml, ids, appended = done
+        self._found.update(zip(looks, ids, strict=True))
+        if xml != self.xml:
+            self.xml = xml
+            self.changed = True
+            if self._lists is not None:
+                for items, added in zip(self._lists, appended, strict=True):
+                    items += added  # what reading the blocks again would find
+
+    def _appended(self, looks: list[Look]) -> _Added:
+        """The part's XML with the looks it lacks appended, each look's format index, and the fonts, fills,
+        cell formats and number formats appended (a pure function of the XML and the looks)."""
         xml = self.xml
         fonts_block, fills_block, xfs_block = (_block(xml, n) for n in (b"fonts", b"fills", b"cellXfs"))
         assert fonts_block and fills_block and xfs_block
@@ -110,6 +141,7 @@ class Styles:
         style_ref = b' xfId="0"' if _block(xml, b"cellStyleXfs") else b""
         base = fonts[0] if fonts else b""
         base_size = _value(base, b"sz") or "11"
+        ids: list[int] = []
         for look in looks:
             font_id = 0
             if look.font or look.bold or look.size:
@@ -146,7 +178,7 @@ class Styles:
                     )
                 else:
                     new_xfs.append(b"<%sxf %s/>" % (p, attrs))
-            self._found[look] = xf_id
+            ids.append(xf_id)
         if new_fonts or new_fills or new_numfmts or new_xfs:
             # edit the later blocks first so that earlier offsets stay valid
             xml = _append(xml, xfs_block, new_xfs, len(xfs))
@@ -167,10 +199,7 @@ class Styles:
                     assert root is not None
                     at, end = (empty.start(), empty.end()) if empty else (root.end(), root.end())
                     xml = xml[:at] + block + xml[end:]
-            self.xml = xml
-            self.changed = True
-            for items, added in zip(self._lists, (new_fonts, new_fills, new_xfs, new_numfmts), strict=True):
-                items += added  # what reading the blocks again would find
+        return xml, tuple(ids), (new_fonts, new_fills, new_xfs, new_numfmts)
 
     @staticmethod
     def _font(
@@ -221,20 +250,29 @@ class Styles:
         return number, [b'<%snumFmt numFmtId="%d" formatCode="%s"/>' % (p, number, _xml_attr(code).encode())]
 
     def _legacy(self) -> set[int]:
-        xfs_block, fills_block = _block(self.xml, b"cellXfs"), _block(self.xml, b"fills")
-        if xfs_block is None or fills_block is None:
-            return set()
-        fills = _items(self.xml, fills_block, b"fill")
-        legacy = {
-            i
-            for i, item in enumerate(fills)
-            if (_value(item, b"fgColor", b"rgb") or "").upper() in LEGACY_FILLS
-        }
-        return {
-            i
-            for i, item in enumerate(_items(self.xml, xfs_block, b"xf"))
-            if _xf_key(item)[1:] in {(0, fill, False) for fill in legacy} and _xf_key(item)[0] == 0
-        }
+        return set(_legacy_of(self.xml)) if len(self.xml) <= MEMO_BYTES else _legacy_formats(self.xml)
+
+
+def _legacy_formats(xml: bytes) -> set[int]:
+    """The cell formats of a styles part that earlier versions gave Check Result cells (``LEGACY_FILLS``)."""
+    xfs_block, fills_block = _block(xml, b"cellXfs"), _block(xml, b"fills")
+    if xfs_block is None or fills_block is None:
+        return set()
+    fills = _items(xml, fills_block, b"fill")
+    legacy = {
+        i for i, item in enumerate(fills) if (_value(item, b"fgColor", b"rgb") or "").upper() in LEGACY_FILLS
+    }
+    return {
+        i
+        for i, item in enumerate(_items(xml, xfs_block, b"xf"))
+        if _xf_key(item)[1:] in {(0, fill, False) for fill in legacy} and _xf_key(item)[0] == 0
+    }
+
+
+@lru_cache(maxsize=16)
+def _legacy_of(xml: bytes) -> frozenset[int]:
+    """``_legacy_formats``, remembered for the styles parts of a batch's workbooks (up to ``MEMO_BYTES``)."""
+    return frozenset(_legacy_formats(xml))
 
 
 @lru_cache(

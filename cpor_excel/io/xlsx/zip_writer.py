@@ -96,6 +96,25 @@ def _deflate_piece(piece: bytes, primer: bytes, level: int) -> bytes:
     """A piece as raw deflate data that continues the stream before it (``primer``: its last bytes, up to
     32 KB) and ends on a byte boundary without closing it (a sync flush), the way pigz cuts a stream.
     Pieces so made, in order and followed by an empty final block, are one deflate stream."""
+    if level > ISAL_LEVELS and not primer and len(piece) <= MEMO_PIECE:
+        packed = _PACKED.get((piece, level))
+        if packed is None:
+            if len(_PACKED) >= MEMO_ENTRIES:
+                _PACKED.clear()
+            packed = _PACKED[(piece, level)] = _deflated(piece, primer, level)
+        return packed
+    return _deflated(piece, primer, level)
+
+
+#: small parts deflated by zlib (the workbook part, relationships, content types, styles, drawings), as
+#: deflated: a batch's workbooks, made from one template, write many the same, and zlib's level 6 costs
+#: ten times the hashing of a part (the same bytes come out: zlib is deterministic)
+_PACKED: dict[tuple[bytes, int], bytes] = {}
+MEMO_PIECE = 64 * 1024
+MEMO_ENTRIES = 128
+
+
+def _deflated(piece: bytes, primer: bytes, level: int) -> bytes:
     engine = isal_zlib if level <= ISAL_LEVELS else zlib
     if primer:
         deflate = engine.compressobj(level, engine.DEFLATED, -15, 8, engine.Z_DEFAULT_STRATEGY, primer)
