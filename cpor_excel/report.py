@@ -6,6 +6,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, overload
 
 from cpor_excel.model.findings import CODES, Finding, Severity
@@ -85,12 +86,13 @@ class Records(Sequence[dict[str, Any]]):
         return f"Records({len(self)} rows of {', '.join(self.header)})"
 
 
+_CODE = attrgetter("code")
 _TALLY_KEY = {Severity.ERROR: "errors", Severity.WARNING: "warnings", Severity.INFO: "infos"}
 
 
 def tally(findings: Iterable[Finding]) -> dict[str, int]:
     """Errors, warnings, infos and conflicts among findings (a conflict is also an error)."""
-    per_code = Counter(f.code for f in findings)
+    per_code = Counter(map(_CODE, findings))  # (at C speed: a run and its report tally them often)
     by_severity = Counter({severity: 0 for severity in Severity})
     for code, n in per_code.items():
         by_severity[CODES[code][0]] += n

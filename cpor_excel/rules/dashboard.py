@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -18,7 +19,7 @@ from cpor_excel.model.dashboard import Cell, Chart, Dashboard, Series, Table
 from cpor_excel.model.findings import CODES, Finding
 from cpor_excel.model.wording import SUMMARY_NOUNS, count_summary, counted
 from cpor_excel.rules.arrays import count_array
-from cpor_excel.rules.keys import Keys, group_sums
+from cpor_excel.rules.keys import group_sums
 from cpor_excel.rules.ledger import customer_of, month_numbers, month_texts
 
 TITLE = DASHBOARD_TITLE
@@ -89,10 +90,13 @@ def claims_by_status(associations: pd.DataFrame) -> Chart:
         for c in ("Claim ID", "Status")
     )
     named = ~(pd.isna(claim) | pd.isna(status))
-    pairs = Keys([status[named]], [claim[named]])  # each (status, claim) once
-    first = np.unique(pairs.codes[0], return_index=True)[1]
-    statuses, counts = np.unique(status[named][first].astype(str), return_counts=True)
-    per_status = dict(zip(statuses.tolist(), counts.tolist(), strict=True))
+    status_codes, statuses = pd.factorize(status[named])
+    claim_codes, claims = pd.factorize(claim[named])
+    pairs = np.unique(status_codes * max(len(claims), 1) + claim_codes)  # each (status, claim) once
+    counts = np.bincount(pairs // max(len(claims), 1), minlength=len(statuses))
+    per_status: Counter[str] = Counter()
+    for name, count in zip(map(str, statuses.tolist()), counts.tolist(), strict=True):
+        per_status[name] += count  # (statuses counted by their text)
     values = [int(per_status.get(status, 0)) for status in STATUSES]
     series = Series("Claims", values, point_colours=[STATUS_COLOURS.get(s) for s in STATUSES])
     return Chart(
@@ -184,8 +188,7 @@ def needs_action(
 
     order = sorted(chosen, key=lambda f: (rank[f.code], due(f) or dt.date.max, f.row or 0))
     shown = order[:ACTIONS_SHOWN]
-    tenants = _cells(associations, "Tenant ID", [f.row for f in shown])
-    workloads = _cells(associations, "Workload", [f.row for f in shown])
+    tenants, workloads = _cells(associations, ("Tenant ID", "Workload"), [f.row for f in shown])
     names = customer_of(
         customers, np.array([t if isinstance(t, str) else None for t in tenants], dtype=object)
     )
@@ -223,15 +226,26 @@ def _iso_day(text: object) -> dt.date | None:
     return None if parsed.isna().iloc[0] else parsed.iloc[0].date()
 
 
-def _cells(frame: pd.DataFrame, column: str, rows: list[int | None]) -> list[object]:
-    """The column's value in each Excel row (the first row of that number), None where there is none."""
-    if column not in frame or not rows:
-        return [None] * len(rows)
+def _cells(frame: pd.DataFrame, columns: Sequence[str], rows: list[int | None]) -> list[list[object]]:
+    """Each column's value in each Excel row (the first row of that number), None where there is none
+    (the rows looked up once for every column)."""
+    if not rows:
+        return [[] for _ in columns]
     if not frame.index.is_unique:  # (not a workbook's sheet) row by row, as labels
-        return [frame.loc[r].get(column) if r in frame.index else None for r in rows]
+        return [
+            [frame.loc[r].get(column) if column in frame and r in frame.index else None for r in rows]
+            for column in columns
+        ]
     at = frame.index.get_indexer(pd.Index([-1 if r is None else r for r in rows]))
-    values = np.concatenate([frame[column].to_numpy(dtype=object), np.full(1, None, dtype=object)])
-    return list(values[np.where(at >= 0, at, len(frame))])
+    at = np.where(at >= 0, at, len(frame))
+    out: list[list[object]] = []
+    for column in columns:
+        if column not in frame:
+            out.append([None] * len(rows))
+            continue
+        values = np.concatenate([frame[column].to_numpy(dtype=object), np.full(1, None, dtype=object)])
+        out.append(list(values[at]))
+    return out
 
 
 __all__ = [

@@ -46,7 +46,7 @@ from cpor_excel.io.looks import (
 )
 from cpor_excel.io.xlsx import dashboard_sheet, sheet_titles
 from cpor_excel.io.xlsx.calc_chain import formula_cells, without_cells
-from cpor_excel.io.xlsx.cells import ColumnStyle, forced
+from cpor_excel.io.xlsx.cells import CellXml, ColumnStyle, forced
 from cpor_excel.io.xlsx.package import REL_NS, Package, SheetInfo, open_package
 from cpor_excel.io.xlsx.package_edit import PackageEdit, attr
 from cpor_excel.io.xlsx.scan import utf8_xml
@@ -406,8 +406,7 @@ class XlsxPatch:
         strict = self._namespaces()[1] == REL_NS[1]
         rid = dashboard_sheet.write_parts(edit, self.package, part, layout, strict)
         formats = self._formats(DASHBOARD_LOOKS)
-        cells = SheetDoc(b"<worksheet><sheetData/></worksheet>", "", None).cells
-        xml = dashboard_sheet.sheet_xml(layout, formats, cells.tail, self._namespaces(), rid)
+        xml = dashboard_sheet.sheet_xml(layout, formats, CellXml(b"").tail, self._namespaces(), rid)
         if self.package.find(part) is not None:
             edit.replaced[part] = ([xml], 6)
         else:
