@@ -215,12 +215,12 @@ class XlsxPatch:
             raise ValueError(f"a sheet holds {MAX_ROWS - 1:,} rows below its header, not {len(rows):,}")
         doc = self._doc(sheet, create=True)
         doc.replace_all()
+        doc.widths.update(_widths(header, rows))  # (before the rows: a new sheet's then need no other)
         doc.add_rows(1, [list(header)], styles=self._header_styles(len(header)))
         doc.add_rows(2, rows, styles=self._row_styles(header, rows, formats))
         doc.headers(self._shared_strings()).update(
             {fold_header(h): i for i, h in reversed(list(enumerate(header)))}
         )
-        doc.widths.update(_widths(header, rows))
         self._tables[sheet] = [str(h) for h in header]
 
     @paused_gc()
@@ -237,9 +237,9 @@ class XlsxPatch:
         doc = self._doc(sheet, create=True)
         found = doc.headers(self._shared_strings())
         if not found and doc.last_used_row() == 0:
+            doc.widths.update(_widths(header, rows))  # (before the rows, as in ``replace_sheet``)
             doc.add_rows(1, [list(header)], styles=self._header_styles(len(header)))
             found.update({fold_header(h): i for i, h in reversed(list(enumerate(header)))})
-            doc.widths.update(_widths(header, rows))
         positions = []
         for name in header:
             column = found.get(fold_header(name))

@@ -421,8 +421,11 @@ class SheetDoc:
         for column in order:
             parts += cell_pieces(self.c_open + letters_of(column), digits, by_column[column])
         self.added.add_block(numbers, interleave(len(numbers), [*parts, self.close_row]))
-        if self.part is None:  # a new sheet: its columns get widths from their longest texts
+        if self.part is None:  # a new sheet: its columns get widths from their longest texts (but those
+            # the writer gave widths already: they take the place of these, see ``sheet_render._head``)
             for column, edits in by_column.items():
+                if column in self.widths:
+                    continue
                 distinct = set(edits)
                 distinct.discard(None)
                 longest = max(map(len, distinct)) - 1 - self.text_overhead  # type: ignore[arg-type]
