@@ -103,7 +103,8 @@ class Package:
         if self.find(CONTENT_TYPES) is None:
             raise damaged(path, "it has no [Content_Types].xml part")
         scan_prologs(path, archive)
-        root_rels = self.relationships("")
+        #: the package's own relationships (to the workbook, its properties), as read on opening
+        self.root_rels = root_rels = self.relationships("")
         office = [r for r in root_rels.values() if r.type.endswith("/officeDocument")]
         if not office or office[0].part is None:
             raise damaged(path, "it names no workbook part (_rels/.rels)")
@@ -252,6 +253,8 @@ class Package:
 
     def _read_sheets(self) -> list[SheetInfo]:
         root = self.parse(self.workbook)
+        #: the workbook part's root element's tag (its namespace tells strict from transitional)
+        self.workbook_tag = root.tag
         elements = [el for el in root.iter() if _local(el.tag) == "sheet"]
         used = set()
         sheets: list[tuple[Element, str]] = []

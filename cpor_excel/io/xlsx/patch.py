@@ -458,8 +458,8 @@ class XlsxPatch:
     def _namespaces(self) -> tuple[str, str]:
         """The workbook's main and relationships namespaces (strict or transitional), read once."""
         if self._ns is None:
-            root = self.package.parse(self.package.workbook)
-            main = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else _MAIN_NS[0]
+            tag = self.package.workbook_tag  # (read when the package was opened)
+            main = tag[1:].split("}", 1)[0] if tag.startswith("{") else _MAIN_NS[0]
             self._ns = main, REL_NS[1] if main == _MAIN_NS[1] else REL_NS[0]
         return self._ns
 

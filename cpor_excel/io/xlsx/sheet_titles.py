@@ -44,7 +44,7 @@ def renamed_sheet(workbook: bytes, old: str, new: str) -> bytes:
 
 def app_part(package: Package) -> str | None:
     """The package's ``docProps/app.xml`` (wherever its root relationships put it), or None."""
-    found = [r.part for r in package.relationships("").values() if r.type.endswith(EXTENDED_PROPERTIES)]
+    found = [r.part for r in package.root_rels.values() if r.type.endswith(EXTENDED_PROPERTIES)]
     return next((part for part in found if part is not None and package.find(part) is not None), None)
 
 
