@@ -1,6 +1,6 @@
-"""Big deflated parts inflated by ISA-L (python-isal): about twice as quick as zlib (a 500,000-row Usage
-sheet, 144 MB: 0.11 s instead of 0.25 s), on the critical path of a run (calamine may only parse the sheet
-once its checks, which read its XML, have passed).
+"""Deflated parts of some size inflated by ISA-L (python-isal): quicker than zlib (a 500,000-row Usage sheet,
+144 MB: 0.11 s instead of 0.25 s; a 330 KB sheet: 0.14 instead of 0.86 ms), on the critical path of a run
+(calamine may only parse the sheet once its checks, which read its XML, have passed).
 
 ``Inflating`` keeps ``zipfile``'s promises: the local header must be the one the directory names, no more than
 the declared size is ever inflated, and the data must end there with the CRC the directory gives; anything

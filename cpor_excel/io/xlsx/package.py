@@ -34,8 +34,10 @@ from cpor_excel.io.xlsx.zip_writer import ZipWriter, name_bytes
 MAX_PARSED_PART = 64 * 1024**2
 #: inflated parts kept between the reader's checks and the writer (``Package.hand_over``), at most
 MAX_HANDED = 512 * 1024**2
-#: deflated parts at least this big are inflated by ISA-L (``inflate.py``)
-INFLATE_FROM = 1024**2
+#: deflated parts at least this big are inflated by ISA-L (``inflate.py``): 6 times quicker than zipfile's zlib
+#: already for a batch workbook's Associations sheet of 330 KB (0.14 instead of 0.86 ms); smaller parts (styles,
+#: relationships) gain too little to matter
+INFLATE_FROM = 64 * 1024
 _PREAD = hasattr(os, "pread")
 CONTENT_TYPES = "[Content_Types].xml"
 REL_NS = (
