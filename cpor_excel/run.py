@@ -69,12 +69,14 @@ def run_book(
     others: pd.DataFrame | None = None,
     run_at: dt.datetime | None = None,
     read: tuple[WorkbookData, Prepared] | None = None,
+    evaluated: Evaluation | None = None,
 ) -> Report:
     """Check (``write=False``: nothing written, no draft made) or run one book. The caller saves it.
 
     ``drafts``: where the consent drafts go (None: none are made). ``others``: the associations of a
     batch's other workbooks, with a "Workbook" column. ``run_at``: the Run Log's time (default now).
-    ``read``: the book already read and validated (a batch validates small workbooks' sheets together).
+    ``read``: the book already read and validated (a batch validates small workbooks' sheets together),
+    ``evaluated``: and evaluated (a batch evaluates them together, ``registry.evaluate_together``).
     """
     from cpor_excel.apply import apply, dashboard_of, locate, new_rows
     from cpor_excel.io.frames import read_workbook_data
@@ -95,7 +97,7 @@ def run_book(
         else:
             data, prepared = read
         _release_raw_values(data)
-        evaluation = evaluate(prepared, as_of, source, others, recording=write)
+        evaluation = evaluated or evaluate(prepared, as_of, source, others, recording=write)
         if write and drafts is not None:
             _draft(evaluation, drafts)
         evaluation.findings = findings = locate(evaluation.findings, data)  # located: the others can go

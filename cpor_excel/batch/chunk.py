@@ -1,8 +1,8 @@
 """The batch's run task: a chunk of workbooks, each run exactly as `run` (or `check`) runs it alone.
 
-Reading, the rules and saving are per workbook; only the parsing and validation of the big data sheets is
-shared by the chunk (``rules/sheet_chunk.py``: pandas' and pandera's fixed cost per call, paid once per
-chunk instead of once per workbook).
+Reading, writing and saving are per workbook; the parsing and validation of the big data sheets
+(``rules/sheet_chunk.py``) and the rules that can (``registry.evaluate_together``) run once over the chunk:
+pandas' and pandera's fixed cost per call, paid once per chunk instead of once per workbook.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ from cpor_excel.io.safe_save import real_path, remove_stale_temps
 if TYPE_CHECKING:
     from cpor_excel.io.file_book import FileBook
     from cpor_excel.mail.outbox import DraftFiles
-    from cpor_excel.model.workbook import WorkbookData
+    from cpor_excel.model.evaluation import Evaluation
+    from cpor_excel.model.workbook import Prepared, WorkbookData
     from cpor_excel.rules.prepare import Checked
 
 T = TypeVar("T")
@@ -98,6 +99,7 @@ class _Opened:
     drafts: DraftFiles | None
     dest: Path | None
     closing: ExitStack  # closes it as `run` does: the drafts put in place, or removed on an error
+    prepared: Prepared | None = None  # validated (``prepare``), waiting for the chunk's evaluation
 
 
 class _Chunk:
@@ -131,7 +133,10 @@ class _Chunk:
             except Exception:  # a bug in checking them together must cost speed, not results
                 together = [{} for _ in opened]
             for one, checked in zip(opened, together, strict=True):
-                self._attempt(one.at, one.closing, partial(self._run, one, checked))
+                self._attempt(one.at, one.closing, partial(self._prepare, one, checked))
+            ready = [one for one in opened if one.prepared is not None]
+            for one, evaluation in zip(ready, self._evaluated(ready), strict=True):
+                self._attempt(one.at, one.closing, partial(self._run, one, evaluation))
         return [r for r in self.results if r is not None]
 
     def _open(self, at: int, closing: ExitStack) -> _Opened:
@@ -146,13 +151,36 @@ class _Chunk:
             book, drafts, dest = closing.enter_context(open_for_run(Path(path)))
         return _Opened(at, book, read_workbook_data(book, workbook), drafts, dest, closing)
 
-    def _run(self, one: _Opened, checked: dict[str, Checked]) -> None:
+    def _prepare(self, one: _Opened, checked: dict[str, Checked]) -> None:
         from cpor_excel.rules.prepare import prepare
+
+        one.prepared = prepare(one.data, checked)
+
+    def _evaluated(self, ready: list[_Opened]) -> list[Evaluation | None]:
+        """The chunk's workbooks evaluated together (``registry.evaluate_together``: each as it would be
+        alone); None for each when that fails, so that each is evaluated alone and fails on its own."""
+        from cpor_excel.rules.registry import evaluate_together
+
+        try:
+            return list(
+                evaluate_together(
+                    [one.prepared for one in ready if one.prepared is not None],
+                    self.as_of,
+                    [self.items[one.at][1] for one in ready],
+                    [self.items[one.at][2] for one in ready],
+                    recording=not self.dry_run,
+                )
+            )
+        except Exception:  # a bug in evaluating them together must cost speed, not results
+            return [None] * len(ready)
+
+    def _run(self, one: _Opened, evaluation: Evaluation | None) -> None:
         from cpor_excel.run import run_book
 
         path, workbook, others = self.items[one.at]
+        prepared = one.prepared
+        assert prepared is not None
         with one.closing:  # saved, unlocked and freed before the next workbook
-            prepared = prepare(one.data, checked)
             report = run_book(
                 one.book,
                 workbook,
@@ -162,6 +190,7 @@ class _Chunk:
                 others=others,
                 run_at=self.run_at,
                 read=(one.data, prepared),
+                evaluated=evaluation,
             )
             if one.dest is not None and one.drafts is not None:
                 # the drafts are on disk before the workbook

@@ -16,15 +16,24 @@ from cpor_excel.model.findings import Finding
 from cpor_excel.rules.arrays import count_array, text_array
 from cpor_excel.rules.keys import Keys, Table, group_sums, joined_texts, rows_at
 from cpor_excel.rules.ledger import month_texts
+from cpor_excel.rules.schemas import ROW_MASK, book_of
 
 SHEET = "Associations"
 
 
-def earned_text(associations: pd.DataFrame, ledger: pd.DataFrame, new_rows: pd.DataFrame) -> pd.Series:
+def earned_text(
+    associations: pd.DataFrame,
+    ledger: pd.DataFrame,
+    new_rows: pd.DataFrame,
+    new_books: np.ndarray | None = None,
+) -> pd.Series:
     """Per association row, what the Earnings Ledger (existing and new rows) holds for its claim and workload:
-    "200 users, 1000.00 USD" (users only when no amount is known), "" when the ledger has no month of it."""
+    "200 users, 1000.00 USD" (users only when no amount is known), "" when the ledger has no month of it.
+    ``new_books``: each new row's book, when the frames are several workbooks' stacked (``together.py``)."""
     out = np.full(len(associations), "", dtype=object)
-    frames = [frame for frame in (ledger, new_rows) if not frame.empty]
+    new_books = np.zeros(len(new_rows), dtype=np.int64) if new_books is None else new_books
+    sides = [(f, b) for f, b in ((ledger, book_of(ledger.index)), (new_rows, new_books)) if not f.empty]
+    frames = [frame for frame, _ in sides]
     if not frames or associations.empty:
         return pd.Series(out, index=associations.index, dtype=object, name="Earned")
 
@@ -34,6 +43,7 @@ def earned_text(associations: pd.DataFrame, ledger: pd.DataFrame, new_rows: pd.D
     pairs = Keys(
         [column(text_array, "Claim ID"), text_array(associations, "Claim ID")],
         [column(text_array, "Workload"), text_array(associations, "Workload")],
+        [np.concatenate([books for _, books in sides]), book_of(associations.index)],
     )
     held, rows = pairs.codes
     users = group_sums(held, column(count_array, "Paid Users"), pairs.size)
@@ -70,15 +80,16 @@ def earned_text(associations: pd.DataFrame, ledger: pd.DataFrame, new_rows: pd.D
 # ------------------------------------------------------------------------------- usage pay's findings
 
 
-def usage_pay_findings(reported: Table, reason_codes: tuple[str, ...]) -> list[Finding]:
+def usage_pay_findings(reported: Table, reason_codes: tuple[str, ...], count: int = 1) -> list[list[Finding]]:
     """One `hwm-earned` per association row with paid months, one `hwm-not-earned` per row and reason
     (``reported``: the months ``earnings.py`` decided, with their reason codes, in ``reason_codes``' order).
 
     A first run of a big workbook reports tens of thousands of groups, so they are not made by a pandas
     groupby loop (a frame per group): sorted by row, reason and month, each group is a run of consecutive
     rows, and its sums, first and last month are found with numpy over the run boundaries."""
+    found: list[list[Finding]] = [[] for _ in range(count)]  # by book (``together.py``)
     if not len(reported["_row"]):
-        return []
+        return found
     order = {code: i for i, code in enumerate(("", *reason_codes))}
     codes, distinct = pd.factorize(reported["_reason"])
     reason_order = np.array([*(order.get(r, np.nan) for r in distinct.tolist()), np.nan], dtype=float)[codes]
@@ -99,10 +110,9 @@ def usage_pay_findings(reported: Table, reason_codes: tuple[str, ...]) -> list[F
     last_amount = np.maximum.reduceat(np.where(has_amount, np.arange(len(rows)), -1), starts)
     currencies = frame["_currency"].tolist()
     detail = {c: frame[c].tolist() for c in _REASON_FIELDS if c in frame}
-    texts, rows = texts.tolist(), rows.tolist()
+    texts, rows = texts.tolist(), rows.astype(np.int64).tolist()
     paid_users, amount_sums = paid_users.tolist(), amount_sums.tolist()
     with_amount, last_amount = with_amount.tolist(), last_amount.tolist()
-    found: list[Finding] = []
     for at, (first, last) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
         span = (
             texts[first] if first == last else f"{last - first + 1} months, {texts[first]} to {texts[last]}"
@@ -124,10 +134,9 @@ def usage_pay_findings(reported: Table, reason_codes: tuple[str, ...]) -> list[F
             code = "hwm-not-earned"
             month = {c: values[last] for c, values in detail.items()}
             message = f"No usage pay for {workload} in {span}: {reason_words(str(reasons[first]), month)}."
-        found.append(
-            Finding(
-                code, SHEET, message, row=int(rows[first]), column="Workload", claim_id=str(claims[first])
-            )
+        book, row = divmod(rows[first], ROW_MASK + 1)
+        found[book].append(
+            Finding(code, SHEET, message, row=row, column="Workload", claim_id=str(claims[first]))
         )
     return found
 

@@ -23,7 +23,7 @@ month pays the step of that clipped running sum (proof in the test module).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +50,8 @@ from cpor_excel.rules.keys import (
     sorted_codes,
 )
 from cpor_excel.rules.ledger import cell_frame, customer_of, month_numbers, month_texts, optional_text
+from cpor_excel.rules.schemas import book_of
+from cpor_excel.rules.together import split_rows, split_series, stacked
 
 SHEET = "Associations"
 RATE_CARD_SHEET = "Rate Card"
@@ -89,33 +91,75 @@ def evaluate_earnings(
     earlier run recorded on this same as-of date, so that a second run reports what the first did),
     `no-rate-card` (warning) on the Rate Card sheet.
     """
+    [one] = earnings_of_books(
+        [associations],
+        [usage],
+        [customers],
+        rate_card,
+        settings,
+        [ledger],
+        as_of,
+        rate_card_note,
+        usage_numbers,
+    )
+    return one
+
+
+def earnings_of_books(
+    associations: Sequence[pd.DataFrame],
+    usage: Sequence[pd.DataFrame],
+    customers: Sequence[pd.DataFrame],
+    rate_card: pd.DataFrame | None,
+    settings: Settings,
+    ledger: Sequence[pd.DataFrame],
+    as_of: dt.date,
+    rate_card_note: str = "",
+    usage_numbers: Mapping[str, Numbered] | None = None,
+) -> list[EarningsResult]:
+    """``evaluate_earnings`` of several workbooks ("books") that share the Rate Card and the settings, run
+    once over their frames stacked (``together.py``): each book's result, as its own run would give it."""
+    count = len(associations)
+    assoc, frames = stacked(associations), (stacked(usage), stacked(customers), stacked(ledger))
     start = settings.high_water_mark_from
-    index = associations.index
-    if start is None or associations.empty:
-        blank = pd.Series([None] * len(index), index=index, dtype=object, name="High-Water Mark")
-        return EarningsResult(
-            [], empty_earnings(), blank, earned_text(associations, ledger, empty_earnings())
-        )
+    if start is None or assoc.empty:
+        results = []
+        for frame, held in zip(associations, ledger, strict=True):
+            blank = pd.Series([None] * len(frame), index=frame.index, dtype=object, name="High-Water Mark")
+            results.append(
+                EarningsResult([], empty_earnings(), blank, earned_text(frame, held, empty_earnings()))
+            )
+        return results
+    usage_all, customers_all, ledger_all = frames
     as_of_month = float((as_of.year - 1970) * 12 + as_of.month - 1)
     start_month = float((start.year - 1970) * 12 + start.month - 1)
 
-    keys = _pair_codes(associations, usage, ledger, usage_numbers or {})
-    history = _history(usage, ledger, keys, as_of_month)
-    claims = _counting_claims(associations, keys.associations, start_month, as_of_month)
-    months = _counted_months(history, claims, ledger, keys.ledger)
-    terms, rate_findings = _terms(months["_workload"], rate_card, rate_card_note)
-    decided = _decide({**months, **terms}, ledger, keys.ledger)
-    new_rows = _ledger_rows(decided, customers, as_of)
+    keys = _pair_codes(assoc, usage_all, ledger_all, (usage_numbers or {}) if count == 1 else {})
+    history = _history(usage_all, ledger_all, keys, as_of_month)
+    claims = _counting_claims(assoc, keys.associations, start_month, as_of_month)
+    months = _counted_months(history, claims, ledger_all, keys.ledger)
+    terms, missing = _terms(months["_workload"], rate_card)
+    decided = _decide({**months, **terms}, ledger_all, keys.ledger)
+    new_rows = _ledger_rows(decided, customers_all, as_of)
 
-    reported = _joined(decided, _recorded_today(associations, ledger, keys, rate_card, as_of))
-    findings = rate_findings if len(months["_key"]) else []
-    findings += usage_pay_findings(reported, REASONS)
-    return EarningsResult(
-        findings=findings,
-        new_ledger_rows=new_rows,
-        high_water_mark=_high_water_marks(associations, keys.associations, history),
-        earned=earned_text(associations, ledger, new_rows),
+    reported = _joined(decided, _recorded_today(assoc, ledger_all, keys, rate_card, as_of))
+    found = usage_pay_findings(reported, REASONS, count)
+    rate_findings = _rate_findings(
+        months["_workload"], months["_book"], missing, rate_card, rate_card_note, count
     )
+    high_water_marks = split_series(
+        _high_water_marks(assoc, keys.associations, history), [frame.index for frame in associations]
+    )
+    new_books = decided["_book"]
+    earned = split_series(
+        earned_text(assoc, ledger_all, new_rows, new_books), [frame.index for frame in associations]
+    )
+    new_rows_of = split_rows(new_rows, new_books, count, empty_earnings)
+    return [
+        EarningsResult(
+            rate_findings[book] + found[book], new_rows_of[book], high_water_marks[book], earned[book]
+        )
+        for book in range(count)
+    ]
 
 
 def _joined(first: Table, second: Table) -> Table:
@@ -150,6 +194,9 @@ def _pair_codes(
     tenants, _ = _numbered(frames, "Tenant ID", numbers.get("Tenant ID"))
     workloads, names = _numbered(frames, "Workload", numbers.get("Workload"))
     codes = np.where((tenants < 0) | (workloads < 0), -1, tenants * max(len(names), 1) + workloads)
+    books = np.concatenate([book_of(frame.index) for frame in frames])
+    if len(books) and books.max() > 0:  # stacked workbooks: a pair of one book never matches another's
+        codes = np.where(codes < 0, -1, codes * (int(books.max()) + 1) + books)
     a, u = len(associations), len(usage)
     return _Keys(codes[:a], codes[a : a + u], codes[a + u :])
 
@@ -242,6 +289,7 @@ def _counting_claims(
     claims = {
         "_key": keys,
         "_row": associations.index.to_numpy(),
+        "_book": book_of(associations.index),
         "_claim": text_array(associations, "Claim ID"),
         "_tenant": text_array(associations, "Tenant ID"),
         "_workload": text_array(associations, "Workload"),
@@ -292,19 +340,18 @@ def _counted_months(history: Table, claims: Table, ledger: pd.DataFrame, ledger_
                 _key_months(rows["_key"], rows["_month"]), _key_months(ledger_keys[held], held_month[held])
             ),
         )
-    # the ledger's order; within one customer workload the months ascend, as the cap needs
+    # the ledger's order (book by book); within one customer workload the months ascend, as the cap needs
     tenant, workload = sorted_codes(rows["_tenant"])[0], sorted_codes(rows["_workload"])[0]
-    return rows_at(rows, np.lexsort((rows["_month"], workload, tenant)))
+    return rows_at(rows, np.lexsort((rows["_month"], workload, tenant, rows["_book"])))
 
 
 # ------------------------------------------------------------------------------------------ the terms
 
 
-def _terms(
-    workloads: np.ndarray, rate_card: pd.DataFrame | None, note: str = ""
-) -> tuple[Table, list[Finding]]:
+def _terms(workloads: np.ndarray, rate_card: pd.DataFrame | None) -> tuple[Table, np.ndarray]:
     """Per row of ``workloads``: _rate, _currency, _min_new, _max, _cap from its workload's Rate Card row (an
-    exact workload row beats "*"); without one, Min New Users 1 and no caps, no rate, and `no-rate-card`."""
+    exact workload row beats "*"); without one, Min New Users 1 and no caps, no rate. And per row whether the
+    Rate Card has no row for it (`no-rate-card`, ``_rate_findings``)."""
     codes, names = pd.factorize(workloads)
     card = _card(rate_card)
     lookup: dict[object, int] = {}
@@ -321,25 +368,37 @@ def _terms(
         terms[column] = values[row]  # -1: the appended blank
     terms["_min_new"] = np.where(np.isnan(terms["_min_new"]), 1.0, terms["_min_new"])
     terms["_max"] = np.where(np.isnan(terms["_max"]), np.inf, terms["_max"])
-    findings: list[Finding] = []
+    return terms, ~np.append(found, True)[codes]  # (code -1, no workload: never reported)
+
+
+def _rate_findings(
+    workloads: np.ndarray,
+    books: np.ndarray,
+    missing: np.ndarray,
+    rate_card: pd.DataFrame | None,
+    note: str,
+    count: int,
+) -> list[list[Finding]]:
+    """Per book, `no-rate-card` when it counts months (``workloads``, of ``books``) and has no Rate Card, or one
+    for each workload of its months that its Rate Card has no row for (by name)."""
+    out: list[list[Finding]] = [[] for _ in range(count)]
     if rate_card is None:
-        findings.append(
-            Finding(
-                "no-rate-card",
-                RATE_CARD_SHEET,
-                (
-                    "The Rate Card holds the example `cpor-excel new` writes (its Source column says example)"
-                    if note == "example"
-                    else "There is no Rate Card sheet"
-                )
-                + ", so the months paid above the high-water mark count users with Min New Users 1 and no caps, "
-                "and leave amounts blank: enter the rates, minimum and caps of your incentive guide (Microsoft "
-                "does not publish them)" + (" and clear the Source column." if note == "example" else "."),
+        message = (
+            (
+                "The Rate Card holds the example `cpor-excel new` writes (its Source column says example)"
+                if note == "example"
+                else "There is no Rate Card sheet"
             )
+            + ", so the months paid above the high-water mark count users with Min New Users 1 and no caps, "
+            "and leave amounts blank: enter the rates, minimum and caps of your incentive guide (Microsoft "
+            "does not publish them)" + (" and clear the Source column." if note == "example" else ".")
         )
-    else:
-        for name in sorted(str(n) for n in np.asarray(names, dtype=object)[~found]):
-            findings.append(
+        for book in np.unique(books).tolist():
+            out[book].append(Finding("no-rate-card", RATE_CARD_SHEET, message))
+        return out
+    for book in np.unique(books[missing]).tolist():
+        for name in sorted({str(n) for n in workloads[missing & (books == book)].tolist()}):
+            out[book].append(
                 Finding(
                     "no-rate-card",
                     RATE_CARD_SHEET,
@@ -348,7 +407,7 @@ def _terms(
                     f"add a row for {name} from your incentive guide.",
                 )
             )
-    return terms, findings
+    return out
 
 
 _TERM_COLUMNS = ["_rate", "_currency", "_min_new", "_max", "_cap"]
@@ -421,7 +480,7 @@ def _ledger_rows(decided: Table, customers: pd.DataFrame, as_of: dt.date) -> pd.
     columns: dict[str, list[Any]] = {
         "Claim ID": as_texts(decided["_claim"]).tolist(),
         "Tenant ID": as_texts(decided["_tenant"]).tolist(),
-        "Customer": optional_text(customer_of(customers, decided["_tenant"])),
+        "Customer": optional_text(customer_of(customers, decided["_tenant"], decided["_book"])),
         "Workload": as_texts(decided["_workload"]).tolist(),
         "Partner ID": optional_text(decided["_partner"]),
         "Month": month_texts(decided["_month"]).tolist(),
@@ -474,6 +533,7 @@ def _recorded_today(
         {
             "_claim": text_array(ledger, "Claim ID"),
             "_workload": text_array(ledger, "Workload"),
+            "_book": book_of(ledger.index),
             "_key": keys.ledger,
             "_month": _months(ledger, "Month"),
             "_mau": count_array(ledger, "Active Users"),
@@ -490,11 +550,12 @@ def _recorded_today(
         {
             "_claim": text_array(associations, "Claim ID"),
             "_workload": text_array(associations, "Workload"),
+            "_book": book_of(associations.index),
             "_row": associations.index.to_numpy(),
             "_approved": _months(associations, "Approved"),
         }
-    ).drop_duplicates(["_claim", "_workload"])
-    today = today.merge(rows, on=["_claim", "_workload"])
+    ).drop_duplicates(["_claim", "_workload", "_book"])
+    today = today.merge(rows, on=["_claim", "_workload", "_book"])
     terms, _ = _terms(today["_workload"].to_numpy(dtype=object), rate_card)
     already = pd.Series(count_array(ledger, "Paid Users"), dtype=float).fillna(0.0).groupby(keys.ledger).sum()
     today = today.assign(**{c: v for c, v in terms.items() if c != "_currency"})

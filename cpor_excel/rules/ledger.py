@@ -18,6 +18,7 @@ import pandas as pd
 from cpor_excel.model.columns import LEDGER_HEADER, LEDGER_SHEET
 from cpor_excel.model.findings import Finding
 from cpor_excel.rules.keys import Keys, Table, as_texts, joined_texts
+from cpor_excel.rules.schemas import book_of
 
 #: a milestone is paid once per this key
 PAID_KEY = ["Tenant ID", "Workload", "Milestone"]
@@ -193,18 +194,21 @@ def customer_names(customers: pd.DataFrame) -> pd.Series:
     return known.drop_duplicates("Tenant ID").set_index("Tenant ID")["Customer Name"]
 
 
-def customer_of(customers: pd.DataFrame, tenants: np.ndarray) -> np.ndarray:
-    """The Customer Name of each tenant (``customer_names``), NaN where the Customers sheet has none."""
+def customer_of(customers: pd.DataFrame, tenants: np.ndarray, books: np.ndarray | None = None) -> np.ndarray:
+    """The Customer Name of each tenant (``customer_names``), NaN where the Customers sheet has none.
+    ``books``: each tenant's book, when the customers are several workbooks' stacked (``together.py``)."""
     if customers.empty or "Tenant ID" not in customers or "Customer Name" not in customers:
         return np.full(len(tenants), np.nan, dtype=object)
     ids = customers["Tenant ID"].to_numpy(dtype=object)
     names = customers["Customer Name"].to_numpy(dtype=object)
-    codes, distinct = pd.factorize(ids)  # (a missing Tenant ID: -1, left out)
-    first = np.full(len(distinct), -1, dtype=np.int64)
-    known = np.flatnonzero(codes >= 0)[::-1]
-    first[codes[known]] = known  # each tenant's first row
-    at = pd.Index(distinct, dtype=object).get_indexer(pd.Index(tenants, dtype=object))
-    found = np.concatenate([names[first], np.full(1, np.nan, dtype=object)])[at]  # -1: the appended NaN
+    wanted = np.asarray(tenants, dtype=object)
+    books = np.zeros(len(wanted), dtype=np.int64) if books is None else books
+    known = Keys([ids, wanted], [book_of(customers.index), books.astype(np.int64)])  # (a missing ID: -1)
+    own, asked = known.codes
+    first = np.full(known.size + 1, -1, dtype=np.int64)  # each tenant's first row; -1 (the last): none
+    rows = np.flatnonzero(own >= 0)[::-1]
+    first[own[rows]] = rows
+    found = np.concatenate([names, np.full(1, np.nan, dtype=object)])[first[asked]]  # -1: the appended NaN
     return np.asarray(found, dtype=object)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +48,7 @@ from cpor_excel.rules import (
     reconciliation,
     usage,
 )
+from cpor_excel.rules.together import alike, content, shape
 
 #: the tool's columns on Associations besides Check Result / Check Notes, in SPEC order
 ASSOCIATION_VALUE_COLUMNS = ASSOCIATIONS.tool_columns[2:]
@@ -88,6 +89,14 @@ class Rule:
     apply: Callable[[Inputs], Outcome]
     columns: tuple[str, ...] = ()  # the Associations tool columns it fills
     tool_sheets: tuple[str, ...] = ()  # the tool sheets it adds rows to
+    #: the rule run once over several workbooks (``together.py``): each one's Outcome, as ``apply`` gives it
+    together: Callable[[Sequence[Inputs]], list[Outcome]] | None = None
+
+    def outcomes(self, given: Sequence[Inputs]) -> list[Outcome]:
+        """Each workbook's Outcome: run once over them all when the rule can, else workbook by workbook."""
+        if self.together is not None and len(given) > 1:
+            return self.together(given)
+        return [self.apply(one) for one in given]
 
 
 CUSTOMERS, ASSOC, USAGE, MILESTONES, SETTINGS = "Customers", "Associations", "Usage", "Milestones", "Settings"
@@ -177,26 +186,55 @@ def _deadlines(given: Inputs) -> Outcome:
 
 
 def _usage_pay(given: Inputs) -> Outcome:
-    p = given.prepared
-    # an unusable Rate Card or High-Water Mark From: the Earnings Ledger is left as it is (no month decided)
-    settings = dataclasses.replace(p.settings, high_water_mark_from=None) if p.hold else p.settings
-    pay = earnings.evaluate_earnings(
-        p.associations,
-        p.usage,
-        p.customers,
-        p.rate_card,
-        settings,
-        p.earnings,
-        given.as_of,
-        p.rate_card_note,
-        usage_numbers=p.usage_numbers,
-    )
-    # a workbook that never set High-Water Mark From gets no Earnings Ledger sheet: it behaves as before
-    rows = {EARNED: pay.new_ledger_rows} if settings.high_water_mark_from is not None else {}
-    texts = pay.earned.to_numpy(dtype=object, copy=True)  # "" -> None (Series.where, without its machinery)
-    texts[texts == ""] = None
-    earned = pd.Series(texts, index=pay.earned.index, dtype=object, name=pay.earned.name)
-    return Outcome(pay.findings, {"High-Water Mark": pay.high_water_mark, "Earned": earned}, rows)
+    [outcome] = _usage_pay_together([given])
+    return outcome
+
+
+def _usage_pay_together(given: Sequence[Inputs]) -> list[Outcome]:
+    """The usage pay rule of several workbooks, once for each group of those with the same settings and Rate
+    Card (``earnings.earnings_of_books``)."""
+    out: list[Outcome] = [Outcome() for _ in given]
+    settings = [
+        dataclasses.replace(p.settings, high_water_mark_from=None) if p.hold else p.settings
+        for p in (one.prepared for one in given)
+    ]  # an unusable Rate Card or High-Water Mark From: the Earnings Ledger is left as it is (no month decided)
+    keys = [
+        (
+            settings[at],
+            content(one.prepared.rate_card),
+            one.prepared.rate_card_note,
+            *(shape(frame) for frame in _earning_frames(one.prepared)),
+        )
+        for at, one in enumerate(given)
+    ]
+    for books in alike(keys):
+        first = given[books[0]]
+        p = [given[at].prepared for at in books]
+        pays = earnings.earnings_of_books(
+            [one.associations for one in p],
+            [one.usage for one in p],
+            [one.customers for one in p],
+            p[0].rate_card,
+            settings[books[0]],
+            [one.earnings for one in p],
+            first.as_of,
+            p[0].rate_card_note,
+            usage_numbers=p[0].usage_numbers if len(books) == 1 else None,
+        )
+        for at, pay in zip(books, pays, strict=True):
+            # a workbook that never set High-Water Mark From gets no Earnings Ledger sheet: it behaves as before
+            rows = {EARNED: pay.new_ledger_rows} if settings[at].high_water_mark_from is not None else {}
+            texts = pay.earned.to_numpy(
+                dtype=object, copy=True
+            )  # "" -> None (Series.where, without its machinery)
+            texts[texts == ""] = None
+            earned = pd.Series(texts, index=pay.earned.index, dtype=object, name=pay.earned.name)
+            out[at] = Outcome(pay.findings, {"High-Water Mark": pay.high_water_mark, "Earned": earned}, rows)
+    return out
+
+
+def _earning_frames(p: Prepared) -> tuple[pd.DataFrame, ...]:
+    return p.associations, p.usage, p.customers, p.earnings
 
 
 def _reconciliation(given: Inputs) -> Outcome:
@@ -290,6 +328,7 @@ RULES: tuple[Rule, ...] = (
         _usage_pay,
         columns=("High-Water Mark", "Earned"),
         tool_sheets=(EARNED,),
+        together=_usage_pay_together,
     ),
     Rule(
         "reconciliation with Microsoft's earnings",
@@ -320,28 +359,47 @@ def evaluate(
     ``others``: associations of other workbooks (batch), with a "Workbook" column; conflicts with them are
     reported on this workbook's rows, naming the other workbook.
     """
-    assoc = prepared.associations
-    findings: list[Finding] = list(prepared.findings)
-    evaluation = Evaluation(as_of=as_of, findings=findings, association_columns=pd.DataFrame())
-    filled: dict[str, pd.Series] = {}
-    for rule in RULES:
-        outcome = rule.apply(
-            Inputs(prepared, as_of, findings, source, others, recording, dict(evaluation.rows))
-        )
-        undeclared = {f.code for f in [*outcome.findings, *outcome.held_back]} - rule.codes
-        if undeclared:
-            raise AssertionError(f"rule {rule.name!r} reported undeclared codes {sorted(undeclared)}")
-        findings += outcome.findings
-        for name, values in outcome.columns.items():
-            filled[name] = values if values.index.equals(assoc.index) else values.reindex(assoc.index)
-        evaluation.rows.update(outcome.rows)
-        evaluation.conflicts += outcome.conflicts
-        evaluation.draft_requests += outcome.draft_requests
-        evaluation.held_back += outcome.held_back
-    blank = pd.Series(np.nan, index=assoc.index, dtype=object)
-    columns = {name: filled.get(name, blank) for name in ASSOCIATION_VALUE_COLUMNS}
-    evaluation.association_columns = _frame(columns, assoc.index)
+    [evaluation] = evaluate_together([prepared], as_of, [source], [others], recording)
     return evaluation
+
+
+def evaluate_together(
+    prepared: Sequence[Prepared],
+    as_of: dt.date,
+    sources: Sequence[str],
+    others: Sequence[pd.DataFrame | None],
+    recording: bool = True,
+) -> list[Evaluation]:
+    """``evaluate`` of several workbooks (a batch's chunk), each as it would be alone: a rule that can runs
+    once over them all (``Rule.together``), the others workbook by workbook."""
+    findings: list[list[Finding]] = [list(p.findings) for p in prepared]
+    evaluations = [
+        Evaluation(as_of=as_of, findings=found, association_columns=pd.DataFrame()) for found in findings
+    ]
+    filled: list[dict[str, pd.Series]] = [{} for _ in prepared]
+    for rule in RULES:
+        given = [
+            Inputs(p, as_of, findings[at], sources[at], others[at], recording, dict(evaluations[at].rows))
+            for at, p in enumerate(prepared)
+        ]
+        for at, outcome in enumerate(rule.outcomes(given)):
+            undeclared = {f.code for f in [*outcome.findings, *outcome.held_back]} - rule.codes
+            if undeclared:
+                raise AssertionError(f"rule {rule.name!r} reported undeclared codes {sorted(undeclared)}")
+            evaluation, index = evaluations[at], prepared[at].associations.index
+            findings[at] += outcome.findings
+            for name, values in outcome.columns.items():
+                filled[at][name] = values if values.index.equals(index) else values.reindex(index)
+            evaluation.rows.update(outcome.rows)
+            evaluation.conflicts += outcome.conflicts
+            evaluation.draft_requests += outcome.draft_requests
+            evaluation.held_back += outcome.held_back
+    for at, evaluation in enumerate(evaluations):
+        index = prepared[at].associations.index
+        blank = pd.Series(np.nan, index=index, dtype=object)
+        columns = {name: filled[at].get(name, blank) for name in ASSOCIATION_VALUE_COLUMNS}
+        evaluation.association_columns = _frame(columns, index)
+    return evaluations
 
 
 def _frame(columns: dict[str, pd.Series], index: pd.Index) -> pd.DataFrame:
