@@ -77,20 +77,29 @@ def empty_ledger() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in LEDGER_HEADER})
 
 
-def reached_text(associations: pd.DataFrame, ledger: pd.DataFrame, new_rows: pd.DataFrame) -> pd.Series:
+def reached_text(
+    associations: pd.DataFrame,
+    ledger: pd.DataFrame,
+    new_rows: pd.DataFrame,
+    new_books: np.ndarray | None = None,
+) -> pd.Series:
     """Per association row, the milestones its claim and workload hold in the ledger, existing and new:
-    "M1 2025-04; M2 2025-09" by month, "" when none."""
+    "M1 2025-04; M2 2025-09" by month, "" when none. ``new_books``: each new row's book, when the frames are
+    several workbooks' stacked (``together.py``)."""
     out = np.full(len(associations), "", dtype=object)
-    frames = [
-        frame
-        for frame in (ledger, new_rows)
+    new_books = np.zeros(len(new_rows), dtype=np.int64) if new_books is None else new_books
+    sides = [
+        (frame, books)
+        for frame, books in ((ledger, book_of(ledger.index)), (new_rows, new_books))
         if not frame.empty and all(c in frame for c in ("Claim ID", "Workload", "Milestone"))
     ]
+    frames = [frame for frame, _ in sides]
     if frames and len(associations):
         claim, workload, milestone = (
             np.concatenate([frame[c].to_numpy(dtype=object) for frame in frames])
             for c in ("Claim ID", "Workload", "Milestone")
         )
+        book = np.concatenate([books for _, books in sides]).astype(np.int64)
         month = np.concatenate(
             [
                 month_numbers(frame["Month Reached"])
@@ -100,14 +109,20 @@ def reached_text(associations: pd.DataFrame, ledger: pd.DataFrame, new_rows: pd.
             ]
         )
         named = ~(pd.isna(claim) | pd.isna(workload) | pd.isna(milestone))
-        claim, workload, milestone, month = (a[named] for a in (claim, workload, milestone, month))
+        claim, workload, milestone, month, book = (
+            a[named] for a in (claim, workload, milestone, month, book)
+        )
         claim, workload, milestone = as_texts(claim), as_texts(workload), as_texts(milestone)
         rows = (
             associations["Claim ID"].to_numpy(dtype=object),
             associations["Workload"].to_numpy(dtype=object),
         )
         known = ~(pd.isna(rows[0]) | pd.isna(rows[1]))
-        pairs = Keys([claim, as_texts(rows[0][known])], [workload, as_texts(rows[1][known])])
+        pairs = Keys(
+            [claim, as_texts(rows[0][known])],
+            [workload, as_texts(rows[1][known])],
+            [book, book_of(associations.index)[known]],
+        )
         held, wanted = pairs.codes
         # each (milestone, month) once, by month (no month last), then milestone
         names = pd.factorize(milestone, sort=True)[0]
@@ -134,8 +149,10 @@ def unsupported(ledger: pd.DataFrame, reach: Table) -> list[Finding]:
     cells = [ledger[c].to_numpy(dtype=object) for c in key]
     named = ~np.logical_or.reduce([pd.isna(c) for c in cells])
     held = [as_texts(c[named]) for c in cells]
+    reached_books = reach.get("_book", np.zeros(len(reach["Claim ID"]), dtype=np.int64))
     known = Keys(
-        *([mine, as_texts(np.asarray(reach[c], dtype=object))] for mine, c in zip(held, key, strict=True))
+        *([mine, as_texts(np.asarray(reach[c], dtype=object))] for mine, c in zip(held, key, strict=True)),
+        [book_of(ledger.index)[named], np.asarray(reached_books, dtype=np.int64)],
     )
     lost = ~np.isin(known.codes[0], known.codes[1])
     rows = ledger.index.to_numpy()[named][lost]
@@ -170,7 +187,7 @@ def ledger_rows(won: Table, customers: pd.DataFrame, as_of: dt.date) -> pd.DataF
     columns = {
         "Claim ID": as_texts(won["_claim"]).tolist(),
         "Tenant ID": as_texts(won["_tenant"]).tolist(),
-        "Customer": optional_text(customer_of(customers, won["_tenant"])),
+        "Customer": optional_text(customer_of(customers, won["_tenant"], won.get("_book"))),
         "Workload": as_texts(won["_workload"]).tolist(),
         "Partner ID": optional_text(won["_partner"]),
         "Bucket": as_texts(won["_bucket"]).tolist(),

@@ -15,6 +15,7 @@ import pandas as pd
 from cpor_excel.model.findings import Finding, findings_for_rows
 from cpor_excel.rules.keys import Table, rows_at
 from cpor_excel.rules.ledger import month_numbers, month_texts
+from cpor_excel.rules.schemas import book_of
 
 SHEET = "Associations"
 
@@ -70,10 +71,12 @@ def recorded_today(associations: pd.DataFrame, ledger: pd.DataFrame, as_of: dt.d
     rows = (
         associations[["Claim ID", "Workload"]]
         .astype(object)
+        .assign(_book=book_of(associations.index))
         .reset_index(names="_row")
-        .drop_duplicates(["Claim ID", "Workload"])
-    )
-    hits = today[needed].astype(object).merge(rows, on=["Claim ID", "Workload"], how="inner")
+        .drop_duplicates(["Claim ID", "Workload", "_book"])
+    )  # (a claim of one workbook: ``together.py``)
+    today = today[needed].astype(object).assign(_book=book_of(today.index))
+    hits = today.merge(rows, on=["Claim ID", "Workload", "_book"], how="inner")
     months = month_texts(month_numbers(hits["Month Reached"]))
     return [
         Finding(

@@ -22,7 +22,7 @@ are over the (small) milestone table and over the findings and new ledger rows t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +53,8 @@ from cpor_excel.rules.milestone_findings import (
     whole_texts,
 )
 from cpor_excel.rules.milestone_table import MilestoneTable, codes_in, read_milestone_table, sorted_index
+from cpor_excel.rules.schemas import book_of
+from cpor_excel.rules.together import split_findings, split_rows, split_series, stacked
 
 #: usage % is a ratio of whole numbers compared with a typed-in fraction: 35% of 300 must be 105 users
 EPS = 1e-9
@@ -91,48 +93,68 @@ def evaluate_milestones(
     on an approved row whose latest usage month has PAU below Minimum Paid Units; `ledger-unsupported`
     (warning) on an existing Milestone Ledger row its claim no longer reaches.
     """
+    [one] = milestones_of_books(
+        [associations], [usage], [customers], milestones, settings, [ledger], as_of, recording, usage_numbers
+    )
+    return one
+
+
+def milestones_of_books(
+    associations: Sequence[pd.DataFrame],
+    usage: Sequence[pd.DataFrame],
+    customers: Sequence[pd.DataFrame],
+    milestones: pd.DataFrame,
+    settings: Settings,
+    ledger: Sequence[pd.DataFrame],
+    as_of: dt.date,
+    recording: bool = True,
+    usage_numbers: Mapping[str, Numbered] | None = None,
+) -> list[MilestoneResult]:
+    """``evaluate_milestones`` of several workbooks ("books") that share the milestone table and the settings,
+    run once over their frames stacked (``together.py``): each book's result, as its own run would give it."""
+    count = len(associations)
+    assoc, usage_all = stacked(associations), stacked(usage)
+    customers_all, ledger_all = stacked(customers), stacked(ledger)
+    numbers = (usage_numbers or {}) if count == 1 else {}
     as_of_month = float((as_of.year - 1970) * 12 + as_of.month - 1)
     milestone_table = read_milestone_table(milestones)
     minimum = float(settings.minimum_paid_units)
     # Usage joined once to every association ever approved; what an association reaches depends on its
     # own months only, so the Approved ones' share is a filter of the same tables. The joined tables hold
     # numbers only (texts as codes in sorted order, ``_Names``): the texts come back for the rows reported.
-    ever, names = _earning(associations, settings, as_of_month, milestone_table)
-    months_ever = _usage_months(usage, ever, milestone_table, names, as_of_month, usage_numbers or {})
+    ever, names = _earning(assoc, settings, as_of_month, milestone_table)
+    months_ever = _usage_months(usage_all, ever, milestone_table, names, as_of_month, numbers)
     gated_ever = _gate(months_ever)
     reach_ever = _reach(months_ever, gated_ever, milestone_table, minimum)
     approved = ever["_pos"][ever["_now"] & ever["_earns"]]
     months, gated, reach = (_of(rows, approved) for rows in (months_ever, gated_ever, reach_ever))
-    paid = names.paid_codes(ledger)
+    paid = names.paid_codes(ledger_all)
     won = names.texts(_first_to_reach(_not_in(reach, paid, names)), milestone_table)
-    new_rows = ledger_rows(won, customers, as_of) if len(won["_pos"]) else empty_ledger()
+    new_rows = ledger_rows(won, customers_all, as_of) if len(won["_pos"]) else empty_ledger()
 
     latest = _latest(months)
-    findings = reached_findings(won, as_of, recording) + recorded_today(associations, ledger, as_of)
+    findings = reached_findings(won, as_of, recording) + recorded_today(assoc, ledger_all, as_of)
     findings += gate_findings(names.texts(gated, milestone_table))
     low = rows_at(latest, latest["_pau"] < minimum)
     findings += below_minimum_findings(names.texts(low, milestone_table), minimum)
-    if not ledger.empty:
-        findings += unsupported(ledger, _supporting(names.texts(reach_ever, milestone_table)))
-    findings.sort(key=lambda f: (f.sheet, f.row or 0, f.code, f.message))
+    if not ledger_all.empty:
+        findings += unsupported(ledger_all, _supporting(names.texts(reach_ever, milestone_table)))
+    findings.sort(key=lambda f: (f.sheet, f.row or 0, f.code, f.message))  # (rows of a book after another's)
 
     paid_now = {k: np.concatenate([paid[k], won[k]]) for k in _KEY}
-    return MilestoneResult(
-        findings=findings,
-        new_ledger_rows=new_rows,
-        reached=reached_text(associations, ledger, new_rows),
-        next_milestone=_next_milestone(
-            associations,
-            latest,
-            gated,
-            milestone_table,
-            paid_now,
-            minimum,
-            as_of_month,
-            names,
-            _hwm_month(settings),
+    indexes = [frame.index for frame in associations]
+    reached = split_series(reached_text(assoc, ledger_all, new_rows, won["_book"]), indexes)
+    next_milestone = split_series(
+        _next_milestone(
+            assoc, latest, gated, milestone_table, paid_now, minimum, as_of_month, names, _hwm_month(settings)
         ),
+        indexes,
     )
+    new_rows_of = split_rows(new_rows, won["_book"], count, empty_ledger)
+    return [
+        MilestoneResult(found, new_rows_of[book], reached[book], next_milestone[book])
+        for book, found in enumerate(split_findings(findings, count))
+    ]
 
 
 def _reach(months: Table, gated: Table, milestone_table: MilestoneTable, minimum: float) -> Table:
@@ -184,7 +206,7 @@ def _of(rows: Table, positions: np.ndarray) -> Table:
 
 
 #: what a reached milestone carries on from its month
-_REACHED = ("_pos", "_row", "_t", "_w", "_c", "_month", "_mau", "_pau", "_bucket_id")
+_REACHED = ("_pos", "_row", "_book", "_t", "_w", "_c", "_month", "_mau", "_pau", "_bucket_id")
 
 
 def _supporting(reach_ever: Table) -> Table:
@@ -193,7 +215,7 @@ def _supporting(reach_ever: Table) -> Table:
     A claim approved, then disassociated or rejected, earns nothing new, but the milestones it reached while
     approved (before Ended) still support its ledger rows: they are not `ledger-unsupported`.
     """
-    return {k: reach_ever[v] for k, v in {**_PAID, "Claim ID": "_claim"}.items()}
+    return {k: reach_ever[v] for k, v in {**_PAID, "Claim ID": "_claim", "_book": "_book"}.items()}
 
 
 #: statuses an association can have after approval (Dispute and the rejections follow a disassociation)
@@ -201,8 +223,8 @@ EVER_APPROVED = frozenset({"Approved", "Dispute", "Rejected", "Rejected final"})
 
 #: ledger key columns -> the internal names used while joining
 _PAID = dict(zip(PAID_KEY, ["_tenant", "_workload", "_milestone"], strict=True))
-#: the same key as codes (``_Names``)
-_KEY = ("_t", "_w", "_m")
+#: the same key as codes (``_Names``), in its book (``together.py``)
+_KEY = ("_book", "_t", "_w", "_m")
 
 
 def _not_in(rows: Table, paid: Table, names: _Names) -> Table:
@@ -213,10 +235,10 @@ def _not_in(rows: Table, paid: Table, names: _Names) -> Table:
 def _first_to_reach(fresh: Table) -> Table:
     """One winner per (tenant, workload, milestone): the earliest month, then the lower Claim ID; in the
     ledger's order (tenant, workload, month, milestone). Codes sort as their texts do (``_Names``)."""
-    t, w, m = fresh["_t"], fresh["_w"], fresh["_m"]
-    order = sort_order(t, w, m, fresh["_month"], fresh["_c"], fresh["_row"], fresh["_pos"])
-    won = rows_at(fresh, order[first_of_runs(t[order], w[order], m[order])])
-    return rows_at(won, sort_order(won["_t"], won["_w"], won["_month"], won["_m"], won["_c"]))
+    b, t, w, m = fresh["_book"], fresh["_t"], fresh["_w"], fresh["_m"]
+    order = sort_order(b, t, w, m, fresh["_month"], fresh["_c"], fresh["_row"], fresh["_pos"])
+    won = rows_at(fresh, order[first_of_runs(b[order], t[order], w[order], m[order])])
+    return rows_at(won, sort_order(won["_book"], won["_t"], won["_w"], won["_month"], won["_m"], won["_c"]))
 
 
 # --------------------------------------------------------------------------------------------- inputs
@@ -234,9 +256,10 @@ class _Names:
         self.partners = _column(associations, "Partner ID")  # by association position
 
     def key(self, rows: Table) -> np.ndarray:
-        """(tenant, workload, milestone) codes as one number."""
+        """(book, tenant, workload, milestone) codes as one number."""
         sizes = len(self.workloads) * len(self.milestones), len(self.milestones)
-        return rows["_t"].astype(np.int64) * sizes[0] + rows["_w"].astype(np.int64) * sizes[1] + rows["_m"]
+        pair = rows["_t"].astype(np.int64) * sizes[0] + rows["_w"].astype(np.int64) * sizes[1] + rows["_m"]
+        return rows["_book"].astype(np.int64) * len(self.tenants) * sizes[0] + pair
 
     def paid_codes(self, ledger: pd.DataFrame) -> Table:
         """The ledger's paid (tenant, workload, milestone) as codes; keys no association or table has are
@@ -247,6 +270,7 @@ class _Names:
         named = ~np.logical_or.reduce([pd.isna(k) for k in keys])
         t, w, m = (as_texts(k[named]) for k in keys)
         codes = {
+            "_book": book_of(ledger.index)[named],
             "_t": codes_in(self.tenants, t),
             "_w": codes_in(self.workloads, w),
             "_m": codes_in(self.milestones, m),
@@ -291,6 +315,7 @@ def _earning(
     frame = {
         "_pos": np.arange(len(associations)),
         "_row": associations.index.to_numpy(),
+        "_book": book_of(associations.index),
         "_claim": _column(associations, "Claim ID"),
         "_tenant": _column(associations, "Tenant ID"),
         "_workload": _column(associations, "Workload"),
@@ -314,8 +339,13 @@ def _earning(
     frame["_t"] = codes_in(names.tenants, frame.pop("_tenant"))
     frame["_w"] = codes_in(names.workloads, frame.pop("_workload"))
     frame["_c"] = codes_in(names.claims, frame.pop("_claim"))
-    frame["_pair"] = frame["_t"] * len(names.workloads) + frame["_w"]
+    frame["_pair"] = _pairs(frame["_book"], frame["_t"], frame["_w"], names)
     return frame, names
+
+
+def _pairs(book: np.ndarray, tenant: np.ndarray, workload: np.ndarray, names: _Names) -> np.ndarray:
+    """(book, tenant, workload) codes as one number."""
+    return (book.astype(np.int64) * len(names.tenants) + tenant) * len(names.workloads) + workload
 
 
 def _hwm_month(settings: Settings) -> float:
@@ -383,7 +413,7 @@ def _usage_months(
     month = _months(usage, "Month")
     mau, pau = count_array(usage, "Active Users"), count_array(usage, "Paid Units")
     keep = (month <= as_of_month) & ~np.isnan(mau) & ~np.isnan(pau) & (tenant >= 0) & (workload >= 0)
-    pair = tenant[keep].astype(np.int64) * len(names.workloads) + workload[keep]
+    pair = _pairs(book_of(usage.index)[keep], tenant[keep].astype(np.int64), workload[keep], names)
     by_pair = np.argsort(earning["_pair"], kind="stable")
     low = np.searchsorted(earning["_pair"][by_pair], pair, side="left")
     count = np.searchsorted(earning["_pair"][by_pair], pair, side="right") - low
@@ -456,6 +486,7 @@ def _next_milestone(
     table = milestone_table.table
     candidates = {
         "_row_at": row_at,
+        "_book": rows["_book"][row_at],
         "_t": rows["_t"][row_at],
         "_w": rows["_w"][row_at],
         "_m": table["_m"].to_numpy(dtype=np.int64)[tix],

@@ -48,7 +48,7 @@ from cpor_excel.rules import (
     reconciliation,
     usage,
 )
-from cpor_excel.rules.together import alike, content, shape
+from cpor_excel.rules.together import alike, content, shape, split_findings, split_series, stacked
 
 #: the tool's columns on Associations besides Check Result / Check Notes, in SPEC order
 ASSOCIATION_VALUE_COLUMNS = ASSOCIATIONS.tool_columns[2:]
@@ -109,14 +109,23 @@ def _claims(given: Inputs) -> Outcome:
 
 
 def _poe_dates(given: Inputs) -> Outcome:
+    return _failed_left_out(given, _poe_dates_found(given))
+
+
+def _poe_dates_found(given: Inputs) -> Outcome:
     prepared = given.prepared
-    found = poe_dates.check_poe_and_dates(prepared.associations, prepared.settings, given.as_of)
-    # A date cell that failed validation (an error there) is read as empty, so the rule would also call it
-    # missing (poe-missing, status-date-mismatch "needs a ... date"); its own finding already says what is wrong
+    return Outcome(poe_dates.check_poe_and_dates(prepared.associations, prepared.settings, given.as_of))
+
+
+def _failed_left_out(given: Inputs, outcome: Outcome) -> Outcome:
+    """A date cell that failed validation (an error there) is read as empty, so the rule would also call it
+    missing (poe-missing, status-date-mismatch "needs a ... date"); its own finding already says what is wrong."""
     failed = {
-        (f.row, f.column) for f in prepared.findings if f.sheet == ASSOC and f.severity is Severity.ERROR
+        (f.row, f.column)
+        for f in given.prepared.findings
+        if f.sheet == ASSOC and f.severity is Severity.ERROR
     }
-    return Outcome([f for f in found if (f.row, f.column) not in failed])
+    return Outcome([f for f in outcome.findings if (f.row, f.column) not in failed])
 
 
 def _conflicts(given: Inputs) -> Outcome:
@@ -149,26 +158,50 @@ def _usage(given: Inputs) -> Outcome:
 
 
 def _milestones(given: Inputs) -> Outcome:
-    p = given.prepared
-    earned = milestones.evaluate_milestones(
-        p.associations,
-        p.usage,
-        p.customers,
-        p.milestones,
-        p.settings,
-        p.ledger,
-        given.as_of,
-        given.recording,
-        usage_numbers=p.usage_numbers,
-    )
-    if p.hold == "both":  # which months are milestones' is unknown (High-Water Mark From): record nothing new
-        earned.findings = [f for f in earned.findings if f.code != "milestone-reached"]
-        earned.new_ledger_rows = earned.new_ledger_rows.iloc[:0]
-    return Outcome(
-        earned.findings,
-        {"Milestones Reached": earned.reached, "Next Milestone": earned.next_milestone},
-        {LEDGER: earned.new_ledger_rows},
-    )
+    [outcome] = _milestones_together([given])
+    return outcome
+
+
+def _milestones_together(given: Sequence[Inputs]) -> list[Outcome]:
+    """The milestone rule of several workbooks, once for each group of those with the same settings and
+    milestone table (``milestones.milestones_of_books``)."""
+    out: list[Outcome] = [Outcome() for _ in given]
+    keys = [
+        (
+            one.prepared.settings,
+            content(one.prepared.milestones),
+            *(shape(frame) for frame in _milestone_frames(one.prepared)),
+        )
+        for one in given
+    ]
+    for books in alike(keys):
+        p = [given[at].prepared for at in books]
+        results = milestones.milestones_of_books(
+            [one.associations for one in p],
+            [one.usage for one in p],
+            [one.customers for one in p],
+            p[0].milestones,
+            p[0].settings,
+            [one.ledger for one in p],
+            given[books[0]].as_of,
+            given[books[0]].recording,
+            usage_numbers=p[0].usage_numbers if len(books) == 1 else None,
+        )
+        for at, earned in zip(books, results, strict=True):
+            if given[at].prepared.hold == "both":  # which months are milestones' is unknown (High-Water Mark
+                # From): record nothing new
+                earned.findings = [f for f in earned.findings if f.code != "milestone-reached"]
+                earned.new_ledger_rows = earned.new_ledger_rows.iloc[:0]
+            out[at] = Outcome(
+                earned.findings,
+                {"Milestones Reached": earned.reached, "Next Milestone": earned.next_milestone},
+                {LEDGER: earned.new_ledger_rows},
+            )
+    return out
+
+
+def _milestone_frames(p: Prepared) -> tuple[pd.DataFrame, ...]:
+    return p.associations, p.usage, p.customers, p.ledger
 
 
 def _incentives(given: Inputs) -> Outcome:
@@ -254,6 +287,46 @@ def _drafts(given: Inputs) -> Outcome:
     return Outcome(columns=columns, draft_requests=requests, held_back=held_back)
 
 
+def _row_wise(
+    apply: Callable[[Inputs], Outcome],
+    *frames: str,
+    after: Callable[[Inputs, Outcome], Outcome] = lambda given, outcome: outcome,
+) -> Callable[[Sequence[Inputs]], list[Outcome]]:
+    """``Rule.together`` of a rule whose findings and values on a row depend only on that row of ``frames``
+    (the ``Prepared`` frames it reads), the settings and the as-of date: run once over those frames stacked,
+    for the workbooks that share settings (``together.py``), its findings and columns split back per
+    workbook; then ``after`` of each workbook's own (the step that needs more of the workbook than its rows).
+    ``apply`` is then the rule without ``after``."""
+
+    def together(given: Sequence[Inputs]) -> list[Outcome]:
+        out: list[Outcome] = [Outcome() for _ in given]
+        keys = [(one.prepared.settings, *(shape(getattr(one.prepared, f)) for f in frames)) for one in given]
+        for books in alike(keys):
+            first = given[books[0]]
+            parts: dict[str, Any] = {
+                f: stacked([getattr(given[at].prepared, f) for at in books]) for f in frames
+            }
+            prepared = dataclasses.replace(first.prepared, findings=[], **parts)
+            outcome = apply(dataclasses.replace(first, prepared=prepared, findings=[], added={}))
+            if outcome.rows or outcome.conflicts or outcome.draft_requests or outcome.held_back:
+                raise ValueError("a row-wise rule made more than findings and columns")
+            found = split_findings(outcome.findings, len(books))
+            index = [given[at].prepared.associations.index for at in books]
+            stacked_index = prepared.associations.index
+            columns = {
+                name: split_series(
+                    values if values.index.equals(stacked_index) else values.reindex(stacked_index), index
+                )
+                for name, values in outcome.columns.items()
+            }
+            for k, at in enumerate(books):
+                mine = Outcome(found[k], {name: values[k] for name, values in columns.items()})
+                out[at] = after(given[at], mine)
+        return out
+
+    return together
+
+
 RULES: tuple[Rule, ...] = (
     Rule("claims", frozenset({ASSOC}), frozenset({"claim-mismatch"}), _claims),
     Rule(
@@ -270,6 +343,7 @@ RULES: tuple[Rule, ...] = (
             }
         ),
         _poe_dates,
+        together=_row_wise(_poe_dates_found, "associations", after=_failed_left_out),
     ),
     Rule(
         "conflicts",
@@ -284,8 +358,14 @@ RULES: tuple[Rule, ...] = (
         frozenset({"consent-window-open"}),
         _consent,
         columns=("Consent Window Ends",),
+        together=_row_wise(_consent, "associations"),
     ),
-    Rule("usage", frozenset({USAGE}), frozenset({"usage-above-licences"}), _usage),
+    Rule(
+        "usage",
+        frozenset({USAGE}),
+        frozenset({"usage-above-licences"}),
+        _usage,
+    ),
     Rule(
         "milestones",
         frozenset({ASSOC, USAGE, CUSTOMERS, MILESTONES, SETTINGS, LEDGER}),
@@ -293,6 +373,7 @@ RULES: tuple[Rule, ...] = (
         _milestones,
         columns=("Milestones Reached", "Next Milestone"),
         tool_sheets=(LEDGER,),
+        together=_milestones_together,
     ),
     Rule(
         "incentives",
@@ -305,6 +386,7 @@ RULES: tuple[Rule, ...] = (
         frozenset({CUSTOMERS}),
         frozenset({"public-sector-customer"}),
         _public_sector,
+        together=_row_wise(_public_sector, "customers"),
     ),
     Rule(
         "deadlines",
@@ -320,6 +402,7 @@ RULES: tuple[Rule, ...] = (
         ),
         _deadlines,
         columns=("Next Deadline",),
+        together=_row_wise(_deadlines, "associations"),
     ),
     Rule(
         "usage pay above the high-water mark",

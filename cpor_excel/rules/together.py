@@ -22,6 +22,7 @@ from collections.abc import Callable, Hashable, Sequence
 import numpy as np
 import pandas as pd
 
+from cpor_excel.model.findings import Finding
 from cpor_excel.rules.schemas import ROW_BITS, ROW_MASK
 
 
@@ -34,8 +35,9 @@ def alike(keys: Sequence[Hashable]) -> list[list[int]]:
 
 
 def shape(frame: pd.DataFrame | None) -> Hashable:
-    """What must be equal for frames to be stacked: the columns and their dtypes; a frame whose rows are not
-    Excel rows (not whole numbers below ``ROW_MASK``) is never stacked with another (a key of its own)."""
+    """What must be equal for frames to be stacked: the columns and their dtypes, and whether it has rows (an
+    empty frame's columns may be typed otherwise); a frame whose rows are not Excel rows (not whole numbers
+    below ``ROW_MASK``) is never stacked with another (a key of its own)."""
     if frame is None:
         return None
     index = frame.index
@@ -43,7 +45,7 @@ def shape(frame: pd.DataFrame | None) -> Hashable:
         not pd.api.types.is_integer_dtype(index.dtype) or index.min() < 0 or index.max() > ROW_MASK
     ):
         return object()
-    return tuple(frame.columns), tuple(frame.dtypes.tolist())
+    return tuple(frame.columns), tuple(frame.dtypes.tolist()), len(index) == 0
 
 
 def content(frame: pd.DataFrame | None) -> Hashable:
@@ -57,11 +59,54 @@ def stacked(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """The frames as one, book after book, rows numbered ``book << ROW_BITS | row`` (one frame: itself)."""
     if len(frames) == 1:
         return frames[0]
-    parts = [
-        frame.set_axis(pd.Index(frame.index.to_numpy(dtype=np.int64) + (book << ROW_BITS), dtype=np.int64))
-        for book, frame in enumerate(frames)
-    ]
-    return pd.concat(parts)
+    return _STACKS.of(frames)
+
+
+class _Stacks:
+    """The last few stacks made, by the identity of their frames: the rules of a chunk stack the same frames
+    (Associations above all) again and again, and stacking 32 frames of a dozen columns costs about a
+    millisecond. The frames are held with their stack, so an identity is never another frame's while it
+    is a key; the rules never change a frame they are given."""
+
+    SIZE = 8
+
+    def __init__(self) -> None:
+        self.recent: dict[tuple[int, ...], tuple[Sequence[pd.DataFrame], pd.DataFrame]] = {}
+
+    def of(self, frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+        key = tuple(map(id, frames))
+        known = self.recent.pop(key, None)
+        if known is None:
+            parts = [
+                frame.set_axis(
+                    pd.Index(frame.index.to_numpy(dtype=np.int64) + (book << ROW_BITS), dtype=np.int64)
+                )
+                for book, frame in enumerate(frames)
+            ]
+            known = (list(frames), pd.concat(parts))
+        self.recent[key] = known  # (the latest last)
+        while len(self.recent) > self.SIZE:
+            del self.recent[next(iter(self.recent))]
+        return known[1]
+
+
+_STACKS = _Stacks()
+
+
+def split_findings(found: Sequence[Finding], count: int) -> list[list[Finding]]:
+    """Findings on stacked rows, per book, in their order, each on its own Excel row (a finding of no row
+    names no book: there is none among several books')."""
+    out: list[list[Finding]] = [[] for _ in range(count)]
+    for finding in found:
+        row = finding.row
+        if row is not None and row > ROW_MASK:
+            # (made anew from its fields: half of what dataclasses.replace costs)
+            out[row >> ROW_BITS].append(Finding(**{**vars(finding), "row": row & ROW_MASK}))
+        elif row is not None or count == 1:
+            out[0].append(finding)
+        else:
+            raise ValueError(f"a {finding.code} finding of several workbooks names no row")
+    return out
 
 
 def split_series(series: pd.Series, indexes: Sequence[pd.Index]) -> list[pd.Series]:
