@@ -43,7 +43,7 @@ def earned_text(
     pairs = Keys(
         [column(text_array, "Claim ID"), text_array(associations, "Claim ID")],
         [column(text_array, "Workload"), text_array(associations, "Workload")],
-        [np.concatenate([books for _, books in sides]), book_of(associations.index)],
+        books=[np.concatenate([books for _, books in sides]), book_of(associations.index)],
     )
     held, rows = pairs.codes
     users = group_sums(held, column(count_array, "Paid Users"), pairs.size)

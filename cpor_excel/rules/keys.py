@@ -32,10 +32,16 @@ class Keys:
     ``Keys([left_claims, right_claims], [left_workloads, right_workloads])``: a key of two columns over two
     sides; ``codes[i]`` numbers side i's rows (-1 where a part of the key is missing: None, NaN or NaT, which
     never matches). With ``sort``, numbers follow the keys' sorted order (pandas' order of a sorted groupby);
-    otherwise they are dense but in no promised order. ``size``: how many distinct keys there are.
+    otherwise they are dense but in no promised order. ``size``: how many distinct keys there are. ``books``:
+    each side's rows' workbook, when the sides hold several workbooks' rows (``together.py``): rows of two
+    books never share a key.
     """
 
-    def __init__(self, *columns: Sequence[np.ndarray], sort: bool = False) -> None:
+    def __init__(
+        self, *columns: Sequence[np.ndarray], sort: bool = False, books: Sequence[np.ndarray] | None = None
+    ) -> None:
+        if books is not None and any(len(side) and side.max() > 0 for side in books):
+            columns = (*columns, books)  # several workbooks stacked (``together.py``): a key is one book's
         lengths = [len(side) for side in columns[0]]
         combined = np.zeros(sum(lengths), dtype=np.int64)
         for column in columns:

@@ -121,7 +121,7 @@ def reached_text(
         pairs = Keys(
             [claim, as_texts(rows[0][known])],
             [workload, as_texts(rows[1][known])],
-            [book, book_of(associations.index)[known]],
+            books=[book, book_of(associations.index)[known]],
         )
         held, wanted = pairs.codes
         # each (milestone, month) once, by month (no month last), then milestone
@@ -152,7 +152,7 @@ def unsupported(ledger: pd.DataFrame, reach: Table) -> list[Finding]:
     reached_books = reach.get("_book", np.zeros(len(reach["Claim ID"]), dtype=np.int64))
     known = Keys(
         *([mine, as_texts(np.asarray(reach[c], dtype=object))] for mine, c in zip(held, key, strict=True)),
-        [book_of(ledger.index)[named], np.asarray(reached_books, dtype=np.int64)],
+        books=[book_of(ledger.index)[named], np.asarray(reached_books, dtype=np.int64)],
     )
     lost = ~np.isin(known.codes[0], known.codes[1])
     rows = ledger.index.to_numpy()[named][lost]
@@ -220,7 +220,7 @@ def customer_of(customers: pd.DataFrame, tenants: np.ndarray, books: np.ndarray 
     names = customers["Customer Name"].to_numpy(dtype=object)
     wanted = np.asarray(tenants, dtype=object)
     books = np.zeros(len(wanted), dtype=np.int64) if books is None else books
-    known = Keys([ids, wanted], [book_of(customers.index), books.astype(np.int64)])  # (a missing ID: -1)
+    known = Keys([ids, wanted], books=[book_of(customers.index), books.astype(np.int64)])  # (no ID: -1)
     own, asked = known.codes
     first = np.full(known.size + 1, -1, dtype=np.int64)  # each tenant's first row; -1 (the last): none
     rows = np.flatnonzero(own >= 0)[::-1]

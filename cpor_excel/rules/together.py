@@ -96,13 +96,15 @@ _STACKS = _Stacks()
 def split_findings(found: Sequence[Finding], count: int) -> list[list[Finding]]:
     """Findings on stacked rows, per book, in their order, each on its own Excel row (a finding of no row
     names no book: there is none among several books')."""
+    if count == 1:
+        return [list(found)]  # (one workbook's: its rows are its Excel rows already)
     out: list[list[Finding]] = [[] for _ in range(count)]
     for finding in found:
         row = finding.row
         if row is not None and row > ROW_MASK:
             # (made anew from its fields: half of what dataclasses.replace costs)
             out[row >> ROW_BITS].append(Finding(**{**vars(finding), "row": row & ROW_MASK}))
-        elif row is not None or count == 1:
+        elif row is not None:
             out[0].append(finding)
         else:
             raise ValueError(f"a {finding.code} finding of several workbooks names no row")
