@@ -35,6 +35,16 @@ def read(path: Path) -> Prepared:
         return prepare(data, check_sheets(data))
 
 
+def moved(associations: pd.DataFrame) -> pd.DataFrame:
+    """One row of a claim of several rows moved to another customer (`claim-mismatch`)."""
+    claims = associations["Claim ID"]
+    row = claims.index[claims.duplicated(keep="first").to_numpy()][0]
+    other = associations["Tenant ID"].loc[claims != claims[row]].iloc[0]
+    tenants = associations["Tenant ID"].copy()
+    tenants[row] = other
+    return associations.assign(**{"Tenant ID": tenants})
+
+
 def renamed(customers: pd.DataFrame) -> pd.DataFrame:
     names = [None if n is None else f"{n} Again" for n in customers["Customer Name"].tolist()]
     return customers.assign(**{"Customer Name": pd.Series(names, index=customers.index, dtype=object)})
@@ -55,6 +65,7 @@ def workbooks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Prepared]:
         # the same tenants, claims and usage: paid once in each workbook, not once in all; its own names
         "copy of a": dataclasses.replace(a, customers=renamed(a.customers)),
         "a without a Rate Card": dataclasses.replace(a, rate_card=None, rate_card_note="missing"),
+        "a with a claim on two customers": dataclasses.replace(a, associations=moved(a.associations)),
         "a under other settings": dataclasses.replace(
             a,
             settings=dataclasses.replace(
@@ -100,6 +111,9 @@ def test_each_workbook_is_evaluated_as_if_alone(workbooks: dict[str, Prepared], 
     assert len(new["a"][LEDGER_SHEET]) and len(new["copy of a"][LEDGER_SHEET]) == len(new["a"][LEDGER_SHEET])
     assert len(new["a"][EARNINGS_SHEET]) and len(new["b"][EARNINGS_SHEET])
     assert EARNINGS_SHEET not in new["b paying no usage"]
+    codes = {n: {f.code for f in e.findings} for n, e in zip(names, together, strict=True)}
+    assert "claim-mismatch" in codes["a with a claim on two customers"] and "claim-mismatch" not in codes["a"]
+    assert "association-conflict" in codes["a"] and "association-conflict" in codes["copy of a"]
 
 
 def test_the_order_of_the_workbooks_changes_nothing(workbooks: dict[str, Prepared]) -> None:

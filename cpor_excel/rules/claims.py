@@ -12,6 +12,7 @@ import pandas as pd
 
 from cpor_excel.model.findings import Finding
 from cpor_excel.rules.keys import Keys
+from cpor_excel.rules.schemas import book_of
 
 SHEET = "Associations"
 #: the values every row of one claim must share
@@ -39,6 +40,16 @@ def check_claims(associations: pd.DataFrame) -> list[Finding]:
 def _any_mismatch(associations: pd.DataFrame) -> bool:
     """Whether some claim's rows disagree on a shared column: the usual answer, no, found with numpy (the
     findings' own pandas steps cost more than the rows of a small workbook)."""
+    return bool(mismatched_books(associations).any())
+
+
+def mismatched_books(associations: pd.DataFrame) -> np.ndarray:
+    """Per book of the frame (several workbooks stacked: ``together.py``; one workbook is book 0), whether
+    some claim's rows disagree on a shared column (``check_claims`` finds nothing in the others)."""
+    books = book_of(associations.index)
+    out = np.zeros(int(books.max(initial=0)) + 1, dtype=bool)
+    if "Claim ID" not in associations:
+        return out
     claim = associations["Claim ID"].to_numpy(dtype=object)
     if "Workbook" in associations:
         workbook = associations["Workbook"].to_numpy(dtype=object)
@@ -48,11 +59,15 @@ def _any_mismatch(associations: pd.DataFrame) -> bool:
         if column in associations:
             value = associations[column].to_numpy(dtype=object)
             valued = ~(pd.isna(claim) | pd.isna(value))
-            claims = Keys([workbook[valued]], [claim[valued]])
-            pairs = Keys([workbook[valued]], [claim[valued]], [value[valued]])
-            if pairs.size > claims.size:  # a claim with two values
-                return True
-    return False
+            book = [books[valued]]
+            claims = Keys([workbook[valued]], [claim[valued]], books=book)
+            pairs = Keys([workbook[valued]], [claim[valued]], [value[valued]], books=book)
+            if pairs.size > claims.size:  # a claim with two values: in which books
+                [at] = claims.codes
+                first = np.unique(pairs.codes[0], return_index=True)[1]  # a row of each (claim, value)
+                count = np.bincount(at[first], minlength=claims.size)  # values per claim
+                out[np.unique(book[0][count[at] > 1])] = True
+    return out
 
 
 def _positional(associations: pd.DataFrame) -> pd.DataFrame:

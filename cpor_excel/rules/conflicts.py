@@ -18,6 +18,7 @@ from cpor_excel.model.catalogue import LIVE_STATUSES
 from cpor_excel.model.findings import Finding
 from cpor_excel.rules.arrays import day_array
 from cpor_excel.rules.keys import Keys
+from cpor_excel.rules.schemas import ROW_BITS, ROW_MASK, book_of
 
 SHEET = "Associations"
 KEY = ["Tenant ID", "Workload"]
@@ -73,7 +74,8 @@ def find_conflicts(associations: pd.DataFrame, as_of: dt.date) -> ConflictResult
     }
     keep = live_mask(associations, as_of) & ~np.logical_or.reduce([pd.isna(v) for v in columns.values()])
     live = np.flatnonzero(keep)
-    pairs = _pairs(live, Keys([columns["_tenant"][live]], [columns["_workload"][live]]).codes[0])
+    books = [book_of(associations.index)[live]]  # several workbooks stacked (``together.py``): each its own
+    pairs = _pairs(live, Keys([columns["_tenant"][live]], [columns["_workload"][live]], books=books).codes[0])
     rows = {
         **columns,
         "_pos": np.arange(n),
@@ -157,11 +159,8 @@ def _day(value: Any) -> str:
 
 
 def _other_ref(p: Pair) -> str:
-    where = (
-        f"{p['_workbook_o']} row {p['_row_o']}"
-        if p["_workbook"] != p["_workbook_o"]
-        else f"row {p['_row_o']}"
-    )
+    row = int(p["_row_o"]) & ROW_MASK  # (its Excel row, also when workbooks are stacked: ``together.py``)
+    where = f"{p['_workbook_o']} row {row}" if p["_workbook"] != p["_workbook_o"] else f"row {row}"
     return f"claim {p['_claim_o']} ({where})"
 
 
@@ -221,4 +220,15 @@ def _conflict_dict(p: Pair, batch: bool) -> dict[str, Any]:
         other_workbook=str(p["_workbook_o"]) if p["_workbook"] != p["_workbook_o"] else None,
         newer_poe_claim_id=_newer_poe(p),
     )
+    return out
+
+
+def split_conflicts(found: list[dict[str, Any]], count: int) -> list[list[dict[str, Any]]]:
+    """The conflicts of several workbooks stacked (``together.py``), per workbook, on its own Excel rows."""
+    out: list[list[dict[str, Any]]] = [[] for _ in range(count)]
+    for conflict in found:
+        book = conflict["row"] >> ROW_BITS
+        out[book].append(
+            {**conflict, "row": conflict["row"] & ROW_MASK, "other_row": conflict["other_row"] & ROW_MASK}
+        )
     return out

@@ -108,6 +108,19 @@ def _claims(given: Inputs) -> Outcome:
     return Outcome(claims.check_claims(given.prepared.associations))
 
 
+def _claims_together(given: Sequence[Inputs]) -> list[Outcome]:
+    """The claims rule of several workbooks: which of them have a claim whose rows disagree is found at once
+    (``claims.mismatched_books``: the usual answer, none), and only those are checked, one by one."""
+    out: list[Outcome] = [Outcome() for _ in given]
+    for books in alike([shape(one.prepared.associations) for one in given]):
+        frames = [given[at].prepared.associations for at in books]
+        mismatched = claims.mismatched_books(stacked(frames))
+        for k, at in enumerate(books):
+            if k < len(mismatched) and mismatched[k]:
+                out[at] = _claims(given[at])
+    return out
+
+
 def _poe_dates(given: Inputs) -> Outcome:
     return _failed_left_out(given, _poe_dates_found(given))
 
@@ -145,6 +158,31 @@ def _conflicts(given: Inputs) -> Outcome:
             conflicts=[c for c in every.conflicts if c.get("workbook", source) == source],
         )
     return Outcome(found.findings, {"Conflicts With": found.conflicts_with}, conflicts=found.conflicts)
+
+
+def _conflicts_together(given: Sequence[Inputs]) -> list[Outcome]:
+    """The conflicts rule of several workbooks: at once for those with no other workbook's claims on their
+    customers (a conflict is then within one workbook: ``find_conflicts`` keys its pairs by book), the others
+    one by one."""
+    out: list[Outcome] = [Outcome() for _ in given]
+    keys = [
+        object() if one.others is not None and not one.others.empty else shape(one.prepared.associations)
+        for one in given
+    ]
+    for books in alike(keys):
+        if len(books) == 1:
+            out[books[0]] = _conflicts(given[books[0]])
+            continue
+        index = [given[at].prepared.associations.index for at in books]
+        found = conflicts.find_conflicts(
+            stacked([given[at].prepared.associations for at in books]), given[books[0]].as_of
+        )
+        findings = split_findings(found.findings, len(books))
+        columns = split_series(found.conflicts_with, index)
+        pairs = conflicts.split_conflicts(found.conflicts, len(books))
+        for k, at in enumerate(books):
+            out[at] = Outcome(findings[k], {"Conflicts With": columns[k]}, conflicts=pairs[k])
+    return out
 
 
 def _consent(given: Inputs) -> Outcome:
@@ -328,7 +366,7 @@ def _row_wise(
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("claims", frozenset({ASSOC}), frozenset({"claim-mismatch"}), _claims),
+    Rule("claims", frozenset({ASSOC}), frozenset({"claim-mismatch"}), _claims, together=_claims_together),
     Rule(
         "poe and dates",
         frozenset({ASSOC, SETTINGS}),
@@ -351,6 +389,7 @@ RULES: tuple[Rule, ...] = (
         frozenset({"association-conflict", "duplicate-association"}),
         _conflicts,
         columns=("Conflicts With",),
+        together=_conflicts_together,
     ),
     Rule(
         "consent window",
