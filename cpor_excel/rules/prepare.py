@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -385,6 +385,7 @@ def _settings(sheet: Checked) -> Settings:
     return Settings(**chosen)
 
 
+@lru_cache(maxsize=256)  # (a batch's workbooks mostly hold the same few settings: each read once)
 def _setting_value(attr: str, text: str) -> tuple[Any, str]:
     """A setting's value from its cell text, or the problem in words (after "<name> is <value>, ")."""
     if attr == "high_water_mark_from":

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Hashable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,59 +39,64 @@ def shape(frame: pd.DataFrame | None) -> Hashable:
     """What must be equal for frames to be stacked: the columns and their dtypes, and whether it has rows (an
     empty frame's columns may be typed otherwise); a frame whose rows are not Excel rows (not whole numbers
     below ``ROW_MASK``) is never stacked with another (a key of its own)."""
-    if frame is None:
-        return None
-    index = frame.index
-    if len(index) and (
-        not pd.api.types.is_integer_dtype(index.dtype) or index.min() < 0 or index.max() > ROW_MASK
-    ):
+    return None if frame is None else _SHAPES.get([frame], lambda frames: _shape(frames[0]))
+
+
+def _shape(frame: pd.DataFrame) -> Hashable:
+    rows = frame.index.to_numpy()
+    if len(rows) and (rows.dtype.kind not in "iu" or rows.min() < 0 or rows.max() > ROW_MASK):
         return object()
-    return tuple(frame.columns), tuple(frame.dtypes.tolist()), len(index) == 0
+    return tuple(frame.columns), tuple(frame.dtypes.tolist()), len(rows) == 0
 
 
 def content(frame: pd.DataFrame | None) -> Hashable:
     """A small frame's values (a Rate Card, a milestone table) as a key: equal only when every value is."""
     if frame is None:
         return None
-    return shape(frame), repr(frame.to_numpy(dtype=object).tolist())
+    return _CONTENTS.get(
+        [frame], lambda frames: (shape(frames[0]), repr(frames[0].to_numpy(dtype=object).tolist()))
+    )
 
 
 def stacked(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """The frames as one, book after book, rows numbered ``book << ROW_BITS | row`` (one frame: itself)."""
     if len(frames) == 1:
         return frames[0]
-    return _STACKS.of(frames)
+    return _STACKS.get(frames, _stack)
 
 
-class _Stacks:
-    """The last few stacks made, by the identity of their frames: the rules of a chunk stack the same frames
-    (Associations above all) again and again, and stacking 32 frames of a dozen columns costs about a
-    millisecond. The frames are held with their stack, so an identity is never another frame's while it
-    is a key; the rules never change a frame they are given."""
+def _stack(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    parts = [
+        frame.set_axis(pd.Index(frame.index.to_numpy(dtype=np.int64) + (book << ROW_BITS), dtype=np.int64))
+        for book, frame in enumerate(frames)
+    ]
+    return pd.concat(parts)
 
-    SIZE = 8
 
-    def __init__(self) -> None:
-        self.recent: dict[tuple[int, ...], tuple[Sequence[pd.DataFrame], pd.DataFrame]] = {}
+class _Recent:
+    """What was last made of a few frames, by their identity: the rules of a chunk stack the same frames
+    (Associations above all) again and again, and ask again whether they can be (each rule, per workbook);
+    stacking 32 frames of a dozen columns costs about a millisecond, and a frame's dtypes alone 60 us. The
+    frames are held with what was made of them, so an identity is never another frame's while it is a key;
+    the rules never change a frame they are given."""
 
-    def of(self, frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.recent: dict[tuple[int, ...], tuple[list[pd.DataFrame], Any]] = {}
+
+    def get(self, frames: Sequence[pd.DataFrame], make: Callable[[Sequence[pd.DataFrame]], Any]) -> Any:
         key = tuple(map(id, frames))
         known = self.recent.pop(key, None)
         if known is None:
-            parts = [
-                frame.set_axis(
-                    pd.Index(frame.index.to_numpy(dtype=np.int64) + (book << ROW_BITS), dtype=np.int64)
-                )
-                for book, frame in enumerate(frames)
-            ]
-            known = (list(frames), pd.concat(parts))
+            known = (list(frames), make(frames))
         self.recent[key] = known  # (the latest last)
-        while len(self.recent) > self.SIZE:
+        while len(self.recent) > self.size:
             del self.recent[next(iter(self.recent))]
         return known[1]
 
 
-_STACKS = _Stacks()
+#: a chunk's stacks (a handful of sheets), and the shapes and contents of its workbooks' frames
+_STACKS, _SHAPES, _CONTENTS = _Recent(8), _Recent(256), _Recent(64)
 
 
 def split_findings(found: Sequence[Finding], count: int) -> list[list[Finding]]:
