@@ -48,7 +48,7 @@ from cpor_excel.rules import (
     reconciliation,
     usage,
 )
-from cpor_excel.rules.together import alike, content, shape, split_findings, split_series, stacked
+from cpor_excel.rules.together import alike, content, forget, shape, split_findings, split_series, stacked
 
 #: the tool's columns on Associations besides Check Result / Check Notes, in SPEC order
 ASSOCIATION_VALUE_COLUMNS = ASSOCIATIONS.tool_columns[2:]
@@ -499,23 +499,26 @@ def evaluate_together(
         Evaluation(as_of=as_of, findings=found, association_columns=pd.DataFrame()) for found in findings
     ]
     filled: list[dict[str, pd.Series]] = [{} for _ in prepared]
-    for rule in RULES:
-        given = [
-            Inputs(p, as_of, findings[at], sources[at], others[at], recording, dict(evaluations[at].rows))
-            for at, p in enumerate(prepared)
-        ]
-        for at, outcome in enumerate(rule.outcomes(given)):
-            undeclared = {f.code for f in [*outcome.findings, *outcome.held_back]} - rule.codes
-            if undeclared:
-                raise AssertionError(f"rule {rule.name!r} reported undeclared codes {sorted(undeclared)}")
-            evaluation, index = evaluations[at], prepared[at].associations.index
-            findings[at] += outcome.findings
-            for name, values in outcome.columns.items():
-                filled[at][name] = values if values.index.equals(index) else values.reindex(index)
-            evaluation.rows.update(outcome.rows)
-            evaluation.conflicts += outcome.conflicts
-            evaluation.draft_requests += outcome.draft_requests
-            evaluation.held_back += outcome.held_back
+    try:
+        for rule in RULES:
+            given = [
+                Inputs(p, as_of, findings[at], sources[at], others[at], recording, dict(evaluations[at].rows))
+                for at, p in enumerate(prepared)
+            ]
+            for at, outcome in enumerate(rule.outcomes(given)):
+                undeclared = {f.code for f in [*outcome.findings, *outcome.held_back]} - rule.codes
+                if undeclared:
+                    raise AssertionError(f"rule {rule.name!r} reported undeclared codes {sorted(undeclared)}")
+                evaluation, index = evaluations[at], prepared[at].associations.index
+                findings[at] += outcome.findings
+                for name, values in outcome.columns.items():
+                    filled[at][name] = values if values.index.equals(index) else values.reindex(index)
+                evaluation.rows.update(outcome.rows)
+                evaluation.conflicts += outcome.conflicts
+                evaluation.draft_requests += outcome.draft_requests
+                evaluation.held_back += outcome.held_back
+    finally:
+        forget()  # (the chunk's frames stacked and their shapes: not held past its evaluation)
     for at, evaluation in enumerate(evaluations):
         index = prepared[at].associations.index
         blank = pd.Series(np.nan, index=index, dtype=object)

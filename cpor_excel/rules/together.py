@@ -95,6 +95,12 @@ class _Recent:
         return known[1]
 
 
+def forget() -> None:
+    """Let go of the frames remembered (``_Recent``): once a chunk is evaluated, nothing asks for them again."""
+    for recent in (_STACKS, _SHAPES, _CONTENTS):
+        recent.recent.clear()
+
+
 #: a chunk's stacks (a handful of sheets), and the shapes and contents of its workbooks' frames
 _STACKS, _SHAPES, _CONTENTS = _Recent(8), _Recent(256), _Recent(64)
 
