@@ -10,12 +10,11 @@ else is the part's damage (``zipfile.BadZipFile``, which the package reports as 
 from __future__ import annotations
 
 import os
-import struct
 import zipfile
 
 from isal import isal_zlib
 
-from cpor_excel.io.xlsx.zip_writer import name_bytes
+from cpor_excel.io.xlsx.zip_writer import data_start
 
 _INPUT = 8 << 20  # compressed bytes read at a time
 # (isal's stub types its error as an instance, not a class)
@@ -27,14 +26,8 @@ class Inflating:
     bytes, fewer only at its end). The file is read with ``pread``: no position other readers use moves."""
 
     def __init__(self, fd: int, info: zipfile.ZipInfo) -> None:
-        header = os.pread(fd, 30, info.header_offset)
-        if len(header) < 30 or not header.startswith(b"PK\x03\x04"):
-            raise zipfile.BadZipFile(f"bad local header for {info.filename}")
-        name_len, extra_len = struct.unpack("<HH", header[26:30])
-        if os.pread(fd, name_len, info.header_offset + 30) != name_bytes(info):
-            raise zipfile.BadZipFile(f"file name in directory and header differ for {info.filename}")
         self._fd, self._info = fd, info
-        self._at = info.header_offset + 30 + name_len + extra_len  # the next compressed bytes
+        self._at = data_start(lambda at, size: os.pread(fd, size, at), info)  # the next compressed bytes
         self._packed_left = info.compress_size
         self._left = info.file_size  # bytes still to come
         self._crc = 0

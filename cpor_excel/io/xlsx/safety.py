@@ -30,7 +30,7 @@ from typing import BinaryIO
 
 from cpor_excel.errors import NotAWorkbook
 from cpor_excel.io.xlsx.limits import MAX_RATIO, RATIO_FLOOR, too_packed
-from cpor_excel.io.xlsx.zip_writer import name_bytes
+from cpor_excel.io.xlsx.zip_writer import data_start, name_bytes
 
 __all__ = ["MAX_RATIO", "RATIO_FLOOR"]  # the limits, where the checks are
 
@@ -242,15 +242,12 @@ def _first_bytes(archive: zipfile.ZipFile, info: zipfile.ZipInfo, count: int) ->
     file = archive.fp
     if file is None:
         raise ValueError("the zip file is closed")
-    file.seek(info.header_offset)
-    header = file.read(30)
-    if len(header) != 30 or header[:4] != b"PK\x03\x04":
-        raise zipfile.BadZipFile("Bad magic number for file header")
-    name_length, extra_length = struct.unpack("<HH", header[26:30])
-    name = file.read(name_length)
-    if name != name_bytes(info):
-        raise zipfile.BadZipFile(f"File name in directory {info.orig_filename!r} and header {name!r} differ.")
-    file.seek(extra_length, os.SEEK_CUR)
+
+    def read_at(at: int, size: int) -> bytes:
+        file.seek(at)
+        return file.read(size)
+
+    file.seek(data_start(read_at, info))
     count = min(count, info.file_size)
     if info.compress_type == zipfile.ZIP_STORED:
         out = file.read(count)

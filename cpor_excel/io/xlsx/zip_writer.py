@@ -36,6 +36,18 @@ def name_bytes(info: zipfile.ZipInfo) -> bytes:
     return info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
 
 
+def data_start(read_at: Callable[[int, int], bytes], info: zipfile.ZipInfo) -> int:
+    """Where an entry's (compressed) data starts in its zip, its local header checked as zipfile checks it:
+    the signature, and the name the central directory gives it. ``read_at(offset, size)`` reads the zip."""
+    header = read_at(info.header_offset, 30)
+    if len(header) < 30 or not header.startswith(b"PK\x03\x04"):
+        raise zipfile.BadZipFile(f"bad local header for {info.filename}")
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    if read_at(info.header_offset + 30, name_len) != name_bytes(info):
+        raise zipfile.BadZipFile(f"file name in directory and header differ for {info.filename}")
+    return info.header_offset + 30 + name_len + extra_len
+
+
 #: new parts are deflated in pieces of about this size, two at a time
 _PIECE = 1 << 20
 _WINDOW = 1 << 15  # deflate's window: a piece is primed with the last 32 KB before it
