@@ -176,9 +176,12 @@ def _imported(data: WorkbookData, sheet: ToolSheet) -> pd.DataFrame | None:
 
 def _raw(data: WorkbookData, sheet: str) -> pd.DataFrame:
     table = data.sheets.get(sheet)
-    if table is None:
-        return pd.DataFrame(index=pd.Index([], dtype="int64"))
-    return table.frame
+    return _NO_SHEET if table is None else table.frame
+
+
+#: the raw frame of a sheet the workbook does not have (read-only by convention: one for all, as building
+#: it costs more than what is done with it)
+_NO_SHEET = pd.DataFrame(index=pd.Index([], dtype="int64"))
 
 
 def _no_issues() -> pd.DataFrame:
@@ -338,15 +341,20 @@ def _unknown_tenants(sheet: Checked, known: set[str]) -> None:
         if numbered is not None
         else pd.factorize(tenants.to_numpy(dtype=object))  # each distinct tenant looked up once
     )
-    strange = np.array([tenant not in known for tenant in said.tolist()] + [False])  # code -1: empty
-    unknown = tenants[strange[codes]]
-    if unknown.empty:
-        return
-    text = {
-        t: f"Tenant ID {t} is not in the Customers sheet; add the customer there, or correct the ID."
-        for t in unknown.unique()
-    }
-    sheet.add(unknown.index, "Tenant ID", "unknown-tenant", [text[t] for t in unknown.tolist()])
+    # one message per distinct unknown tenant, None for the others (and for code -1, an empty cell: the last)
+    text = np.array(
+        [
+            None
+            if tenant in known
+            else f"Tenant ID {tenant} is not in the Customers sheet; add the customer there, or correct the ID."
+            for tenant in said.tolist()
+        ]
+        + [None],
+        dtype=object,
+    )
+    hit = pd.notna(text)[codes]
+    if hit.any():
+        sheet.add(tenants.index[hit], "Tenant ID", "unknown-tenant", text[codes[hit]].tolist())
 
 
 _SETTING_KEYS = {fold(name): name for name in SETTING_NAMES}

@@ -71,11 +71,16 @@ def duplicate_keys(index: pd.Index, codes: Iterable[np.ndarray]) -> np.ndarray:
     ``values.Parsed.numbered`` gives them), without hashing the values again: True on every row whose
     complete key repeats an earlier row's of its book."""
     combined = book_of(index)
+    bound = int(combined.max(initial=0)) + 1  # every number of ``combined`` is below it
     complete = np.ones(len(index), dtype=bool)
     for column in codes:
         complete &= column >= 0
-        # (renumbered densely at each step: the product stays below the square of the row count)
-        combined = pd.factorize(combined * (int(column.max(initial=-1)) + 2) + column + 1)[0].astype(np.int64)
+        width = int(column.max(initial=-1)) + 2
+        if bound * width >= 1 << 62:  # (renumbered densely first: the product stays below the rows squared)
+            numbers, distinct = pd.factorize(combined)
+            combined, bound = numbers.astype(np.int64), len(distinct)
+        combined = combined * width + (column + 1)  # one number per combination: hashed once, below
+        bound *= width
     return complete & pd.Series(combined).duplicated(keep="first").to_numpy()
 
 
@@ -95,6 +100,13 @@ def schema(sheet: str, keyed: bool = True) -> pa.DataFrameSchema:
         coerce=False,  # values arrive typed; a dtype mismatch is a bug in prepare, not bad data
         strict=False,
     )
+
+
+@cache
+def _with_absent(sheet: str, keyed: bool, absent: tuple[str, ...]) -> pa.DataFrameSchema:
+    """``schema(sheet, keyed)`` with the ``absent`` columns nullable (built once per combination)."""
+    checked = schema(sheet, keyed)
+    return checked.update_columns({c: {"nullable": True} for c in absent}) if absent else checked
 
 
 _UNIQUENESS = {"field_uniqueness", "multiple_fields_uniqueness", "unique"}
@@ -118,11 +130,10 @@ def validate_frame(
     key = SHEETS[sheet].key
     numbered = key_codes is not None and bool(key) and all(column in key_codes for column in key)
     checked = schema(sheet, keyed=not numbered)
-    absent = [c for c in absent if c in checked.columns]
-    if absent:
-        checked = checked.update_columns({c: {"nullable": True} for c in absent})
+    checked = _with_absent(sheet, not numbered, tuple(c for c in absent if c in checked.columns))
     try:
-        checked.validate(frame, lazy=True)
+        # inplace: nothing is coerced or set, so pandera's copy of the frame (its default) would be unused
+        checked.validate(frame, lazy=True, inplace=True)
         failures = pd.DataFrame(
             {"column": [], "code": [], "value": []}, index=pd.Index([], dtype="int64"), dtype=object
         )

@@ -18,6 +18,7 @@ from cpor_excel.model.columns import DATA_SHEETS, Kind, SheetSpec
 from cpor_excel.model.workbook import WorkbookData
 from cpor_excel.rules.prepare import Checked, check_data_sheet
 from cpor_excel.rules.schemas import ROW_BITS, ROW_MASK, book_of
+from cpor_excel.rules.values import numbers_only
 
 #: the sheets checked together: every data sheet (``prepare`` uses Milestones' only when it has the required
 #: columns, and checks the built-in example table itself)
@@ -37,7 +38,8 @@ class SheetChunk:
       ranges per cell, and ``to_findings`` orders each workbook's findings by row and column;
     - parsing converts each distinct value once, and Python takes ``True == 1 == 1.0`` for one value: a
       column that mixes booleans and numbers, or whole and fractional numbers, across the chunk could give a
-      cell another cell's reading. Such a sheet is checked one workbook at a time (``safe``);
+      cell another cell's reading. Such a sheet is checked one workbook at a time (``safe``); a count,
+      number or percentage column of numbers only is parsed cell by cell, and needs no such care;
     - workbooks are chunked only with others that have the same columns of this sheet (an absent column is
       taken as empty and not reported again, per workbook).
     The chunk's frame is made from the raw frames' cells in one copy (``columns`` picks them from each).
@@ -76,9 +78,10 @@ class SheetChunk:
         kinds_of = {column.name: column.kind for column in self.spec.columns}
         for at, name in enumerate(self.columns):
             column = cells[at]
-            if kinds_of[name] not in _NUMBER_KINDS and (
-                pd.api.types.infer_dtype(column, skipna=True) in _ONE_KIND
-            ):
+            kind = kinds_of[name]
+            if kind in _CELL_BY_CELL and numbers_only(column):
+                continue  # (parsed cell by cell, not value by value: whatever types its numbers have)
+            if kind not in _NUMBER_KINDS and (pd.api.types.infer_dtype(column, skipna=True) in _ONE_KIND):
                 continue  # (no boolean, at most one type of number: NaN, which skipna passes over)
             kinds = set(map(type, column.tolist()))
             numbers = kinds & _NUMBERS
@@ -122,6 +125,8 @@ class SheetChunk:
 
 #: columns that hold numbers (or booleans) when filled in as asked: their cells' types are looked at at once
 _NUMBER_KINDS = frozenset({Kind.COUNT, Kind.NUMBER, Kind.PERCENT, Kind.YESNO, Kind.DIGITS})
+#: columns whose numbers are parsed cell by cell when they hold nothing else (``values.numbers_only``)
+_CELL_BY_CELL = frozenset({Kind.COUNT, Kind.NUMBER, Kind.PERCENT})
 #: what ``infer_dtype`` says of a column that holds no boolean and no number (but maybe NaN)
 _ONE_KIND = frozenset({"string", "bytes", "date", "datetime", "datetime64", "time", "timedelta", "empty"})
 
