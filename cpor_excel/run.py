@@ -36,7 +36,7 @@ from cpor_excel.model.columns import (
 )
 from cpor_excel.model.findings import Finding
 from cpor_excel.report import Records, Report
-from cpor_excel.runtime import paused_gc
+from cpor_excel.runtime import paused_gc, settle
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -78,6 +78,7 @@ def run_book(
     ``read``: the book already read and validated (a batch validates small workbooks' sheets together),
     ``evaluated``: and evaluated (a batch evaluates them together, ``registry.evaluate_together``).
     """
+    load_engine()
     from cpor_excel.apply import apply, dashboard_of, locate, new_rows
     from cpor_excel.io.frames import read_workbook_data
     from cpor_excel.rules.prepare import check_sheets, prepare
@@ -119,6 +120,18 @@ def run_book(
         ],
         reconciliation=per_partner(evaluation.rows.get(RECONCILIATION_SHEET)),
     )
+
+
+def load_engine() -> None:
+    """Import the engine (``run_book`` does, on its first call; a batch's chunk does before it opens its
+    workbooks), then settle the process's long-lived objects once (``runtime.settle``)."""
+    import cpor_excel.apply
+    import cpor_excel.io.frames
+    import cpor_excel.rules.prepare
+    import cpor_excel.rules.reconciliation
+    import cpor_excel.rules.registry  # noqa: F401
+
+    settle()
 
 
 def _draft(evaluation: Evaluation, sink: DraftSink) -> None:

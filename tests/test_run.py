@@ -326,3 +326,63 @@ def test_more_findings_than_a_sheet_holds_keep_the_most_severe_and_say_how_many_
     assert (
         len(report_rows(infos[: SHEET_ROWS - 2] + errors, WorkbookData(source="x", sheets={}))) == SHEET_ROWS
     )
+
+
+def test_a_run_in_a_process_of_its_own_leaves_everything_on_disk_when_it_exits(
+    sample_book, tmp_path: Path
+) -> None:
+    """`cpor-excel run` in its own process (which settles the engine's objects out of the collector's sight,
+    so that its exit is quick): once it has exited, the workbook and its drafts are complete on disk, as an
+    in-process run writes them, and no lock or temporary file is left beside them."""
+    import subprocess
+    import sys
+
+    path, _ = sample_book
+    alone, here = tmp_path / "alone", tmp_path / "here"
+    for folder in (alone, here):
+        folder.mkdir()
+        shutil.copy(path, folder / "partner.xlsx")
+    run_workbook(here / "partner.xlsx", as_of=AS_OF, drafts_dir=here / "drafts")
+    command = [
+        sys.executable,
+        "-c",
+        "from cpor_excel.cli import main; main()",
+        "run",
+        str(alone / "partner.xlsx"),
+    ]
+    command += ["--as-of", AS_OF.isoformat(), "--drafts", str(alone / "drafts")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 1, done.stderr  # the sample's planted errors
+    assert sorted(p.name for p in alone.iterdir()) == ["drafts", "partner.xlsx"]
+    drafts = sorted(p.name for p in (alone / "drafts").iterdir())
+    assert drafts == sorted(p.name for p in (here / "drafts").iterdir()) and drafts
+    for name in drafts:  # (the Date header is the run's clock)
+        ours, theirs = ((folder / "drafts" / name).read_bytes().splitlines() for folder in (alone, here))
+        assert [line for line in ours if not line.startswith(b"Date:")] == [
+            line for line in theirs if not line.startswith(b"Date:")
+        ]
+    written, expected = sheet_values(alone / "partner.xlsx"), sheet_values(here / "partner.xlsx")
+    assert written.keys() == expected.keys()
+    for sheet in written:  # (the Run Log's time is the run's clock)
+        if sheet != "Run Log":
+            assert written[sheet] == expected[sheet], sheet
+
+
+def test_after_a_run_the_collector_still_frees_reference_cycles(sample_book, tmp_path: Path) -> None:
+    """A run settles the engine's long-lived objects out of the collector's sight once; what is made later,
+    cycles included, is freed as before."""
+    import gc
+    import weakref
+
+    path, _ = sample_book
+    check_workbook(path, as_of=AS_OF)
+
+    class Node:
+        pass
+
+    node = Node()
+    node.me = node  # type: ignore[attr-defined]
+    alive = weakref.ref(node)
+    del node
+    gc.collect()
+    assert alive() is None

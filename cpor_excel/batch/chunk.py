@@ -114,7 +114,10 @@ class _Chunk:
 
     def process(self) -> list[WorkbookResult]:
         from cpor_excel.rules.sheet_chunk import check_together
+        from cpor_excel.run import load_engine
         from cpor_excel.runtime import paused_gc
+
+        load_engine()  # (before the chunk's workbooks are opened: settled without them)
 
         with paused_gc(), ExitStack() as all_open:
             opened: list[_Opened] = []
