@@ -45,11 +45,11 @@ _settled = [False]
 
 
 def settle() -> None:
-    """Once per process, right after the engine is imported: the objects alive then (the modules, classes and
-    functions of pandas, pandera and the engine, a few hundred thousand) live as long as the process, so they
+    """Once per process, right after the engine is imported: the objects alive then (the modules, classes,
+    functions and caches of pandas, pandera and the engine, some 90,000) live as long as the process, so they
     are moved out of the cycle collector's sight (``gc.freeze``). No later collection walks them again, nor
-    do the interpreter's collections at exit, which otherwise walk them several times (0.2-0.5 s of each
-    process's exit after a run, ``cpor-excel run`` and a batch's workers alike). Refcounting still frees any
+    does the interpreter's clean-up at exit, which otherwise takes 0.2-0.5 s after a run (measured on a
+    5,000-customer workbook: ``cpor-excel run``, and a batch's workers alike). Refcounting still frees any
     of them let go of; only a reference cycle among them is left to the process's end, and nothing that
     needs closing is left to the collector (files, locks and temporary files are closed explicitly)."""
     if not _settled[0]:

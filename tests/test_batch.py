@@ -564,7 +564,7 @@ def test_generated_sample_workbooks_end_up_exactly_as_run_leaves_them(tmp_path: 
         """Each workbook's claims and ledgers as they are now, read one workbook at a time (None: empty)."""
         scans = [read_claims(str(path), path.name) for path in sorted(share.glob("*.xlsx"))]
         parts = [[getattr(s, part) for s in scans] for part in ("claims", "ledger", "earnings")]
-        return [pd.concat([f for f in frames if not f.empty]) if any(not f.empty for f in frames) else None
+        return [pd.concat([f for f in frames if f is not None]) if any(f is not None for f in frames) else None
                 for frames in parts]  # fmt: skip
 
     def same(got: pd.DataFrame, expected: pd.DataFrame | None) -> None:

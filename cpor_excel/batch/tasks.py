@@ -48,10 +48,10 @@ class Scan:
     workbook: str
     status: str  # READ, UNREADABLE or FAILED
     message: str = ""
-    claims: pd.DataFrame | None = None  # CLAIM_COLUMNS + Workbook; index = Excel row
-    ledger: pd.DataFrame | None = None  # LEDGER_COLUMNS + Workbook
+    claims: pd.DataFrame | None = None  # CLAIM_COLUMNS + Workbook; index = Excel row (None: no row)
+    ledger: pd.DataFrame | None = None  # LEDGER_COLUMNS + Workbook (None: no row)
     seconds: float = 0.0
-    earnings: pd.DataFrame | None = None  # EARNINGS_COLUMNS + Workbook
+    earnings: pd.DataFrame | None = None  # EARNINGS_COLUMNS + Workbook (None: no row)
     tenants: frozenset[str] = frozenset()  # the tenant IDs its Associations name (read_tenants)
 
 
@@ -171,9 +171,13 @@ def unexpected(err: BaseException) -> str:
     return f"unexpected {type(err).__name__}: {text} (a bug in cpor-excel; please report it with this line)"
 
 
-def _columns(frame: pd.DataFrame, columns: Sequence[str], workbook: str) -> pd.DataFrame:
+def _columns(frame: pd.DataFrame, columns: Sequence[str], workbook: str) -> pd.DataFrame | None:
     """The frame's ``columns`` (those it has), and a Workbook column: a frame of its own (selecting columns
-    copies them), which keeps nothing else of the run's frames alive."""
+    copies them), which keeps nothing else of the run's frames alive. None when it has no row: the batch
+    leaves empty frames out when it joins them, and an empty frame costs a worker and the batch's process a
+    third of a millisecond to send (a first run's ledgers are empty)."""
+    if frame.empty:
+        return None
     out = frame[[c for c in columns if c in frame]]
     out["Workbook"] = workbook
     return out
