@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import functools
+import gc
 import importlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
 
 from cpor_excel.errors import CporError, os_error
+from cpor_excel.runtime import paused_gc
 from cpor_excel.version import __version__
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,6 +39,20 @@ def handle_errors(func: F) -> F:
             sys.exit(3)
 
     return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def one_run() -> Iterator[None]:
+    """A command that runs one workbook, renders its report and exits: the cycle collector stays paused
+    until then. A run pauses it for its own work, but its report outlives that pause (a finding per problem:
+    130,000 on a messy 5,000-customer workbook), and the first collection after it would walk all of them
+    once more (0.1-0.3 s), only for the process to exit; so would the interpreter's exit, which is why what
+    is alive once the report is rendered is frozen out of the collector's sight (``gc.freeze``). By then the
+    run has saved and closed the workbook, its drafts, its lock and its temporary files itself; on an error,
+    the process exits as usual."""
+    with paused_gc():
+        yield
+    gc.freeze()
 
 
 #: command -> the module that registers it on ``main``; a module is imported when its command is used,
@@ -73,4 +90,4 @@ def main() -> None:
     """Check, track and report Microsoft CPOR work kept in Excel workbooks."""
 
 
-__all__ = ["COMMANDS", "handle_errors", "main"]
+__all__ = ["COMMANDS", "handle_errors", "main", "one_run"]

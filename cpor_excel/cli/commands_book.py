@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from cpor_excel.cli import handle_errors, main
+from cpor_excel.cli import handle_errors, main, one_run
 from cpor_excel.model.wording import count_summary
 
 if TYPE_CHECKING:
@@ -109,8 +109,9 @@ def check(book: Path, as_of: dt.date | None, as_json: bool, limit: int) -> None:
     """Check BOOK and report findings. Read-only: never writes anything."""
     from cpor_excel.run import check_workbook
 
-    report = check_workbook(book, as_of=as_of)
-    render(report, as_json, limit)
+    with one_run():
+        report = check_workbook(book, as_of=as_of)
+        render(report, as_json, limit)
     sys.exit(report.exit_code)
 
 
@@ -161,8 +162,9 @@ def run(
     with Microsoft Earnings; draft consent emails; write the results, the CPOR Report and the Dashboard back."""
     from cpor_excel.run import run_workbook
 
-    report = run_workbook(
-        book, out=out, as_of=as_of, drafts_dir=drafts_dir, templates_dir=templates_dir, wait=wait
-    )
-    render(report, as_json, limit)
+    with one_run():
+        report = run_workbook(
+            book, out=out, as_of=as_of, drafts_dir=drafts_dir, templates_dir=templates_dir, wait=wait
+        )
+        render(report, as_json, limit)
     sys.exit(report.exit_code)
