@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cpor_excel.io.book import Book, CellValue
-from cpor_excel.io.cell_rows import CellRows
+from cpor_excel.io.cell_rows import CellColumn, CellRows
 from cpor_excel.model.columns import (
     ASSOCIATIONS,
     DASHBOARD_SHEET,
@@ -105,7 +105,7 @@ def new_rows(evaluation: Evaluation) -> dict[str, CellRows]:
 UNCHECKED = frozenset({"missing-column", "header-not-found"})
 
 
-def row_status(findings: list[Finding], sheet: str, rows: pd.Index) -> tuple[list[str], list[str]]:
+def row_status(findings: list[Finding], sheet: str, rows: pd.Index) -> tuple[CellColumn, CellColumn]:
     """Check Result and Check Notes for every data row of a sheet: rows without findings are OK, unless a
     required column is missing (``UNCHECKED``): then their result stays empty and the note says why."""
     mine = [f for f in findings if f.sheet == sheet]
@@ -136,7 +136,7 @@ def row_status(findings: list[Finding], sheet: str, rows: pd.Index) -> tuple[lis
         levels = [RESULT_LEVELS[w] if w or not missing else "" for w in worst]
         result[at[found]] = np.array(levels, dtype=object)[found]
         joined[at[found]] = np.array(lines, dtype=object)[found]
-    return result.tolist(), joined.tolist()
+    return CellColumn(result.tolist(), (str,)), CellColumn(joined.tolist(), (str,))
 
 
 def _filled(size: int, text: str) -> np.ndarray:
@@ -173,7 +173,7 @@ def apply(
             continue
         rows = table.frame.index
         result, notes = row_status(by_sheet.get(spec.name, []), spec.name, rows)
-        values: list[list[CellValue]] = [result, notes]  # type: ignore[list-item]
+        values: list[list[CellValue]] = [result, notes]
         if spec is ASSOCIATIONS:
             values += _cell_columns(
                 evaluation.association_columns.reindex(index=rows, columns=ASSOCIATION_VALUE_COLUMNS)
@@ -335,6 +335,9 @@ def _cell_columns(frame: pd.DataFrame) -> list[list[CellValue]]:
             values = [_cell(v) for v in values]
         elif float in kinds:
             values = [None if v != v else v for v in values]  # NaN (the only value unequal to itself)
+        else:  # the values as they are: their types go with them (``CellColumn``)
+            kinds.discard(type(None))
+            values = CellColumn(values, kinds)
         out.append(values)
     return out
 

@@ -8,10 +8,32 @@ every Book takes (a row is made when it is read), and the file writer takes its 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import overload
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, overload
 
 from cpor_excel.io.book import CellValue
+
+
+class CellColumn(list[CellValue]):
+    """A column of cell values that knows the types of its values (but None's), as the code that made it
+    knew them (``apply``): the writer's passes that need them (``kinds_of``: a column's widths, its cells'
+    XML) then do not look at every value again (a run writes millions of cells). A list like any other;
+    nothing changes it once it is made (a changed copy is a plain list, whose types are looked at)."""
+
+    __slots__ = ("kinds",)
+
+    def __init__(self, values: Iterable[CellValue], kinds: Iterable[type]) -> None:
+        super().__init__(values)
+        self.kinds = frozenset(kinds) if len(self) else frozenset()
+
+
+def kinds_of(values: Sequence[Any]) -> set[type]:
+    """The types of ``values`` but None's: a ``CellColumn`` knows them, other sequences are looked at."""
+    if type(values) is CellColumn:
+        return set(values.kinds)
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    return kinds
 
 
 class CellRows(Sequence[list[CellValue]]):
@@ -31,6 +53,8 @@ class CellRows(Sequence[list[CellValue]]):
     def __getitem__(self, at: slice) -> CellRows: ...
     def __getitem__(self, at: int | slice) -> list[CellValue] | CellRows:
         if isinstance(at, slice):
+            if at.indices(len(self)) == (0, len(self), 1):  # the whole: the columns as they are (with kinds)
+                return self
             return CellRows([column[at] for column in self.columns])
         if not -len(self) <= at < len(self):
             raise IndexError(at)

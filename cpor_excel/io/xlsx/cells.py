@@ -13,9 +13,10 @@ import numbers
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache, lru_cache
-from itertools import filterfalse
+from itertools import compress, filterfalse
 from typing import Any
 
+from cpor_excel.io.cell_rows import kinds_of
 from cpor_excel.model.headers import column_index, column_letter
 
 #: Excel's limit on the characters of one cell (UTF-16 units)
@@ -43,25 +44,23 @@ def index_of(letters: bytes) -> int:
     return column_index(letters.decode("ascii"))
 
 
-class _Digits(dict[int, bytes]):
-    """Row numbers' digits, made on the first lookup and kept for the first ``_DIGITS_KEPT`` rows: every
-    sheet the tool writes numbers its cells' refs from row 2 on, so ``map(digits.__getitem__, rows)`` then
-    runs at C speed (a batch writes the same few thousand rows' digits in every workbook)."""
-
-    def __missing__(self, number: int) -> bytes:
-        digits = b"%d" % number
-        if len(self) < _DIGITS_KEPT:
-            self[number] = digits
-        return digits
-
-
+#: the digits of the rows below this one are kept once made: every sheet the tool writes numbers its cells'
+#: refs from row 2 on, so a batch writes the same few thousand rows' digits in every workbook
 _DIGITS_KEPT = 1 << 16
-_DIGITS = _Digits()
+_DIGITS: dict[int, bytes] = {}
 
 
-def row_digits(numbers: Iterable[int]) -> list[bytes]:
-    """Row numbers as the bytes of cell refs."""
-    return list(map(_DIGITS.__getitem__, numbers))
+def row_digits(numbers: Sequence[int]) -> list[bytes]:
+    """Row numbers as the bytes of cell refs: looked up at C speed where kept, else all made at once by
+    ``bytes.__mod__`` (a Python call per missing row, as a dict's ``__missing__`` makes, costs three times
+    as much: a 500,000-row sheet has 430,000 rows past those kept)."""
+    digits = list(map(_DIGITS.get, numbers))
+    if None not in digits:
+        return digits  # type: ignore[return-value]
+    made = list(map(b"%d".__mod__, numbers))
+    if min(numbers) < _DIGITS_KEPT:
+        _DIGITS.update(compress(zip(numbers, made, strict=True), map(_DIGITS_KEPT.__gt__, numbers)))
+    return made
 
 
 _X_ESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
@@ -153,8 +152,7 @@ class CellXml:
     def tails(self, values: Sequence[object], style: ColumnStyle | None = None) -> list[Edit]:
         """``tail`` of every value, through one cache lookup per value (a column is usually one type), with
         the cell format ``style`` forces (``restyle``)."""
-        kinds = set(map(type, values))
-        kinds.discard(type(None))
+        kinds = kinds_of(values)
         fixed = style if isinstance(style, int) else None
         try:
             if len(kinds) == 1:
@@ -302,6 +300,33 @@ class CellXml:
             escaped = cell_text(value)
             space = b' xml:space="preserve"' if escaped != escaped.strip() or "\n" in escaped else b""
         return self.text_open + space + b">" + escaped.encode("utf-8") + self.text_close
+
+    def remembered(self) -> int:
+        """How many values' XML the caches hold."""
+        return len(self._mixed) + sum(map(len, self._by_type.values()))
+
+
+#: the ``CellXml`` of each namespace prefix, shared by the sheets a process writes: a batch writes the same
+#: months, amounts, statuses, codes and headers into every workbook, whose XML is then made once. A sheet
+#: opened when it remembers more than ``_SHARED_LIMIT`` values starts a new one (``cell_xml``), and a
+#: closed workbook lets go of one as big (``forget_cells``): a long batch holds a few MB of it at most.
+_SHARED: dict[bytes, CellXml] = {}
+_SHARED_LIMIT = 50_000
+
+
+def cell_xml(prefix: bytes) -> CellXml:
+    """The shared ``CellXml`` of ``prefix`` (a new one when it holds too much)."""
+    found = _SHARED.get(prefix)
+    if found is None or found.remembered() > _SHARED_LIMIT:
+        found = _SHARED[prefix] = CellXml(prefix)
+    return found
+
+
+def forget_cells() -> None:
+    """Let go of the shared ``CellXml`` that hold more than ``_SHARED_LIMIT`` values."""
+    for prefix, cells in list(_SHARED.items()):
+        if cells.remembered() > _SHARED_LIMIT:
+            _SHARED.pop(prefix, None)
 
 
 def _missing(values: Sequence[object], cache: _Tails) -> set[object]:

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from cpor_excel.errors import NotAWorkbook
 from cpor_excel.io.book import CellValue
-from cpor_excel.io.cell_rows import CellRows
+from cpor_excel.io.cell_rows import CellRows, kinds_of
 from cpor_excel.io.dashboard import Layout, lay_out
 from cpor_excel.io.looks import (
     DASHBOARD_LOOKS,
@@ -46,7 +46,7 @@ from cpor_excel.io.looks import (
 )
 from cpor_excel.io.xlsx import dashboard_sheet, sheet_titles
 from cpor_excel.io.xlsx.calc_chain import formula_cells, without_cells
-from cpor_excel.io.xlsx.cells import CellXml, ColumnStyle, forced
+from cpor_excel.io.xlsx.cells import ColumnStyle, cell_xml, forced, forget_cells
 from cpor_excel.io.xlsx.package import REL_NS, Package, SheetInfo, open_package
 from cpor_excel.io.xlsx.package_edit import PackageEdit, attr
 from cpor_excel.io.xlsx.scan import utf8_xml
@@ -105,6 +105,7 @@ class XlsxPatch:
 
     def close(self) -> None:
         self.package.close()
+        forget_cells()
 
     def __enter__(self) -> XlsxPatch:
         return self
@@ -406,7 +407,7 @@ class XlsxPatch:
         strict = self._namespaces()[1] == REL_NS[1]
         rid = dashboard_sheet.write_parts(edit, self.package, part, layout, strict)
         formats = self._formats(DASHBOARD_LOOKS)
-        xml = dashboard_sheet.sheet_xml(layout, formats, CellXml(b"").tail, self._namespaces(), rid)
+        xml = dashboard_sheet.sheet_xml(layout, formats, cell_xml(b"").tail, self._namespaces(), rid)
         if self.package.find(part) is not None:
             edit.replaced[part] = ([xml], 6)
         else:
@@ -551,8 +552,7 @@ def header_format(doc: SheetDoc) -> int | None:
 
 def longest_text(values: Sequence[object]) -> int:
     """The length of the longest text among ``values`` (numbers as Excel shows them, about)."""
-    kinds = set(map(type, values))
-    kinds.discard(type(None))
+    kinds = kinds_of(values)
     if kinds <= {str}:  # the usual column: lengths at C speed
         return max(map(len, filter(None, values)), default=0)  # type: ignore[arg-type]
     if kinds == {float} or kinds == {int}:  # the longest is the smallest or the biggest (digits, sign)

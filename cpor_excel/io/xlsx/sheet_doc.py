@@ -22,9 +22,9 @@ from cpor_excel.io.xlsx.cells import (
     FORCED,
     MAX_COLUMNS,
     OURS,
-    CellXml,
     ColumnStyle,
     Edit,
+    cell_xml,
     index_of,
     letters_of,
     row_digits,
@@ -85,7 +85,7 @@ class SheetDoc:
                 )
             self.head, body, self.tail = xml[: match.end()], xml[match.end() : close], xml[close:]
         self.size = hidden.size if hidden is not None else len(xml)
-        self.cells = CellXml(p)
+        self.cells = cell_xml(p)  # (shared: see ``cells.cell_xml``)
         self.open_row = b"<" + p + b'row r="'
         self.close_row = b"</" + p + b"row>"
         self.c_tag = b"<" + p + b"c "
