@@ -8,6 +8,7 @@ every Book takes (a row is made when it is read), and the file writer takes its 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, overload
 
@@ -15,16 +16,21 @@ from cpor_excel.io.book import CellValue
 
 
 class CellColumn(list[CellValue]):
-    """A column of cell values that knows the types of its values (but None's), as the code that made it
-    knew them (``apply``): the writer's passes that need them (``kinds_of``: a column's widths, its cells'
-    XML) then do not look at every value again (a run writes millions of cells). A list like any other;
-    nothing changes it once it is made (a changed copy is a plain list, whose types are looked at)."""
+    """A column of cell values that knows the types of its values (but None's), and maybe the length of its
+    longest text, as the code that made it knew them (``apply``): the writer's passes that need them
+    (``kinds_of``, a column's width, its cells' XML) then do not look at every value again (a run writes
+    millions of cells). A list like any other; nothing changes it once it is made (a changed copy is a
+    plain list, whose values are looked at)."""
 
-    __slots__ = ("kinds",)
+    __slots__ = ("kinds", "longest")
 
-    def __init__(self, values: Iterable[CellValue], kinds: Iterable[type]) -> None:
+    def __init__(
+        self, values: Iterable[CellValue], kinds: Iterable[type], longest: int | None = None
+    ) -> None:
+        """``longest``: the length of its longest text, when its maker knows it (a column of texts)."""
         super().__init__(values)
         self.kinds = frozenset(kinds) if len(self) else frozenset()
+        self.longest = longest if len(self) else 0
 
 
 def kinds_of(values: Sequence[Any]) -> set[type]:
@@ -34,6 +40,30 @@ def kinds_of(values: Sequence[Any]) -> set[type]:
     kinds = set(map(type, values))
     kinds.discard(type(None))
     return kinds
+
+
+def longest_text(values: Sequence[object]) -> int:
+    """The length of the longest text among ``values`` (numbers as Excel shows them, about)."""
+    known = getattr(values, "longest", None) if type(values) is CellColumn else None
+    if known is not None:
+        return known
+    kinds = kinds_of(values)
+    if kinds <= {str}:  # the usual column: lengths at C speed
+        return max(map(len, filter(None, values)), default=0)  # type: ignore[arg-type]
+    if kinds == {float} or kinds == {int}:  # the longest is the smallest or the biggest (digits, sign)
+        numbers: list[float] = [value for value in values if value is not None]  # type: ignore[misc]
+        lowest, highest = min(numbers), max(numbers)
+        if math.isfinite(lowest) and math.isfinite(highest):  # (a first NaN is kept by min and max)
+            return max(len(_shown(lowest)), len(_shown(highest)))
+    try:
+        distinct: Iterable[object] = set(values)
+    except TypeError:  # an unhashable value
+        distinct = values
+    return max((len(_shown(value)) for value in distinct if value is not None), default=0)
+
+
+def _shown(value: object) -> str:
+    return value if isinstance(value, str) else (f"{value:,.2f}" if isinstance(value, float) else str(value))
 
 
 class CellRows(Sequence[list[CellValue]]):

@@ -11,12 +11,12 @@ are one dict, kept in the order they were added.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from itertools import chain, compress, repeat
 from operator import is_not
 from typing import cast
 
-from cpor_excel.io.xlsx.cells import Edit
+from cpor_excel.io.xlsx.cells import FORCED, Edit, letters_of
 
 #: None (no cell) -> no bytes: ``_NO_CELL.get(edit, piece)`` is ``piece`` where the edit makes a cell
 _NO_CELL: dict[Edit, bytes] = {None: b""}
@@ -42,6 +42,20 @@ def cell_pieces(opening: bytes, digits: list[bytes], edits: list[Edit]) -> list[
         list(map(no_cell, edits, digits)),
         list(map(no_cell, edits, edits)),
     ]
+
+
+def replacing_cell(
+    c_open: bytes, row: bytes, column: int, edit: Edit, style: bytes | None, check_ids: Container[int]
+) -> bytes:
+    """A cell (``c_open``: its tag's start, up to the ref) replacing one that had the s attribute ``style``
+    (kept unless it is a check colour)."""
+    if style is not None and int(style) in check_ids:
+        style = None
+    if edit is None:  # cleared: keep an empty cell only to keep the user's own format
+        return c_open + letters_of(column) + row + b'" s="' + style + b'"/>' if style is not None else b""
+    if style is not None and not edit.startswith(FORCED):
+        return c_open + letters_of(column) + row + b'" s="' + style + edit
+    return c_open + letters_of(column) + row + edit
 
 
 def interleave(count: int, parts: Sequence[bytes | list[bytes]]) -> bytes:

@@ -141,6 +141,7 @@ class CellXml:
         self.bool_open = b' t="b"' + self.value_open
         self._mixed = _Tails(self._tail, typed=True)
         self._by_type: dict[tuple[type, int | None], _Tails] = {}
+        self._looks: dict[tuple[tuple[str, int], ...], _Tails] = {}  # (``_by_look``)
 
     def tail(self, value: object) -> Edit:
         """The cell XML after the ref's digits for ``value`` (None: no cell, the value is empty)."""
@@ -157,6 +158,8 @@ class CellXml:
         try:
             if len(kinds) == 1:
                 kind = kinds.pop()
+                if kind is str and isinstance(style, Mapping):
+                    return list(map(self._by_look(style).__getitem__, values))
                 by_value = self._by_type.get((kind, fixed))
                 if by_value is None:
                     by_value = self._by_type[(kind, fixed)] = _Tails(self._tail, typed=False, style=fixed)
@@ -172,6 +175,21 @@ class CellXml:
         except TypeError:  # an unhashable value
             edits = [self.tail(value) for value in values]
         return edits if style is None else self.restyle(edits, values, style)
+
+    def _by_look(self, style: Mapping[str, int]) -> _Tails:
+        """The cache of a column of texts whose format depends on the text (``style``: one per upper-cased
+        text, as ``restyle`` forces them): a column of a few texts (Check Result, Severity) is then one
+        lookup per cell, not a lookup, a set of its texts and a second lookup."""
+        key = tuple(style.items())
+        cache = self._looks.get(key)
+        if cache is None:
+
+            def build(value: object) -> Edit:
+                edit, wanted = self._tail(value), style.get(value.upper()) if isinstance(value, str) else None
+                return forced(edit, wanted) if wanted is not None and edit is not None else edit
+
+            cache = self._looks[key] = _Tails(build, typed=False)
+        return cache
 
     def restyle(self, edits: list[Edit], values: Sequence[object], style: ColumnStyle) -> list[Edit]:
         """``edits`` (the tails of ``values``) with the cell format ``style`` forces, worked out per
@@ -303,7 +321,7 @@ class CellXml:
 
     def remembered(self) -> int:
         """How many values' XML the caches hold."""
-        return len(self._mixed) + sum(map(len, self._by_type.values()))
+        return len(self._mixed) + sum(map(len, [*self._by_type.values(), *self._looks.values()]))
 
 
 #: the ``CellXml`` of each namespace prefix, shared by the sheets a process writes: a batch writes the same

@@ -23,17 +23,16 @@ row XML directly, one cache lookup per cell (benchmarks/bench_write.py).
 
 from __future__ import annotations
 
-import math
 import posixpath
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from itertools import zip_longest
 from pathlib import Path
 
 from cpor_excel.errors import NotAWorkbook
 from cpor_excel.io.book import CellValue
-from cpor_excel.io.cell_rows import CellRows, kinds_of
+from cpor_excel.io.cell_rows import CellRows, longest_text
 from cpor_excel.io.dashboard import Layout, lay_out
 from cpor_excel.io.looks import (
     DASHBOARD_LOOKS,
@@ -137,7 +136,8 @@ class XlsxPatch:
         """Write the tool's columns (see ``Book.set_columns``)."""
         if len(values) != len(headers) or any(len(column) != len(rows) for column in values):
             raise ValueError("set_columns needs one list of values per header, one value per row")
-        if min(rows, default=header_row + 1) <= header_row:
+        bounds = (min(rows), max(rows)) if len(rows) else None  # (once, for all the columns)
+        if bounds is not None and bounds[0] <= header_row:
             raise ValueError(f"row {header_row} holds the headers; data rows start below it")
         _check_headers(headers)
         doc = self._doc(sheet)
@@ -170,7 +170,7 @@ class XlsxPatch:
         self._marked[doc.name] = set(columns)
         for column, header, column_values in zip(columns, headers, values, strict=True):
             style, width = self._column_look(header, column_values)
-            doc.set_column(column, rows, column_values, style)
+            doc.set_column(column, rows, column_values, style, bounds)
             doc.widths[column] = width
 
     def _column_look(self, header: str, values: Sequence[CellValue]) -> tuple[ColumnStyle | None, float]:
@@ -548,27 +548,6 @@ def header_format(doc: SheetDoc) -> int | None:
         if re.search(rb"<(?:[\w.-]+:)?(?:v|is)\b", match.group()):
             style = int(found.group(1)) if found else None
     return style
-
-
-def longest_text(values: Sequence[object]) -> int:
-    """The length of the longest text among ``values`` (numbers as Excel shows them, about)."""
-    kinds = kinds_of(values)
-    if kinds <= {str}:  # the usual column: lengths at C speed
-        return max(map(len, filter(None, values)), default=0)  # type: ignore[arg-type]
-    if kinds == {float} or kinds == {int}:  # the longest is the smallest or the biggest (digits, sign)
-        numbers: list[float] = [value for value in values if value is not None]  # type: ignore[misc]
-        lowest, highest = min(numbers), max(numbers)
-        if math.isfinite(lowest) and math.isfinite(highest):  # (a first NaN is kept by min and max)
-            return max(len(_shown(lowest)), len(_shown(highest)))
-    try:
-        distinct: Iterable[object] = set(values)
-    except TypeError:  # an unhashable value
-        distinct = values
-    return max((len(_shown(value)) for value in distinct if value is not None), default=0)
-
-
-def _shown(value: object) -> str:
-    return value if isinstance(value, str) else (f"{value:,.2f}" if isinstance(value, float) else str(value))
 
 
 def _widths(header: Sequence[str], rows: Sequence[Sequence[CellValue]]) -> dict[int, float]:

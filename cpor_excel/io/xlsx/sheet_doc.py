@@ -17,9 +17,8 @@ from typing import IO
 from cpor_excel.errors import NotAWorkbook
 from cpor_excel.io.book import CellValue
 from cpor_excel.io.cell_rows import CellRows
-from cpor_excel.io.xlsx.added_rows import AddedRows, cell_pieces, empty_rows, interleave
+from cpor_excel.io.xlsx.added_rows import AddedRows, cell_pieces, empty_rows, interleave, replacing_cell
 from cpor_excel.io.xlsx.cells import (
-    FORCED,
     MAX_COLUMNS,
     OURS,
     ColumnStyle,
@@ -315,9 +314,15 @@ class SheetDoc:
             del self.added[row]  # no cell left: no row, as if it had never been written
 
     def set_column(
-        self, column: int, rows: Sequence[int], values: Sequence[CellValue], style: ColumnStyle | None
+        self,
+        column: int,
+        rows: Sequence[int],
+        values: Sequence[CellValue],
+        style: ColumnStyle | None,
+        bounds: tuple[int, int] | None = None,
     ) -> None:
-        """A whole column below the header: replaces earlier writes to it (except the header)."""
+        """A whole column below the header: replaces earlier writes to it (except the header). ``bounds``:
+        the first and last of ``rows``, when the caller knows them (the columns of a row list share them)."""
         self.changed = True
         for row, cells in self.puts.items():
             if row > self.header_row:
@@ -333,7 +338,7 @@ class SheetDoc:
         if not rows:
             self.blocks.pop(column, None)
             return
-        self._track((min(rows), max(rows)), (column, column))
+        self._track(bounds or (min(rows), max(rows)), (column, column))
         self.blocks[column] = (rows, edits)
 
     def add_rows(
@@ -462,22 +467,6 @@ class SheetDoc:
                 parts += (c_open, letters_of(column), row, edit)
         return b"".join(parts)
 
-    def _cell(
-        self, row: bytes, column: int, edit: Edit, style: bytes | None, check_ids: Container[int]
-    ) -> bytes:
-        """A cell replacing one that had the s attribute ``style`` (kept unless it is a check colour)."""
-        if style is not None and int(style) in check_ids:
-            style = None
-        if edit is None:  # cleared: keep an empty cell only to keep the user's own format
-            return (
-                self.c_open + letters_of(column) + row + b'" s="' + style + b'"/>'
-                if style is not None
-                else b""
-            )
-        if style is not None and not edit.startswith(FORCED):
-            return self.c_open + letters_of(column) + row + b'" s="' + style + edit
-        return self.c_open + letters_of(column) + row + edit
-
     def edit_row(
         self,
         chunk: bytes,
@@ -574,12 +563,16 @@ class SheetDoc:
             while index < len(edits) and edits[index][0] < column:
                 parts.append(chunk[cursor:cell_start])
                 cursor = cell_start
-                parts.append(self._cell(row, edits[index][0], edits[index][1], None, check_ids))
+                parts.append(
+                    replacing_cell(self.c_open, row, edits[index][0], edits[index][1], None, check_ids)
+                )
                 shifted = True
                 index += 1
             replace = index < len(edits) and edits[index][0] == column
             if replace or (clearing and column in self.clear):
-                new = self._cell(row, column, edits[index][1] if replace else None, style, check_ids)
+                new = replacing_cell(
+                    self.c_open, row, column, edits[index][1] if replace else None, style, check_ids
+                )
                 index += 1 if replace else 0
                 parts.append(chunk[cursor:cell_start])
                 parts.append(new)
@@ -595,5 +588,5 @@ class SheetDoc:
             parts.append(chunk[cursor:last_end])
             cursor = last_end
         for column, edit in edits[index:]:
-            parts.append(self._cell(row, column, edit, None, check_ids))
+            parts.append(replacing_cell(self.c_open, row, column, edit, None, check_ids))
         return chunk[:start] + b"".join(parts) + chunk[cursor:]
