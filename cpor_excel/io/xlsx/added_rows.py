@@ -22,11 +22,13 @@ from cpor_excel.io.xlsx.cells import FORCED, Edit, letters_of
 _NO_CELL: dict[Edit, bytes] = {None: b""}
 
 
-def cell_pieces(opening: bytes, digits: list[bytes], edits: list[Edit]) -> list[bytes | list[bytes]]:
+def cell_pieces(
+    opening: bytes, digits: list[bytes], edits: list[Edit], empty: int | None = None
+) -> list[bytes | list[bytes]]:
     """The pieces of one column's cells in a block of rows (``interleave``): its cells' start (``<c r="`` and
     the column's letters), each row's digits and each cell's edit; nothing where the edit is None. A column
     of mostly empty cells (notes) gets one piece per row, made only where there is a cell."""
-    empty = edits.count(None)
+    empty = edits.count(None) if empty is None else empty  # (``empty``: the caller counted the Nones)
     if not empty:
         return [opening, digits, cast(list[bytes], edits)]  # (no None among them)
     if empty == len(edits):
@@ -68,11 +70,14 @@ def interleave(count: int, parts: Sequence[bytes | list[bytes]]) -> bytes:
     return b"".join(flat)
 
 
-def empty_rows(columns: Sequence[Sequence[Edit]]) -> set[int]:
-    """Positions of the rows where every column's edit is None (such a row gets no row element)."""
-    if not columns or any(None not in edits for edits in columns):
+def empty_rows(columns: Sequence[Sequence[Edit]], empty: Sequence[int]) -> set[int]:
+    """Positions of the rows where every column's edit is None (such a row gets no row element); ``empty``:
+    each column's count of Nones."""
+    if not columns or 0 in empty:
         return set()
-    first, *others = sorted(columns, key=lambda edits: edits.count(None))
+    first, *others = (
+        edits for _, edits in sorted(zip(empty, columns, strict=True), key=lambda pair: pair[0])
+    )
     found = [at for at, edit in enumerate(first) if edit is None]
     for edits in others:
         found = [at for at in found if edits[at] is None]

@@ -55,7 +55,7 @@ def row_digits(numbers: Sequence[int]) -> list[bytes]:
     ``bytes.__mod__`` (a Python call per missing row, as a dict's ``__missing__`` makes, costs three times
     as much: a 500,000-row sheet has 430,000 rows past those kept)."""
     digits = list(map(_DIGITS.get, numbers))
-    if None not in digits:
+    if all(digits):  # (no digits are empty: a miss is the only false value; ``None in`` compares each)
         return digits  # type: ignore[return-value]
     made = list(map(b"%d".__mod__, numbers))
     if min(numbers) < _DIGITS_KEPT:

@@ -18,7 +18,7 @@ from cpor_excel.io.xlsx.chart import (
     strict_rel_type,
 )
 from cpor_excel.io.xlsx.package import Package, rels_part
-from cpor_excel.io.xlsx.package_edit import PackageEdit
+from cpor_excel.io.xlsx.package_edit import PackageEdit, relative_part
 from cpor_excel.model.headers import column_letter
 
 
@@ -132,7 +132,7 @@ def write_parts(
         else:
             edit.add(part, [xml], 6, CHART_CONTENT_TYPE)
         frames.append((placement.anchor, f"rId{number}", chart.title))
-        relationships.append((f"rId{number}", chart_rel, posixpath.relpath(part, posixpath.dirname(drawing))))
+        relationships.append((f"rId{number}", chart_rel, relative_part(part, posixpath.dirname(drawing))))
     drawing_xml = drawing_part(frames, strict)
     drawing_rels = relationships_part(relationships)
     rels_name = rels_part(drawing)

@@ -36,6 +36,14 @@ def insert_before(xml: bytes, root: bytes, items: list[str]) -> bytes:
     return xml[: close.start()] + block.encode() + xml[close.start() :]
 
 
+def relative_part(part: str, folder: str) -> str:
+    """``part`` as a relationship target from ``folder`` (``posixpath.relpath``, which makes both absolute
+    from the working directory first: a part in ``folder`` is just the rest of its name)."""
+    if folder and part.startswith(f"{folder}/") and posixpath.normpath(part) == part:
+        return part[len(folder) + 1 :]
+    return posixpath.relpath(part, folder or ".")
+
+
 class PackageEdit:
     def __init__(self, package: Package) -> None:
         self.package = package
@@ -57,10 +65,11 @@ class PackageEdit:
 
     def name(self, folder: str, stem: str) -> str:
         """A free part name ``folder/stemN.xml`` (N from 1)."""
+        start = posixpath.join(folder, stem)  # (joined once: a batch names a dozen parts per workbook)
         number = 1
-        while posixpath.join(folder, f"{stem}{number}.xml").casefold() in self._taken:
+        while f"{start}{number}.xml".casefold() in self._taken:
             number += 1
-        part = posixpath.join(folder, f"{stem}{number}.xml")
+        part = f"{start}{number}.xml"
         self._taken.add(part.casefold())
         return part
 
@@ -93,7 +102,7 @@ class PackageEdit:
             number += 1
         rid = f"rId{number}"
         taken.add(rid)
-        relative = posixpath.relpath(target, posixpath.dirname(source) or ".")
+        relative = relative_part(target, posixpath.dirname(source))
         self._rels.setdefault(source, []).append(
             f'<Relationship Id="{rid}" Type="{attr(rel_type)}" Target="{attr(relative)}"/>'
         )

@@ -404,27 +404,31 @@ class SheetDoc:
         values = rows.columns if isinstance(rows, CellRows) else list(zip_longest(*rows))
         values = values[: len(columns)]
         by_column: dict[int, list[Edit]] = {}
+        holes: dict[int, int] = {}  # column -> its Nones (counted once: each count compares every edit)
         for column, column_values in zip(columns, values, strict=False):
             edits = self.cells.tails(column_values, styles.get(column))
-            if edits.count(None) == len(edits):
+            none = edits.count(None)
+            if none == len(edits):
                 continue
             earlier = by_column.get(column)  # a column named twice: the later value wins, unless empty
-            by_column[column] = (
-                edits if earlier is None else [e or old for e, old in zip(edits, earlier, strict=True)]
-            )
+            if earlier is not None:
+                edits = [e or old for e, old in zip(edits, earlier, strict=True)]
+                none = edits.count(None)
+            by_column[column], holes[column] = edits, none
         if not by_column:
             return
         order = sorted(by_column)
-        empty = empty_rows([by_column[column] for column in order])
+        empty = empty_rows([by_column[column] for column in order], [holes[column] for column in order])
         if empty:  # rows whose values are all empty get no row element
             numbers = [number for at, number in enumerate(numbers) if at not in empty]
             for column in order:
                 by_column[column] = [e for at, e in enumerate(by_column[column]) if at not in empty]
+                holes[column] -= len(empty)
         self._track((numbers[0], numbers[-1]), (order[0], order[-1]))
         digits = row_digits(numbers)
         parts: list[bytes | list[bytes]] = [self.open_row, digits, b'">']
         for column in order:
-            parts += cell_pieces(self.c_open + letters_of(column), digits, by_column[column])
+            parts += cell_pieces(self.c_open + letters_of(column), digits, by_column[column], holes[column])
         self.added.add_block(numbers, interleave(len(numbers), [*parts, self.close_row]))
         if self.part is None:  # a new sheet: its columns get widths from their longest texts (but those
             # the writer gave widths already: they take the place of these, see ``sheet_render._head``)
