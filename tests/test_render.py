@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from email_validator import EmailNotValidError, validate_email
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +25,7 @@ from cpor_excel.mail.render import (
     ConsentEmail,
     ConsentRenderer,
     DraftRefused,
+    checked_address,
     long_date,
     message_id,
     one_line,
@@ -322,13 +324,13 @@ def test_a_renderer_checks_each_address_once_and_refuses_a_bad_one_every_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     checked: list[str] = []
-    real = render_module.validate_email
+    real = render_module._normalised_address
 
-    def counting(address: str, **kwargs: Any) -> Any:
+    def counting(address: str) -> Any:
         checked.append(address)
-        return real(address, **kwargs)
+        return real(address)
 
-    monkeypatch.setattr(render_module, "validate_email", counting)
+    monkeypatch.setattr(render_module, "_normalised_address", counting)
     renderer = ConsentRenderer()
     first = [renderer.render(request(claim_id=f"CLM-{n}"), AS_OF) for n in range(3)]
     renderer.render(request(customer={"contact_email": "other@contoso.example"}), AS_OF)
@@ -347,6 +349,25 @@ def test_a_renderer_checks_each_address_once_and_refuses_a_bad_one_every_time(
         render_consent(request(claim_id=f"CLM-{n}"), AS_OF).as_bytes() for n in range(3)
     ]
     assert len({m.message_id for m in first}) == 3
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.from_regex(
+        r"[A-Za-z0-9_%+'.-]{1,12}@([A-Za-z0-9-]{1,9}\.){1,3}(test|local|[A-Za-z]{1,7}|[A-Za-z0-9]{2,4})",
+        fullmatch=True,
+    )
+)
+def test_an_address_is_written_as_email_validator_normalises_it_or_refused_as_it_refuses(
+    address: str,
+) -> None:
+    try:
+        valid = validate_email(address, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError:
+        with pytest.raises(DraftRefused, match="is not a valid email address"):
+            checked_address(address, "customer Contact Email")
+        return
+    assert checked_address(address, "customer Contact Email") == valid.ascii_email
 
 
 def test_script_in_a_customer_name_is_escaped_in_html_and_kept_as_text_in_the_text_part() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any
@@ -196,32 +197,35 @@ class Finding:
 
 
 def findings_for_rows(
-    code: str,
+    code: str | Sequence[str],
     sheet: str,
     rows: Any,
     messages: Any,
     column: str | None = None,
     claim_ids: Any = None,
 ) -> list[Finding]:
-    """Many findings of one code at once: ``rows`` (Excel row numbers) with a message each (or one for all)
-    and optionally a claim id each. Cells are filled in later from the sheet layout (``apply.locate``).
+    """Many findings at once: ``rows`` (Excel row numbers) with a message each (or one for all), of one code
+    (or a code each) and optionally a claim id each. Cells are filled in later from the sheet layout
+    (``apply.locate``).
 
-    The code is checked once for all of them, not once per finding: a run makes tens of thousands."""
-    if code not in CODES:
-        raise ValueError(f"unknown finding code {code!r}")
+    Each code is checked once for all of them, not once per finding: a run makes tens of thousands."""
     numbers = [int(r) for r in rows]
+    codes = [code] * len(numbers) if isinstance(code, str) else list(code)
+    for one in {code} if isinstance(code, str) else set(codes):
+        if one not in CODES:
+            raise ValueError(f"unknown finding code {one!r}")
     msgs = [messages] * len(numbers) if isinstance(messages, str) else [str(m) for m in messages]
     ids = [None] * len(numbers) if claim_ids is None else [None if c is None else str(c) for c in claim_ids]
-    if not len(msgs) == len(ids) == len(numbers):
-        raise ValueError("findings_for_rows needs one message and claim id per row")
+    if not len(msgs) == len(ids) == len(numbers) == len(codes):
+        raise ValueError("findings_for_rows needs one message, code and claim id per row")
     made = []
     new = object.__new__
-    shared = {**_UNSET, "code": code, "sheet": sheet, "column": column}
-    for row, message, claim_id in zip(numbers, msgs, ids, strict=True):
+    shared = {**_UNSET, "sheet": sheet, "column": column}
+    for one, row, message, claim_id in zip(codes, numbers, msgs, ids, strict=True):
         finding = new(Finding)  # what Finding(...) makes, without checking the code again
         fields = finding.__dict__
         fields.update(shared)
-        fields["message"], fields["row"], fields["claim_id"] = message, row, claim_id
+        fields["code"], fields["message"], fields["row"], fields["claim_id"] = one, message, row, claim_id
         made.append(finding)
     return made
 

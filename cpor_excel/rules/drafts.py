@@ -95,7 +95,7 @@ def claims_to_draft(
                 ),
                 workloads=tuple(facts["workloads"][at]),
                 poe_reference=_text(facts["POE Reference"][at]) or None,
-                poe_signed=pd.Timestamp(facts["POE Signed"][at]).date(),
+                poe_signed=_day(facts["POE Signed"][at]),
                 submitted=_date(facts["Submitted"][at]),
                 window_ends=_date(facts["window_ends"][at]),
                 window_days=settings.consent_window_business_days,
@@ -111,7 +111,7 @@ def _error_rows(findings: list[Finding]) -> dict[str, set[int]]:
     errors = {code for code, (severity, _) in CODES.items() if severity is Severity.ERROR}
     rows: dict[str, set[int]] = {}
     for f in findings:
-        if f.row is not None and f.code in errors:
+        if f.code in errors and f.row is not None:  # (most findings are not errors: their code tells)
             rows.setdefault(f.sheet, set()).add(f.row)
     return rows
 
@@ -240,17 +240,31 @@ def _customer_lookup(
     already a duplicate-key error)."""
     if customers.empty:
         return {}
-    lowered = _texts(customers["Tenant ID"].to_numpy(dtype=object), lower=True)
-    columns = [str(c) for c in customers.columns]
-    cells = {c: customers[c].to_numpy(dtype=object) for c in columns}
+    ids = customers["Tenant ID"].to_numpy(dtype=object)
+    lowered = _texts(ids, lower=True)
+    columns = [c for c in _CUSTOMER_FACTS if c in customers]  # (only what an email states: a column
+    cells = {c: customers[c].to_numpy(dtype=object) for c in columns}  # each costs a pandas call)
     rows = customers.index.to_numpy()
     found: dict[str, dict[str, Any]] = {}
-    for at in np.flatnonzero(pd.notna(customers["Tenant ID"].to_numpy(dtype=object))).tolist():
+    for at in np.flatnonzero(pd.notna(ids)).tolist():
         tenant = lowered[at]
         if tenant in tenants and tenant not in found:
             found[tenant] = {c: cells[c][at] for c in columns}
             found[tenant].update(_row=rows[at], _error=rows[at] in error_rows)
     return found
+
+
+#: the Customers columns ``_customer_for`` reads
+_CUSTOMER_FACTS = (
+    "Customer Name",
+    "Domain",
+    "Contact Name",
+    "Contact Title",
+    "Contact Email",
+    "Public Sector",
+    "Language",
+    "Country",
+)
 
 
 def _customer_for(customers: dict[str, dict[str, Any]], tenant: str) -> tuple[Customer | None, str]:
@@ -281,6 +295,8 @@ def _customer_for(customers: dict[str, dict[str, Any]], tenant: str) -> tuple[Cu
 
 
 def _text(value: object) -> str:
+    if type(value) is str:  # (the usual cell: no pandas call for it)
+        return value.strip()
     if value is None:
         return ""
     try:
@@ -297,8 +313,19 @@ def _yes(value: object) -> bool:
     return _text(value).casefold() in {"yes", "y", "true", "1", "ja", "oui", "si", "sí"}
 
 
+def _day(value: np.datetime64) -> dt.date:
+    """A chosen claim's date (``_dates``: a numpy datetime) as a date; it has one (else ``_date``)."""
+    day = value.astype("datetime64[D]").item()
+    if not isinstance(day, dt.date):
+        raise ValueError(f"a drafted claim has no date where it needs one ({value})")
+    return day
+
+
 def _date(value: object) -> dt.date | None:
     if value is None or value is pd.NaT:
         return None
+    if isinstance(value, np.datetime64):  # (``_dates``' values: no Timestamp for them)
+        day = value.astype("datetime64[D]").item()  # (None for NaT)
+        return day if day is None or isinstance(day, dt.date) else pd.Timestamp(value).date()
     stamp = pd.Timestamp(value)  # type: ignore[arg-type]
     return None if pd.isna(stamp) else stamp.date()

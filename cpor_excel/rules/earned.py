@@ -6,17 +6,18 @@ and the run's `hwm-earned` / `hwm-not-earned` findings with Microsoft's reasons 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from cpor_excel.model.findings import Finding
+from cpor_excel.model.findings import Finding, findings_for_rows
 from cpor_excel.rules.arrays import count_array, text_array
-from cpor_excel.rules.keys import Keys, Table, group_sums, joined_texts, rows_at
+from cpor_excel.rules.keys import Keys, Table, group_sums, joined_texts
 from cpor_excel.rules.ledger import month_texts
-from cpor_excel.rules.schemas import ROW_MASK, book_of
+from cpor_excel.rules.schemas import ROW_BITS, ROW_MASK, book_of
 
 SHEET = "Associations"
 
@@ -87,58 +88,59 @@ def usage_pay_findings(reported: Table, reason_codes: tuple[str, ...], count: in
     A first run of a big workbook reports tens of thousands of groups, so they are not made by a pandas
     groupby loop (a frame per group): sorted by row, reason and month, each group is a run of consecutive
     rows, and its sums, first and last month are found with numpy over the run boundaries."""
-    found: list[list[Finding]] = [[] for _ in range(count)]  # by book (``together.py``)
     if not len(reported["_row"]):
-        return found
+        return [[] for _ in range(count)]  # by book (``together.py``)
     order = {code: i for i, code in enumerate(("", *reason_codes))}
     codes, distinct = pd.factorize(reported["_reason"])
     reason_order = np.array([*(order.get(r, np.nan) for r in distinct.tolist()), np.nan], dtype=float)[codes]
-    frame = rows_at(
-        {**reported, "_order": reason_order}, np.lexsort((reported["_month"], reason_order, reported["_row"]))
-    )
-    texts = month_texts(frame["_month"].astype(float))
-    rows = frame["_row"]
-    orders = frame["_order"]
+    by = np.lexsort((reported["_month"], reason_order, reported["_row"]))
+    rows, orders = reported["_row"][by], reason_order[by]
     starts = np.flatnonzero(np.r_[True, (rows[1:] != rows[:-1]) | (orders[1:] != orders[:-1])])
     ends = np.r_[starts[1:], len(rows)] - 1  # the last row of each run
-    claims, workloads, reasons = (frame[c].tolist() for c in ("_claim", "_workload", "_reason"))
-    amounts = frame["_amount"].astype(float)
+    # only the runs' first and last rows are put into words: their values alone become Python objects
+    firsts, lasts = by[starts], by[ends]
+    amounts = reported["_amount"][by].astype(float)
     has_amount = ~np.isnan(amounts)
-    paid_users = np.add.reduceat(frame["_paid"].astype(float), starts)
-    amount_sums = np.add.reduceat(np.where(has_amount, amounts, 0.0), starts)
-    with_amount = np.add.reduceat(has_amount.astype(np.int64), starts)
+    paid_users = np.add.reduceat(reported["_paid"][by].astype(float), starts).tolist()
+    amount_sums = np.add.reduceat(np.where(has_amount, amounts, 0.0), starts).tolist()
+    with_amount = np.add.reduceat(has_amount.astype(np.int64), starts).tolist()
     last_amount = np.maximum.reduceat(np.where(has_amount, np.arange(len(rows)), -1), starts)
-    currencies = frame["_currency"].tolist()
-    detail = {c: frame[c].tolist() for c in _REASON_FIELDS if c in frame}
-    texts, rows = texts.tolist(), rows.astype(np.int64).tolist()
-    paid_users, amount_sums = paid_users.tolist(), amount_sums.tolist()
-    with_amount, last_amount = with_amount.tolist(), last_amount.tolist()
-    for at, (first, last) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-        span = (
-            texts[first] if first == last else f"{last - first + 1} months, {texts[first]} to {texts[last]}"
-        )
-        workload = workloads[first]
-        if reasons[first] == "":
+    currencies = reported["_currency"][by[np.maximum(last_amount, 0)]].tolist()
+    claims, workloads, reasons = (reported[c][firsts].tolist() for c in ("_claim", "_workload", "_reason"))
+    detail = {c: reported[c][lasts].tolist() for c in _REASON_FIELDS if c in reported}
+    month = reported["_month"].astype(float)
+    first_texts, last_texts = month_texts(month[firsts]).tolist(), month_texts(month[lasts]).tolist()
+    spans = (ends - starts + 1).tolist()
+    kinds: list[str] = []
+    messages: list[str] = []
+    for at, months in enumerate(spans):
+        span = first_texts[at] if months == 1 else f"{months} months, {first_texts[at]} to {last_texts[at]}"
+        workload = workloads[at]
+        if reasons[at] == "":
             users = int(paid_users[at])
             money = ""
             if with_amount[at]:
-                currency = currencies[last_amount[at]]
+                currency = currencies[at]
                 currency = "" if currency is None or currency != currency else currency
                 money = f", {amount_sums[at]:.2f} {currency}".rstrip()
-            code = "hwm-earned"
-            message = (
+            kinds.append("hwm-earned")
+            messages.append(
                 f"Usage pay above the high-water mark for {workload} in {span}: {users} new active "
                 f"{'user' if users == 1 else 'users'}{money} (Earnings Ledger months of this run)."
             )
         else:
-            code = "hwm-not-earned"
-            month = {c: values[last] for c, values in detail.items()}
-            message = f"No usage pay for {workload} in {span}: {reason_words(str(reasons[first]), month)}."
-        book, row = divmod(rows[first], ROW_MASK + 1)
-        found[book].append(
-            Finding(code, SHEET, message, row=row, column="Workload", claim_id=str(claims[first]))
-        )
-    return found
+            kinds.append("hwm-not-earned")
+            figures = {c: values[at] for c, values in detail.items()}
+            messages.append(
+                f"No usage pay for {workload} in {span}: {reason_words(str(reasons[at]), figures)}."
+            )
+    stacked_rows = rows[starts].astype(np.int64)  # (ascending: each book's findings together, in book order)
+    claim_ids = [str(claim) for claim in claims]  # (str(None) as ever: "None")
+    made = findings_for_rows(
+        kinds, SHEET, (stacked_rows & ROW_MASK).tolist(), messages, "Workload", claim_ids
+    )
+    bounds = np.searchsorted(stacked_rows >> ROW_BITS, np.arange(count + 1)).tolist()
+    return [made[lo:hi] for lo, hi in itertools.pairwise(bounds)]
 
 
 #: the figures ``reason_words`` quotes from a month

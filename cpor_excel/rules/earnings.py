@@ -490,7 +490,7 @@ def _ledger_rows(decided: Table, customers: pd.DataFrame, as_of: dt.date) -> pd.
         "New Users": _whole(decided["_new"]),
         "Paid Users": _whole(decided["_paid"]),
         "Rate per User": _whole(rate, int_values=False),
-        "Amount": [None if a != a else round(a, 2) for a in decided["_amount"].tolist()],  # a != a: NaN
+        "Amount": _rounded(decided["_amount"]),
         "Currency": optional_text(currency),
         "Reason": optional_text(decided["_reason"]),
         "Recorded On": [as_of.isoformat()] * len(rate),
@@ -570,6 +570,17 @@ def _months(frame: pd.DataFrame, column: str) -> np.ndarray:
     if column not in frame:
         return np.full(len(frame), np.nan)
     return month_numbers(frame[column])
+
+
+def _rounded(amounts: np.ndarray) -> list[float | None]:
+    """``round(a, 2)`` of each amount, None where NaN; each distinct amount rounded once (a ledger's months
+    repeat a few rates times a few numbers of users)."""
+    amounts = np.asarray(amounts, dtype=float)
+    known = ~np.isnan(amounts)
+    codes, distinct = pd.factorize(np.ascontiguousarray(amounts[known]).view(np.int64))  # (by their bits)
+    cells = np.full(len(amounts), None, dtype=object)
+    cells[known] = np.array([round(a, 2) for a in distinct.view(np.float64).tolist()], dtype=object)[codes]
+    return list(cells.tolist())
 
 
 def _whole(values: np.ndarray, int_values: bool = True) -> list[Any]:

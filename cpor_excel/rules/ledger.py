@@ -130,7 +130,13 @@ def reached_text(
         order = np.lexsort((names, months, held))
         held, names, months, milestone, month = (a[order] for a in (held, names, months, milestone, month))
         fresh = np.r_[True, (held[1:] != held[:-1]) | (names[1:] != names[:-1]) | (months[1:] != months[:-1])]
-        text = milestone + np.where(np.isnan(month), "", " " + month_texts(month))
+        # the text of each distinct (milestone, month), made once (a first run adds tens of thousands of rows
+        # of a few hundred such pairs)
+        pair = names.astype(np.int64) * 2**32 + np.where(np.isnan(month), -1, month + 2**20).astype(np.int64)
+        codes, distinct = pd.factorize(pair)
+        one = np.zeros(len(distinct), dtype=np.int64)
+        one[codes[::-1]] = np.arange(len(codes))[::-1]  # a row of each
+        text = (milestone[one] + np.where(np.isnan(month[one]), "", " " + month_texts(month[one])))[codes]
         joined = joined_texts(np.where(fresh, held, -1), text, pairs.size, "; ")
         texts = np.concatenate([joined, np.full(1, None, dtype=object)])[
             np.where(wanted >= 0, wanted, pairs.size)

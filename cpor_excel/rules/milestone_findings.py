@@ -153,11 +153,15 @@ def percent(fraction: float) -> str:
 
 
 def percents(fractions: np.ndarray) -> np.ndarray:
-    """``_percent`` of every fraction (object array)."""
+    """``_percent`` of every fraction (object array), each distinct fraction formatted once (a first run's
+    tens of thousands of findings share far fewer)."""
     fractions = np.asarray(fractions, dtype=float)
     out = np.full(len(fractions), "", dtype=object)
     ok = ~np.isnan(fractions)
-    out[ok] = [f"{v:.2f}".rstrip("0").rstrip(".") + "%" for v in (fractions[ok] * 100).tolist()]
+    # (by their bits: -0.0 is not 0.0 here, "-0%" is not "0%")
+    codes, distinct = pd.factorize(np.ascontiguousarray(fractions[ok] * 100).view(np.int64))
+    texts = [f"{v:.2f}".rstrip("0").rstrip(".") + "%" for v in np.asarray(distinct).view(np.float64).tolist()]
+    out[ok] = np.array(texts, dtype=object)[codes]
     return out
 
 
@@ -170,5 +174,6 @@ def whole_texts(values: np.ndarray) -> np.ndarray:
     values = np.asarray(values, dtype=float)
     out = np.full(len(values), "", dtype=object)
     ok = ~np.isnan(values)
-    out[ok] = values[ok].astype(np.int64).astype(str).astype(object)
+    codes, distinct = pd.factorize(values[ok].astype(np.int64))  # (each distinct number written once)
+    out[ok] = np.array([str(number) for number in distinct.tolist()], dtype=object)[codes]
     return out
