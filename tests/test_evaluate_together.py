@@ -59,6 +59,7 @@ def workbooks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Prepared]:
     run_workbook(folder / "ran.xlsx", as_of=AS_OF, drafts_dir=folder / "drafts")  # its ledgers filled today
     books = {name: read(folder / f"{name}.xlsx") for name in ("a", "b", "ran")}
     a = books["a"]
+    gone = evaluate(a, AS_OF, "a").draft_requests[0].customer.tenant_id
     assert not books["ran"].ledger.empty and not books["ran"].earnings.empty  # (what the case is for)
     return {
         **books,
@@ -74,6 +75,10 @@ def workbooks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Prepared]:
         ),
         "b paying no usage": dataclasses.replace(
             books["b"], settings=dataclasses.replace(books["b"].settings, high_water_mark_from=None)
+        ),
+        # a customer a consent email is for is gone: its claim is held back (`draft-not-written`) here only
+        "a without a customer": dataclasses.replace(
+            a, customers=a.customers[a.customers["Tenant ID"] != gone]
         ),
     }
 
@@ -114,6 +119,12 @@ def test_each_workbook_is_evaluated_as_if_alone(workbooks: dict[str, Prepared], 
     codes = {n: {f.code for f in e.findings} for n, e in zip(names, together, strict=True)}
     assert "claim-mismatch" in codes["a with a claim on two customers"] and "claim-mismatch" not in codes["a"]
     assert "association-conflict" in codes["a"] and "association-conflict" in codes["copy of a"]
+    # the same claims and customers in several workbooks: each drafted, or held back, in its own only
+    drafts = {n: len(e.draft_requests) for n, e in zip(names, together, strict=True)}
+    assert drafts["a"] and drafts["copy of a"] == drafts["a"] and not drafts["ran"]  # ("ran" drafted them)
+    held = {n: len(e.held_back) for n, e in zip(names, together, strict=True) if e.held_back}
+    assert list(held) == ["a without a customer"]
+    assert drafts["a without a customer"] + held["a without a customer"] == drafts["a"]
 
 
 def test_the_order_of_the_workbooks_changes_nothing(workbooks: dict[str, Prepared]) -> None:

@@ -9,6 +9,7 @@ rows are not reported again (the error already is); claims held back by their *c
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,8 @@ from cpor_excel.model.program import Settings
 from cpor_excel.model.workbook import Prepared
 from cpor_excel.rules.arrays import instant_array
 from cpor_excel.rules.consent import window_anchor, window_ends
+from cpor_excel.rules.schemas import ROW_BITS, ROW_MASK, book_of
+from cpor_excel.rules.together import stacked
 
 #: statuses in which the customer has not yet been (or is just being) notified by Microsoft
 DRAFT_STATUSES = ("Draft", "Submitted")
@@ -43,33 +46,51 @@ def claims_to_draft(
     should get one but whose customer row does not allow it. ``as_of`` is unused by the selection today
     but kept in the signature so the rule, like every rule, is a function of the as-of date."""
     del as_of
-    assoc = prepared.associations
+    [chosen] = drafts_of_books(
+        [prepared.associations], [prepared.customers], [prepared.drafts], [findings], settings
+    )
+    return chosen
+
+
+def drafts_of_books(
+    associations: Sequence[pd.DataFrame],
+    customers: Sequence[pd.DataFrame],
+    drafts: Sequence[pd.DataFrame | None],
+    findings: Sequence[Sequence[Finding]],
+    settings: Settings,
+) -> list[tuple[list[DraftRequest], list[Finding]]]:
+    """``claims_to_draft`` of several workbooks ("books") that share the settings, run once over their
+    frames stacked (``together.py``): a claim, a customer and an error row are each one book's."""
+    out: list[tuple[list[DraftRequest], list[Finding]]] = [([], []) for _ in associations]
+    assoc = stacked(associations)
     if assoc.empty:
-        return [], []
+        return out
     claim = assoc["Claim ID"].to_numpy(dtype=object)
     stripped = _texts(claim, lower=False)
     named = pd.notna(claim) & (stripped != "")
     if not named.any():
-        return [], []
+        return out
     rows = _Rows(assoc, named, stripped)
-    error_rows = _error_rows(findings)
-    claims = rows.claims_to_draft(
-        error_rows.get("Associations", set()), set(_drafted_claims(prepared.drafts))
-    )
+    error_rows: dict[str, set[int]] = {}
+    for book, found in enumerate(findings):  # (each book's Excel rows as stacked rows)
+        for sheet, numbers in _error_rows(found).items():
+            error_rows.setdefault(sheet, set()).update((book << ROW_BITS) | r for r in numbers)
+    drafted = {(book, c) for book, made in enumerate(drafts) for c in _drafted_claims(made)}
+    claims = rows.claims_to_draft(error_rows.get("Associations", set()), drafted)
     if not claims:
-        return [], []
+        return out
     facts = rows.facts(claims, settings.consent_window_business_days, window_anchor(settings))
-    customers = _customer_lookup(
-        prepared.customers,
+    lookup = _customer_lookup(
+        stacked(customers),
         error_rows.get("Customers", set()),
-        {t for t in facts["tenant"] if isinstance(t, str)},
+        {(b, t) for b, t in zip(facts["book"], facts["tenant"], strict=True) if isinstance(t, str)},
     )
 
-    requests: list[DraftRequest] = []
-    held_back: list[Finding] = []
     for at, claim_id in enumerate(facts["claim"]):  # one pass per email, not per row
-        first_row = int(facts["first_row"][at])
-        customer, why_not = _customer_for(customers, str(facts["tenant"][at]))
+        book = facts["book"][at]
+        requests, held_back = out[book]
+        first_row = int(facts["first_row"][at]) & ROW_MASK
+        customer, why_not = _customer_for(lookup, book, str(facts["tenant"][at]))
         if customer is None:
             held_back.append(
                 Finding(
@@ -85,7 +106,7 @@ def claims_to_draft(
         requests.append(
             DraftRequest(
                 claim_id=str(claim_id),
-                rows=tuple(int(r) for r in facts["rows"][at]),
+                rows=tuple(int(r) & ROW_MASK for r in facts["rows"][at]),
                 customer=customer,
                 partner=Partner(
                     id=_text(facts["Partner ID"][at]),
@@ -102,10 +123,10 @@ def claims_to_draft(
                 window_starts=window_anchor(settings),
             )
         )
-    return requests, held_back
+    return out
 
 
-def _error_rows(findings: list[Finding]) -> dict[str, set[int]]:
+def _error_rows(findings: Sequence[Finding]) -> dict[str, set[int]]:
     """The Excel rows with an error, by sheet: one pass over what may be tens of thousands of findings,
     comparing codes rather than calling ``severity`` on each."""
     errors = {code for code, (severity, _) in CODES.items() if severity is Severity.ERROR}
@@ -116,7 +137,7 @@ def _error_rows(findings: list[Finding]) -> dict[str, set[int]]:
     return rows
 
 
-def _drafted_claims(drafts: pd.DataFrame) -> list[str]:
+def _drafted_claims(drafts: pd.DataFrame | None) -> list[str]:
     if drafts is None or drafts.empty or "Claim ID" not in drafts:
         return []
     ids = drafts["Claim ID"].dropna().astype(str).str.strip()
@@ -136,10 +157,16 @@ class _Rows:
     def __init__(self, assoc: pd.DataFrame, named: np.ndarray, stripped: np.ndarray) -> None:
         self.assoc = assoc
         self.named = np.flatnonzero(named)
-        self.codes, self.ids = pd.factorize(stripped[named])  # claims in order of their first row
-        self.excel_rows = assoc.index.to_numpy()[named]
+        # claims in order of their first row, a claim one book's (several workbooks' rows: ``together.py``)
+        texts, ids = pd.factorize(stripped[named])
+        books = book_of(assoc.index)[named]
+        self.codes, _ = pd.factorize(books * max(len(ids), 1) + texts)
+        first = np.full(int(self.codes.max(initial=-1)) + 1, -1, dtype=np.int64)
+        first[self.codes[::-1]] = np.arange(len(self.codes))[::-1]
+        self.ids, self.books = np.asarray(ids, dtype=object)[texts[first]], books[first]
+        self.excel_rows = assoc.index.to_numpy()[named]  # (stacked rows: each book's after the one before)
 
-    def claims_to_draft(self, error_rows: set[int], drafted: set[str]) -> list[int]:
+    def claims_to_draft(self, error_rows: set[int], drafted: set[tuple[int, str]]) -> list[int]:
         """The claims (codes) in Draft or Submitted, with a POE signed, no error on any row, not drafted yet."""
         status = self.assoc["Status"].to_numpy(dtype=object)[self.named]
         size = len(self.ids)
@@ -152,7 +179,8 @@ class _Rows:
         error = np.bincount(self.codes[np.isin(self.excel_rows, list(error_rows))], minlength=size) > 0
         signed = pd.notna(instant_array(self.assoc, "POE Signed")[self.named])
         poe = np.bincount(self.codes[signed], minlength=size) > 0
-        wanted = open_ & ~error & poe & np.array([c not in drafted for c in self.ids.tolist()], dtype=bool)
+        fresh = [(b, c) not in drafted for b, c in zip(self.books.tolist(), self.ids.tolist(), strict=True)]
+        wanted = open_ & ~error & poe & np.array(fresh, dtype=bool)
         return np.flatnonzero(wanted).tolist()
 
     def facts(self, claims: list[int], window_days: int, anchor: str) -> dict[str, list[Any]]:
@@ -168,6 +196,7 @@ class _Rows:
         first_row = self.excel_rows[chosen][starts]
         facts: dict[str, list[Any]] = {
             "claim": self.ids[code[starts]].tolist(),
+            "book": self.books[code[starts]].tolist(),
             "first_row": first_row.tolist(),
             "rows": [self.excel_rows[chosen[a:b]].tolist() for a, b in zip(starts, ends, strict=True)],
         }
@@ -234,10 +263,10 @@ def _texts(values: np.ndarray, lower: bool) -> np.ndarray:
 
 
 def _customer_lookup(
-    customers: pd.DataFrame, error_rows: set[int], tenants: set[str]
-) -> dict[str, dict[str, Any]]:
-    """The wanted tenants' Customers rows by lower-case Tenant ID (the first row wins: a second one is
-    already a duplicate-key error)."""
+    customers: pd.DataFrame, error_rows: set[int], tenants: set[tuple[int, str]]
+) -> dict[tuple[int, str], dict[str, Any]]:
+    """The wanted tenants' Customers rows by book and lower-case Tenant ID (the first row wins: a second
+    one is already a duplicate-key error); ``_row`` its Excel row, ``_error`` whether it has an error."""
     if customers.empty:
         return {}
     ids = customers["Tenant ID"].to_numpy(dtype=object)
@@ -245,12 +274,13 @@ def _customer_lookup(
     columns = [c for c in _CUSTOMER_FACTS if c in customers]  # (only what an email states: a column
     cells = {c: customers[c].to_numpy(dtype=object) for c in columns}  # each costs a pandas call)
     rows = customers.index.to_numpy()
-    found: dict[str, dict[str, Any]] = {}
+    books = book_of(customers.index).tolist()
+    found: dict[tuple[int, str], dict[str, Any]] = {}
     for at in np.flatnonzero(pd.notna(ids)).tolist():
-        tenant = lowered[at]
+        tenant = (books[at], lowered[at])
         if tenant in tenants and tenant not in found:
             found[tenant] = {c: cells[c][at] for c in columns}
-            found[tenant].update(_row=rows[at], _error=rows[at] in error_rows)
+            found[tenant].update(_row=int(rows[at]) & ROW_MASK, _error=rows[at] in error_rows)
     return found
 
 
@@ -267,8 +297,10 @@ _CUSTOMER_FACTS = (
 )
 
 
-def _customer_for(customers: dict[str, dict[str, Any]], tenant: str) -> tuple[Customer | None, str]:
-    row = customers.get(tenant)
+def _customer_for(
+    customers: dict[tuple[int, str], dict[str, Any]], book: int, tenant: str
+) -> tuple[Customer | None, str]:
+    row = customers.get((book, tenant))
     if row is None:
         return None, f"tenant {tenant} is not in the Customers sheet; add the customer and run again."
     excel_row = int(row["_row"])

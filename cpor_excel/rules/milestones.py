@@ -163,16 +163,16 @@ def _reach(months: Table, gated: Table, milestone_table: MilestoneTable, minimum
     One vector pass over the counted months per milestone name (a handful), instead of joining every month
     to every milestone of its bucket: a month reaches milestone m when its bucket has an m whose threshold
     its usage % meets; the first such month of each association (months in order) is where m is reached."""
-    counted = rows_at(
-        {c: months[c] for c in _REACHED},
+    at = np.flatnonzero(
         (months["_month"] > months["_approved"])
         & (months["_month"] <= months["_last"])
         & (months["_pau"] >= minimum)
         & (months["_pau"] > 0)  # no usage % without paid units, whatever the minimum
         & (months["_bucket_id"] >= 0)
-        & ~among(months["_pos"], gated["_pos"]),
+        & ~among(months["_pos"], gated["_pos"])
     )
-    counted = rows_at(counted, sort_order(counted["_pos"], counted["_month"]))
+    at = at[sort_order(months["_pos"][at], months["_month"][at])]
+    counted = rows_at({c: months[c] for c in _REACHED}, at)  # (the rows taken once, in order)
     pos = counted["_pos"]
     bucket = counted["_bucket_id"].astype(np.int64)
     mau, pau = counted["_mau"].astype(float), counted["_pau"].astype(float)
@@ -452,9 +452,10 @@ def _gate(months: Table) -> Table:
 
 def _latest(months: Table) -> Table:
     """Each approved association's latest usage month up to the as-of month."""
-    ordered = rows_at(months, sort_order(months["_pos"], months["_month"], months["_urow"]))
-    pos = ordered["_pos"]
-    return rows_at(ordered, np.r_[pos[1:] != pos[:-1], True] if len(pos) else np.zeros(0, dtype=bool))
+    order = sort_order(months["_pos"], months["_month"], months["_urow"])
+    pos = months["_pos"][order]
+    last = np.r_[pos[1:] != pos[:-1], True] if len(pos) else np.zeros(0, dtype=bool)
+    return rows_at(months, order[last])  # (the rows taken once, not sorted first)
 
 
 def _next_milestone(

@@ -319,10 +319,31 @@ def _reconciliation(given: Inputs) -> Outcome:
 
 
 def _drafts(given: Inputs) -> Outcome:
-    p = given.prepared
-    requests, held_back = drafts.claims_to_draft(p, given.findings, p.settings, given.as_of)
-    columns = {"Consent Draft": _existing_draft_files(p)}
-    return Outcome(columns=columns, draft_requests=requests, held_back=held_back)
+    [outcome] = _drafts_together([given])
+    return outcome
+
+
+def _drafts_together(given: Sequence[Inputs]) -> list[Outcome]:
+    """The consent drafts rule of several workbooks, once for each group of those with the same settings
+    (``drafts.drafts_of_books``), each choosing from the findings of the rules before it."""
+    out: list[Outcome] = [Outcome() for _ in given]
+    keys = [
+        (one.prepared.settings, shape(one.prepared.associations), shape(one.prepared.customers))
+        for one in given
+    ]
+    for books in alike(keys):
+        p = [given[at].prepared for at in books]
+        chosen = drafts.drafts_of_books(
+            [one.associations for one in p],
+            [one.customers for one in p],
+            [one.drafts for one in p],
+            [given[at].findings for at in books],
+            p[0].settings,
+        )
+        for at, (requests, held_back) in zip(books, chosen, strict=True):
+            columns = {"Consent Draft": _existing_draft_files(given[at].prepared)}
+            out[at] = Outcome(columns=columns, draft_requests=requests, held_back=held_back)
+    return out
 
 
 def _row_wise(
@@ -465,6 +486,7 @@ RULES: tuple[Rule, ...] = (
         frozenset({"draft-not-written"}),
         _drafts,
         columns=("Consent Draft",),
+        together=_drafts_together,
     ),
 )
 
