@@ -209,12 +209,12 @@ def findings_for_rows(
     (``apply.locate``).
 
     Each code is checked once for all of them, not once per finding: a run makes tens of thousands."""
-    numbers = [int(r) for r in rows]
+    numbers = [int(r) for r in (rows.tolist() if hasattr(rows, "tolist") else rows)]  # (no numpy scalars)
     codes = [code] * len(numbers) if isinstance(code, str) else list(code)
     for one in {code} if isinstance(code, str) else set(codes):
         if one not in CODES:
             raise ValueError(f"unknown finding code {one!r}")
-    msgs = [messages] * len(numbers) if isinstance(messages, str) else [str(m) for m in messages]
+    msgs = [messages] * len(numbers) if isinstance(messages, str) else list(map(str, messages))
     ids = [None] * len(numbers) if claim_ids is None else [None if c is None else str(c) for c in claim_ids]
     if not len(msgs) == len(ids) == len(numbers) == len(codes):
         raise ValueError("findings_for_rows needs one message, code and claim id per row")

@@ -51,17 +51,16 @@ def mismatched_books(associations: pd.DataFrame) -> np.ndarray:
     if "Claim ID" not in associations:
         return out
     claim = associations["Claim ID"].to_numpy(dtype=object)
-    if "Workbook" in associations:
-        workbook = associations["Workbook"].to_numpy(dtype=object)
-    else:
-        workbook = np.full(len(claim), "", dtype=object)
+    # a claim is per workbook: by its "Workbook" (batch) when the frame has one (else all one workbook's)
+    workbook = associations["Workbook"].to_numpy(dtype=object) if "Workbook" in associations else None
     for column in SHARED_COLUMNS:
         if column in associations:
             value = associations[column].to_numpy(dtype=object)
             valued = ~(pd.isna(claim) | pd.isna(value))
             book = [books[valued]]
-            claims = Keys([workbook[valued]], [claim[valued]], books=book)
-            pairs = Keys([workbook[valued]], [claim[valued]], [value[valued]], books=book)
+            keys = [[claim[valued]]] if workbook is None else [[workbook[valued]], [claim[valued]]]
+            claims = Keys(*keys, books=book)
+            pairs = Keys(*keys, [value[valued]], books=book)
             if pairs.size > claims.size:  # a claim with two values: in which books
                 [at] = claims.codes
                 first = np.unique(pairs.codes[0], return_index=True)[1]  # a row of each (claim, value)

@@ -144,7 +144,8 @@ def joined_texts(codes: np.ndarray, texts: np.ndarray, size: int, separator: str
 
 def as_texts(values: np.ndarray) -> np.ndarray:
     """Values as ``str`` (what ``astype(str)`` gives), each distinct value converted once."""
-    if all(type(v) is str for v in pd.unique(values)):
+    # (texts already, the usual: one pass over their types, a tenth of what pd.unique of them costs)
+    if set(map(type, np.asarray(values, dtype=object).tolist())) <= {str}:
         return np.asarray(values, dtype=object)
     return np.asarray(pd.Series(values, dtype=object).astype(str), dtype=object)
 
