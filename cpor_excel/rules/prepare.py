@@ -76,13 +76,18 @@ class Checked:
             return
         said = np.empty(len(rows), dtype=object)
         said[:] = messages
-        more = pd.DataFrame(
-            {"column": np.full(len(rows), column, dtype=object), "code": np.full(len(rows), code, dtype=object),
-             "message": said},
-            index=rows,
-            dtype=object,
-        )  # fmt: skip
-        self.issues = more if self.issues.empty else pd.concat([self.issues, more])
+        more = {
+            "column": np.full(len(rows), column, dtype=object),
+            "code": np.full(len(rows), code, dtype=object),
+            "message": said,
+        }
+        if not self.issues.empty:  # (appended as arrays: a concat of frames costs several times more)
+            old = self.issues
+            more = {
+                name: np.concatenate([old[name].to_numpy(dtype=object), new]) for name, new in more.items()
+            }
+            rows = old.index.append(rows)
+        self.issues = pd.DataFrame(more, index=rows, dtype=object)
 
     def failed(self, column: str) -> pd.Series:
         """True on the rows where ``column``'s cell has an error."""
@@ -197,7 +202,8 @@ def _parse(spec: SheetSpec, column: str, kind: Kind, raw: pd.Series) -> values.P
 
 
 Hook = Callable[[Checked, pd.DataFrame], None]  # the sheet, and its raw frame
-#: sheets of at least this many rows have their key checked with their parse's numbers (``check_sheet``)
+#: sheets of at least this many rows keep their key columns as their parse numbered them (``Checked.numbers``,
+#: for the rules that match rows by them)
 NUMBERED_KEY_FROM = 10_000
 
 
@@ -206,19 +212,23 @@ def check_sheet(spec: SheetSpec, raw: pd.DataFrame, before_schema: Hook | None =
     not reported again: they already have a missing-column finding)."""
     typed: dict[str, pd.Series] = {}
     parts: list[pd.DataFrame] = []
-    # a big sheet's key is checked with the numbers its parse gave each value (``validate_frame``), unless a
-    # step before the schema may change its values
-    numbered = before_schema is None and len(raw) >= NUMBERED_KEY_FROM
+    # the key is checked with the numbers its parse gave each value (``validate_frame``), unless the step
+    # before the schema rewrites it
+    by_codes = spec.name not in _KEY_REWRITTEN
+    kept = before_schema is None and len(raw) >= NUMBERED_KEY_FROM
     numbers: dict[str, Numbered] = {}
+    key_codes: dict[str, np.ndarray] = {}
     for col in spec.columns:
         if col.name not in raw:
             typed[col.name] = values.empty_column(col.kind, raw.index)
             continue
         parsed = _parse(spec, col.name, col.kind, raw[col.name])
         typed[col.name] = parsed.values
-        found = parsed.numbered() if numbered and col.name in spec.key else None
+        found = parsed.numbered() if (by_codes or kept) and col.name in spec.key else None
         if found is not None:
-            numbers[col.name] = found
+            key_codes[col.name] = found.codes
+            if kept:
+                numbers[col.name] = found
         if len(parsed.issues):
             parts.append(parsed.issues.assign(column=col.name)[["column", "code", "message"]])
     frame = pd.DataFrame(typed, index=raw.index)
@@ -226,8 +236,7 @@ def check_sheet(spec: SheetSpec, raw: pd.DataFrame, before_schema: Hook | None =
     if before_schema is not None:
         before_schema(sheet, raw)
     absent = [col.name for col in spec.columns if col.name not in raw]
-    key_codes = {column: found.codes for column, found in numbers.items()} if numbered else None
-    failures = validate_frame(sheet.frame, spec.name, absent, key_codes)
+    failures = validate_frame(sheet.frame, spec.name, absent, key_codes if by_codes else None)
     if len(failures):
         _add_schema_failures(sheet, failures)
     return sheet
@@ -262,18 +271,27 @@ def _add_schema_failures(sheet: Checked, failures: pd.DataFrame) -> None:
 
 def _duplicate_messages(sheet: Checked, rows: pd.Index) -> list[str]:
     key = list(sheet.spec.key)
-    within = [*key, "_book"]  # a key repeats within its book only (``schemas.ROW_BITS``)
-    frame = sheet.frame[key].assign(_book=book_of(sheet.frame.index))
-    # only rows sharing a repeated key's first part can hold its first occurrence: a cheap cut first
-    frame = frame[frame[key[0]].isin(frame.loc[rows, key[0]].dropna().unique())]
-    complete = frame[frame.notna().all(axis=1)]
-    firsts = complete.reset_index(names="_first").drop_duplicates(within, keep="first")
-    dups = frame.loc[rows].reset_index(names="_row").merge(firsts, on=within, how="left")
+    frame = sheet.frame
+    at = frame.index.get_indexer(rows)
+    # only rows sharing every part of a repeated key can hold its first occurrence: cut column by column,
+    # then the first complete occurrence of each key within its book (``schemas.ROW_BITS``) in those few rows
+    near = np.arange(len(frame))
+    for column in key:
+        whole = frame[column]
+        part = whole if len(near) == len(frame) else whole.iloc[near]
+        near = near[part.isin(whole.iloc[at].dropna().unique()).to_numpy()]
+    firsts: dict[tuple[Any, ...], int] = {}
+    labels = frame.index[near]
+    candidates = [frame[column].iloc[near].tolist() for column in key]
+    for label, book, *keys in zip(labels.tolist(), book_of(labels).tolist(), *candidates, strict=True):
+        if not any(pd.isna(v) for v in keys):
+            firsts.setdefault((book, *keys), label)
     names = key[0] if len(key) == 1 else f"{', '.join(key[:-1])} and {key[-1]}"
+    repeated = [frame[column].iloc[at].tolist() for column in key]
     return [
-        f"Same {names} as row {int(first) & ROW_MASK} ({', '.join(values.show(_plain(v)) for v in keys)}); "
-        f"keep one row per {names}."
-        for first, keys in zip(dups["_first"], dups[key].itertuples(index=False), strict=True)
+        f"Same {names} as row {firsts[(book, *keys)] & ROW_MASK} "
+        f"({', '.join(values.show(_plain(v)) for v in keys)}); keep one row per {names}."
+        for book, *keys in zip(book_of(rows).tolist(), *repeated, strict=True)
     ]
 
 
@@ -430,6 +448,8 @@ _BEFORE_SCHEMA: dict[str, Hook] = {
     ASSOCIATIONS.name: lambda sheet, raw: _declined_by_status(sheet, raw),
     SETTINGS.name: _setting_names,
 }
+#: the sheets whose step before the schema rewrites their key (Settings' names, spelt as the tool spells them)
+_KEY_REWRITTEN = frozenset({SETTINGS.name})
 
 
 def _milestones(

@@ -151,21 +151,29 @@ def validate_frame(
     return pd.concat([failures, dups]).sort_index(kind="stable") if len(failures) else dups
 
 
+def _code_of(check: str) -> str | None:
+    """The finding code of a failed pandera check, by its name (None: not a finding, a bug)."""
+    if check in CODES:
+        return check
+    if check in _UNIQUENESS:
+        return "duplicate-key"
+    if check.startswith("coerce_dtype"):
+        return "bad-type"
+    return "missing-value" if check == "not_nullable" else None
+
+
 def _failures(cases: pd.DataFrame, sheet: str, key: tuple[str, ...]) -> pd.DataFrame:
-    checks = cases["check"].astype(str)
-    code = pd.Series(None, index=cases.index, dtype=object)
-    code[checks == "not_nullable"] = "missing-value"
-    code[checks.str.startswith("coerce_dtype")] = "bad-type"
-    code[checks.isin(_UNIQUENESS)] = "duplicate-key"
-    named = checks.isin(list(CODES))
-    code[named] = checks[named]
-    if code.isna().any() or cases["index"].isna().any():
+    # each failure's finding code, from the name of its check (on arrays: a few distinct names, many rows)
+    names, checks = pd.factorize(cases["check"].astype(str).to_numpy(dtype=object))
+    codes = [_code_of(check) for check in checks.tolist()]
+    code = np.array([*codes, None], dtype=object)[names]
+    if None in codes or cases["index"].isna().any():
         # A wrong dtype or a missing column means prepare built the frame wrongly: a bug, not bad data.
-        raise TypeError(f"the {sheet} schema rejected the frame's shape:\n{cases[code.isna()].to_string()}")
+        raise TypeError(f"the {sheet} schema rejected the frame's shape:\n{cases[pd.isna(code)].to_string()}")
     out = pd.DataFrame(
         {
             "column": cases["column"].astype(object),
-            "code": code,
+            "code": pd.Series(code, index=cases.index, dtype=object),
             "value": cases["failure_case"].astype(object),
         }
     )

@@ -128,10 +128,7 @@ _EPOCH_DAY = dt.date(1970, 1, 1).toordinal()
 def _typed(results: list[Any], dtype: str) -> Any:
     """Per-distinct-value results as an array that can be indexed by factor codes."""
     if dtype == "object":
-        out = np.empty(len(results), dtype=object)
-        for i, value in enumerate(results):
-            out[i] = value
-        return out
+        return np.fromiter(results, dtype=object, count=len(results))  # (each result as it is, even a tuple)
     if dtype == "datetime64[ns]":  # days (``_date_value``), by their number: not a numpy scalar each
         days = np.fromiter((0 if v is None else v.toordinal() for v in results), np.int64, len(results))
         out = (days - _EPOCH_DAY).astype("datetime64[D]").astype("datetime64[ns]")
@@ -151,7 +148,7 @@ def by_value(raw: pd.Series, convert: Callable[[Any], Any], dtype: str = "object
     results: list[Any] = []
     issue_code = np.full(len(uniques) + 1, None, dtype=object)
     issue_text = np.full(len(uniques) + 1, None, dtype=object)
-    for i, value in enumerate(uniques):
+    for i, value in enumerate(uniques.tolist()):  # (a list is walked faster than an array of objects)
         # every formula error starts with "#": the full check only for values holding one (or no value yet)
         odd = isinstance(value, Uncalculated) or (isinstance(value, str) and "#" in value)
         result = (odd and _formula_error(value)) or convert(value)
@@ -321,8 +318,8 @@ def domain_of(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     text = value.strip().rstrip(".").lower()
-    try:
-        ascii_text = text.encode("idna").decode("ascii")
+    try:  # (ASCII text as the idna codec gives it back: its labels are checked below either way)
+        ascii_text = text if text.isascii() else text.encode("idna").decode("ascii")
     except UnicodeError:
         return None
     labels = ascii_text.split(".")
