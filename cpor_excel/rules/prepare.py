@@ -189,10 +189,15 @@ def _raw(data: WorkbookData, sheet: str) -> pd.DataFrame:
 _NO_SHEET = pd.DataFrame(index=pd.Index([], dtype="int64"))
 
 
-def _no_issues() -> pd.DataFrame:
-    return pd.DataFrame(
-        {"column": [], "code": [], "message": []}, index=pd.Index([], dtype="int64"), dtype=object
-    )
+def no_issues() -> pd.DataFrame:
+    """A sheet's issues when it has none: one frame for all (read-only by convention: ``Checked.add`` makes a
+    new frame), as building one costs more than most of what is done with it."""
+    return _NO_ISSUES
+
+
+_NO_ISSUES = pd.DataFrame(
+    {"column": [], "code": [], "message": []}, index=pd.Index([], dtype="int64"), dtype=object
+)
 
 
 def _parse(spec: SheetSpec, column: str, kind: Kind, raw: pd.Series) -> values.Parsed:
@@ -232,7 +237,7 @@ def check_sheet(spec: SheetSpec, raw: pd.DataFrame, before_schema: Hook | None =
         if len(parsed.issues):
             parts.append(parsed.issues.assign(column=col.name)[["column", "code", "message"]])
     frame = pd.DataFrame(typed, index=raw.index)
-    sheet = Checked(spec, frame, pd.concat(parts) if parts else _no_issues(), numbers)
+    sheet = Checked(spec, frame, pd.concat(parts) if parts else no_issues(), numbers)
     if before_schema is not None:
         before_schema(sheet, raw)
     absent = [col.name for col in spec.columns if col.name not in raw]

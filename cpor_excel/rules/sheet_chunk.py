@@ -16,7 +16,7 @@ import pandas as pd
 
 from cpor_excel.model.columns import DATA_SHEETS, Kind, SheetSpec
 from cpor_excel.model.workbook import WorkbookData
-from cpor_excel.rules.prepare import Checked, check_data_sheet
+from cpor_excel.rules.prepare import Checked, check_data_sheet, no_issues
 from cpor_excel.rules.schemas import ROW_BITS, ROW_MASK, book_of
 from cpor_excel.rules.values import numbers_only
 
@@ -117,8 +117,11 @@ class SheetChunk:
             frame.index = raw.index  # (a new frame of its own: setting its index changes no other)
             start += len(raw)
             low, high = bounds[book], bounds[book + 1]
-            mine = issues.iloc[low:high]
-            mine.index = pd.Index(local[low:high], dtype="int64")
+            if low == high:  # (most workbooks: no issue on most sheets)
+                mine = no_issues()
+            else:
+                mine = issues.iloc[low:high]
+                mine.index = pd.Index(local[low:high], dtype="int64")
             out.append(Checked(self.spec, frame, mine))
         return out
 
