@@ -8,7 +8,8 @@ Makes (once, cached in benchmarks/out/) two workbooks of 5,000 customers and abo
          ledger rows, most usage months reaching a milestone, problems in every sheet).
 For each it interleaves whole processes A B A B ...:
   A  the floor: python-calamine reads Customers, Associations and Usage to Python lists;
-  B  `cpor-excel run BOOK --out OUT --as-of 2025-11-30` (drafts into a temporary folder).
+  B  `cpor-excel run BOOK --out OUT --as-of 2025-11-30 --drafts TMP` (`python -m cpor_excel`), start to exit.
+Each process is timed whole (start-up, imports and exit included) and its peak memory is its own (os.wait4).
 It prints the medians, the ratio B/A (target: at most 3), B's peak memory (target: under 1 GiB) and the
 spread of the rounds, then the time of each phase of one more run. Both run in a venv with the base install
 (the README's first command), made once in benchmarks/out/venv-base; --python picks another interpreter.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -30,21 +32,10 @@ HERE = Path(__file__).resolve().parent
 AS_OF = dt.date(2025, 11, 30)
 
 FLOOR = """
-import resource, sys, time
 from python_calamine import CalamineWorkbook
-t = time.perf_counter()
+import sys
 book = CalamineWorkbook.from_path(sys.argv[1])
 rows = [book.get_sheet_by_name(n).to_python() for n in ("Customers", "Associations", "Usage")]
-print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-"""
-
-RUN = """
-import resource, sys, time
-from cpor_excel.run import run_workbook
-import datetime as dt
-t = time.perf_counter()
-run_workbook(sys.argv[1], out=sys.argv[2], as_of=dt.date.fromisoformat(sys.argv[3]), drafts_dir=sys.argv[4])
-print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
@@ -70,13 +61,25 @@ def big_workbook(customers: int) -> Path:
     return path
 
 
-def process(python: str, code: str, *args: str) -> tuple[float, float, float]:
-    """(wall seconds of the whole process, seconds inside, peak RSS in MiB)."""
-    start = time.perf_counter()
-    done = subprocess.run([python, "-c", code, *args], capture_output=True, text=True, check=True)
-    wall = time.perf_counter() - start
-    inside, rss_kib = done.stdout.split()[-2:]
-    return wall, float(inside), int(rss_kib) / 1024
+def process(command: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, float]:
+    """(wall seconds of the whole process, its peak RSS in MiB), the peak from the process's own resource
+    usage (os.wait4), so nothing is added to the process measured."""
+    with tempfile.TemporaryFile() as errors:  # (a file, not a pipe: nobody reads a pipe while it runs)
+        start = time.perf_counter()
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        child.returncode = code = os.waitstatus_to_exitcode(status)
+        if code not in ok:
+            errors.seek(0)
+            sys.exit(f"{' '.join(command[:4])} ... failed ({code}): {errors.read().decode()[-2000:]}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def run_command(python: str, book: Path, out: Path, drafts: Path) -> list[str]:
+    """`cpor-excel run`, as a user types it (exit code 1: the workbook has errors, as these do)."""
+    command = [python, "-m", "cpor_excel", "run", str(book), "--out", str(out)]
+    return [*command, "--as-of", AS_OF.isoformat(), "--drafts", str(drafts)]
 
 
 # One run in a process of its own, timed phase by phase by wrapping the run's own steps (run.py, which imports
@@ -149,19 +152,19 @@ def base_python() -> str:
 
 def measure(python: str, book: Path, rounds: int) -> dict[str, object]:
     """Interleaved rounds of the floor and the run on one workbook, then one run timed phase by phase."""
-    floor: list[tuple[float, float, float]] = []
-    runs: list[tuple[float, float, float]] = []
+    floor: list[tuple[float, float]] = []
+    runs: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
         out, drafts = Path(tmp) / "out.xlsx", Path(tmp) / "drafts"
         for i in range(rounds):
-            floor.append(process(python, FLOOR, str(book)))
-            runs.append(process(python, RUN, str(book), str(out), AS_OF.isoformat(), str(drafts / str(i))))
+            floor.append(process([python, "-c", FLOOR, str(book)]))
+            runs.append(process(run_command(python, book, out, drafts / str(i)), ok=(0, 1)))
             print(
                 f"{book.name} round {i + 1}: floor {floor[-1][0]:.2f} s, run {runs[-1][0]:.2f} s", flush=True
             )
         split = phases(python, book, Path(tmp) / "phases.xlsx", drafts / "phases")
-    a = statistics.median(w for w, _, _ in floor)
-    b = statistics.median(w for w, _, _ in runs)
+    a = statistics.median(w for w, _ in floor)
+    b = statistics.median(w for w, _ in runs)
     return {
         "workbook": book.name,
         "bytes": book.stat().st_size,
@@ -169,10 +172,10 @@ def measure(python: str, book: Path, rounds: int) -> dict[str, object]:
         "run_s": round(b, 2),
         "ratio": round(b / a, 2),
         "ratios_per_round": [round(r[0] / f[0], 2) for f, r in zip(floor, runs, strict=True)],
-        "floor_range_s": [round(min(w for w, _, _ in floor), 2), round(max(w for w, _, _ in floor), 2)],
-        "run_range_s": [round(min(w for w, _, _ in runs), 2), round(max(w for w, _, _ in runs), 2)],
-        "run_peak_mib": round(max(m for _, _, m in runs)),
-        "floor_peak_mib": round(max(m for _, _, m in floor)),
+        "floor_range_s": [round(min(w for w, _ in floor), 2), round(max(w for w, _ in floor), 2)],
+        "run_range_s": [round(min(w for w, _ in runs), 2), round(max(w for w, _ in runs), 2)],
+        "run_peak_mib": round(max(m for _, m in runs)),
+        "floor_peak_mib": round(max(m for _, m in floor)),
         "phases_s": {k: round(v, 2) for k, v in split.items()},
     }
 
