@@ -184,7 +184,7 @@ class FileBook:
             with suppress(OSError):
                 view.unlink()
         self._view_files.clear()
-        self._package.close()
+        self._patch.close()  # (the package, and the cells' XML a big workbook left in the writer's cache)
 
     def __enter__(self) -> FileBook:
         return self

@@ -239,10 +239,10 @@ def checked_address(address: str, what: str) -> str:
 
 
 def _normalised_address(address: str) -> str:
-    if plain_email(address):  # (most addresses: valid as they are, and email-validator would only lower-case
-        local, domain = address.rsplit(
-            "@", 1
-        )  # the domain; it costs ~50 us an address, a batch has thousands)
+    # most addresses are valid as they are, and email-validator would only lower-case their domain (at about
+    # 50 us an address; a batch has thousands)
+    if plain_email(address):
+        local, domain = address.rsplit("@", 1)
         return f"{local}@{domain.lower()}"
     valid = validate_email(address, check_deliverability=False, allow_smtputf8=False)
     # the ASCII form (an international domain in punycode) needs no SMTPUTF8 from any server
